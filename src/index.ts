@@ -1,0 +1,2 @@
+/** @file The library's public API. */
+export { UserError, InternalError } from "./errors.js";
