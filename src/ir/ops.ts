@@ -1,0 +1,86 @@
+/** @file The one op enum of the IR: every primitive and its attributes. */
+import type { DType, HostArray } from "./dtype.js";
+import type { Dim } from "./shape.js";
+
+type None = Record<string, never>;
+export interface Conv2dAttrs {
+  stride: [number, number];
+  /** [top, left, bottom, right] as ONNX orders pads for 2-D. */
+  pad: [number, number, number, number];
+  dilation: [number, number];
+  groups: number;
+}
+
+/** Every primitive op and its attributes. Composites (softmax-free attention, GELU, cross-entropy...) live in nn/. */
+export interface OpAttrs {
+  // leaves
+  input: { name: string };
+  param: { name: string };
+  const: { value: HostArray };
+  // elementwise unary
+  neg: None;
+  exp: None;
+  log: None;
+  sqrt: None;
+  reciprocal: None;
+  tanh: None;
+  sigmoid: None;
+  erf: None;
+  abs: None;
+  relu: None;
+  // elementwise binary with numpy broadcasting
+  add: None;
+  sub: None;
+  mul: None;
+  div: None;
+  pow: None;
+  maximum: None;
+  minimum: None;
+  less: None;
+  greater: None;
+  equal: None;
+  where: None;
+  cast: { to: DType };
+  // linear algebra
+  matmul: None;
+  // movement; reshape: 0 copies the input dim at that index, -1 is inferred
+  reshape: { shape: number[] };
+  transpose: { perm: number[] };
+  expand: { shape: Dim[] };
+  concat: { axis: number };
+  slice: { axis: number; start: number; end: number; step: number };
+  /** zero padding of one axis: `before` and `after` elements */
+  pad: { axis: number; before: number; after: number };
+  gather: { axis: number };
+  /** out = data; out[indices[i...], :] += updates[i..., :] (rows of axis 0). */
+  scatterAdd: None;
+  // reductions
+  reduceSum: { axes: number[]; keepdims: boolean };
+  reduceMean: { axes: number[]; keepdims: boolean };
+  reduceMax: { axes: number[]; keepdims: boolean };
+  argmax: { axis: number; keepdims: boolean };
+  oneHot: { depth: number; dtype: DType };
+  // fused kernels ORT runs faster than their composites; their gradients are composites
+  softmax: { axis: number };
+  layerNorm: { eps: number };
+  // convolution and pooling (NCHW)
+  conv2d: Conv2dAttrs;
+  convTranspose2d: Conv2dAttrs & { outputPadding: [number, number] };
+  avgPool2d: { kernel: [number, number]; stride: [number, number]; pad: [number, number, number, number] };
+  // identity whose gradient is zero
+  stopGradient: None;
+}
+
+export type OpName = keyof OpAttrs;
+
+/** Ops whose outputs carry no gradient: integer/bool results, or gradient barriers. */
+export const NON_DIFFERENTIABLE: ReadonlySet<OpName> = new Set<OpName>([
+  "input",
+  "const",
+  "less",
+  "greater",
+  "equal",
+  "argmax",
+  "oneHot",
+  "stopGradient",
+]);

@@ -1,0 +1,184 @@
+/** @file Emits a deterministic ONNX ModelProto for the tensors a caller wants computed. */
+import type { DType, HostArray } from "../ir/dtype.js";
+
+import type { OpAttrs } from "../ir/ops.js";
+import { type Dim, fmtShape } from "../ir/shape.js";
+import type { Tensor } from "../ir/tensor.js";
+import { topoSort } from "../ir/graph.js";
+import { type Attr, type LowerCtx, LOWERINGS, OPSET } from "./lower.js";
+import { ATTR_TYPE, ModelProto, ONNX_DTYPE } from "./schema.js";
+
+export interface GraphInput {
+  name: string;
+  kind: "input" | "param";
+  dtype: DType;
+  shape: readonly Dim[];
+  /** Where the tensor was made, for error messages. */
+  where: string;
+}
+
+export interface EmitOptions {
+  /** Values of params: those present become initializers, the others graph inputs. */
+  weights?: (name: string) => HostArray | undefined;
+  /** Put initializers larger than 1 KiB into a separate buffer referenced as `location` (needed beyond protobuf's 2 GB). */
+  externalData?: { location: string };
+  graphName?: string;
+}
+
+export interface Emitted {
+  bytes: Uint8Array;
+  inputs: GraphInput[];
+  outputs: { name: string; dtype: DType; shape: readonly Dim[] }[];
+  /** The external data file's bytes when `externalData` was asked for. */
+  external?: Uint8Array[];
+}
+
+const ATTR_KIND: Record<string, number> = { i: ATTR_TYPE.INT, f: ATTR_TYPE.FLOAT, ints: ATTR_TYPE.INTS, floats: ATTR_TYPE.FLOATS, s: ATTR_TYPE.STRING };
+
+function hostBytes(a: HostArray): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+function valueInfo(name: string, dtype: DType, shape: readonly Dim[]): object {
+  return {
+    name,
+    type: {
+      tensorType: {
+        elemType: ONNX_DTYPE[dtype],
+        // composite symbolic dims ("B*50") are left unnamed so ORT does not unify them by name
+        shape: { dim: shape.map((d) => (typeof d === "number" ? { dimValue: d } : /^[A-Za-z_]\w*$/.test(d) ? { dimParam: d } : {})) },
+      },
+    },
+  };
+}
+
+export function emitModel(outputs: Record<string, Tensor>, opts: EmitOptions = {}): Emitted {
+  const outNames = Object.keys(outputs);
+  if (outNames.length === 0) throw new Error("emit: no outputs requested");
+  const order = topoSort(outNames.map((k) => outputs[k]));
+  const nodes: object[] = [];
+  const initializers: object[] = [];
+  const inputs: GraphInput[] = [];
+  const external: Uint8Array[] = [];
+  let externalOffset = 0;
+  const names = new Map<number, string>();
+  const leafByName = new Map<string, Tensor>();
+  const constCache = new Map<string, string>();
+  let nValues = 0;
+  let nConsts = 0;
+
+  const addInitializer = (name: string, value: HostArray, shape: readonly number[], dtype: DType): void => {
+    const raw = hostBytes(value);
+    const t: Record<string, unknown> = { name, dims: shape, dataType: ONNX_DTYPE[dtype] };
+    if (opts.externalData && raw.byteLength > 1024) {
+      const pad = (64 - (externalOffset % 64)) % 64; // keep every tensor 64-byte aligned for mmap
+      if (pad) external.push(new Uint8Array(pad));
+      externalOffset += pad;
+      t.dataLocation = 1;
+      t.externalData = [
+        { key: "location", value: opts.externalData.location },
+        { key: "offset", value: String(externalOffset) },
+        { key: "length", value: String(raw.byteLength) },
+      ];
+      external.push(raw);
+      externalOffset += raw.byteLength;
+    } else {
+      t.rawData = raw;
+    }
+    initializers.push(t);
+  };
+
+  const ctx: LowerCtx = {
+    node(opType, ins, attrs = {}) {
+      const out = `v${nValues++}`;
+      const attribute = Object.keys(attrs)
+        .sort()
+        .map((k) => {
+          const a = attrs[k] as Attr;
+          const kind = Object.keys(a)[0];
+          const v = (a as Record<string, unknown>)[kind];
+          return { name: k, type: ATTR_KIND[kind], [kind]: kind === "s" ? new TextEncoder().encode(v as string) : v };
+        });
+      nodes.push({ input: ins, output: [out], name: `n${nodes.length}`, opType, attribute });
+      return out;
+    },
+    i64(values) {
+      return ctx.constant(BigInt64Array.from(values.map((v) => BigInt(v))), [values.length]);
+    },
+    constant(value, shape) {
+      const small = value.length <= 64;
+      const key = small ? `${value.constructor.name}|${shape.join(",")}|${Array.from(value as ArrayLike<number | bigint>).join(",")}` : "";
+      if (small) {
+        const hit = constCache.get(key);
+        if (hit) return hit;
+      }
+      const name = `c${nConsts++}`;
+      addInitializer(name, value, shape, dtypeOf(value));
+      if (small) constCache.set(key, name);
+      return name;
+    },
+  };
+
+  for (const t of order) {
+    if (t.op === "input" || t.op === "param") {
+      const name = (t.attrs as OpAttrs["input"]).name;
+      const prev = leafByName.get(name);
+      if (prev && prev !== t) {
+        throw new Error(`emit: two different ${t.op}s are named '${name}': ${fmtShape(prev.shape)} made at ${prev.where} and ${fmtShape(t.shape)} made at ${t.where}`);
+      }
+      leafByName.set(name, t);
+      names.set(t.id, name);
+      const w = t.op === "param" ? opts.weights?.(name) : undefined;
+      if (w) {
+        const shape = t.shape as number[];
+        const n = shape.reduce((a, b) => a * b, 1);
+        if (w.length !== n) throw new Error(`emit: weight '${name}' has ${w.length} values, param ${fmtShape(t.shape)} needs ${n}`);
+        addInitializer(name, w, shape, t.dtype);
+      } else {
+        inputs.push({ name, kind: t.op, dtype: t.dtype, shape: t.shape, where: t.where });
+      }
+      continue;
+    }
+    if (t.op === "const") {
+      names.set(t.id, ctx.constant((t.attrs as OpAttrs["const"]).value, t.shape as number[]));
+      continue;
+    }
+    const ins = t.inputs.map((x) => names.get(x.id)!);
+    const lower = LOWERINGS[t.op] as (c: LowerCtx, t: Tensor, ins: string[], a: unknown) => string;
+    names.set(t.id, lower(ctx, t, ins, t.attrs));
+  }
+
+  const outputsInfo = outNames.map((k) => {
+    const t = outputs[k];
+    nodes.push({ input: [names.get(t.id)!], output: [k], name: `n${nodes.length}`, opType: "Identity", attribute: [] });
+    return { name: k, dtype: t.dtype, shape: t.shape };
+  });
+  if (new Set([...outNames, ...leafByName.keys()]).size !== outNames.length + leafByName.size) {
+    throw new Error(`emit: an output name collides with an input name: ${outNames.filter((n) => leafByName.has(n)).join(", ")}`);
+  }
+
+  const model = {
+    irVersion: 8,
+    producerName: "clip-ts",
+    producerVersion: "0.1.0",
+    opsetImport: [{ domain: "", version: OPSET }],
+    graph: {
+      name: opts.graphName ?? "clip-ts",
+      node: nodes,
+      initializer: initializers,
+      input: inputs.map((i) => valueInfo(i.name, i.dtype, i.shape)),
+      output: outputsInfo.map((o) => valueInfo(o.name, o.dtype, o.shape)),
+    },
+  };
+  const bytes = ModelProto.encode(ModelProto.fromObject(model)).finish();
+  return { bytes, inputs, outputs: outputsInfo, external: opts.externalData ? external : undefined };
+}
+
+function dtypeOf(a: HostArray): DType {
+  if (a instanceof Float32Array) return "float32";
+  if (a instanceof Float64Array) return "float64";
+  if (a instanceof BigInt64Array) return "int64";
+  if (a instanceof Int32Array) return "int32";
+  return "bool";
+}
+

@@ -1,0 +1,153 @@
+/** @file The runtime boundary: the only file that imports onnxruntime. Compiles graphs to sessions and runs them. */
+import { mkdtempSync, rmSync, writeFileSync, openSync, writeSync, closeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import * as ort from "onnxruntime-node";
+import type { DType, HostArray } from "../ir/dtype.js";
+import { dtypeOfHost } from "../ir/dtype.js";
+import { type Dim, fmtShape } from "../ir/shape.js";
+import type { Tensor } from "../ir/tensor.js";
+import { type EmitOptions, type Emitted, emitModel, type GraphInput } from "../onnx/emit.js";
+import { UserError } from "../errors.js";
+
+/** A host tensor: data plus concrete shape. */
+export interface HostTensor {
+  data: HostArray;
+  shape: number[];
+}
+
+export type ExecutionProvider = "cpu" | "webgpu";
+
+export interface CompileOptions {
+  /** Param values: those given become initializers (inference); the rest are fed each run (training). */
+  weights?: Map<string, HostArray> | ((name: string) => HostArray | undefined);
+  /** Intra-op threads (default: ORT's choice, all cores). */
+  threads?: number;
+  executionProvider?: ExecutionProvider;
+  /** ORT graph optimization level (default "all"). */
+  optimization?: "disabled" | "basic" | "extended" | "all";
+  /** Force external data (set automatically beyond 1.8 GB of weights). */
+  externalData?: boolean;
+  /** Where ORT writes its optimized model, for inspection. */
+  optimizedModelPath?: string;
+}
+
+const ORT_TYPE: Record<DType, ort.Tensor.Type> = { float32: "float32", float64: "float64", int64: "int64", int32: "int32", bool: "bool" };
+const EXTERNAL_THRESHOLD = 1.8e9;
+
+/** A graph compiled into an ORT session; run it with feeds by input name. */
+export class CompiledGraph {
+  private released = false;
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly inputs: GraphInput[],
+    readonly outputs: Emitted["outputs"],
+  ) {}
+
+  static async compile(outputs: Record<string, Tensor>, opts: CompileOptions = {}): Promise<CompiledGraph> {
+    const w = opts.weights;
+    const weights = w instanceof Map ? (n: string) => w.get(n) : w;
+    const emitOpts: EmitOptions = { weights };
+    let emitted = emitModel(outputs, emitOpts);
+    const sessionOptions: ort.InferenceSession.SessionOptions = {
+      executionProviders: [opts.executionProvider ?? "cpu"],
+      // ORT's extended fusions (QuickGelu, attention...) exist for float32 only and break float64 graphs
+      graphOptimizationLevel: opts.optimization ?? (usesFloat64(emitted) ? "basic" : "all"),
+      ...(opts.threads ? { intraOpNumThreads: opts.threads, interOpNumThreads: 1 } : {}),
+      ...(opts.optimizedModelPath ? { optimizedModelFilePath: opts.optimizedModelPath } : {}),
+    };
+    let session: ort.InferenceSession;
+    if (opts.externalData || emitted.bytes.byteLength > EXTERNAL_THRESHOLD) {
+      emitted = emitModel(outputs, { ...emitOpts, externalData: { location: "weights.bin" } });
+      const dir = mkdtempSync(path.join(tmpdir(), "clip-ts-"));
+      try {
+        writeFileSync(path.join(dir, "model.onnx"), emitted.bytes);
+        const fd = openSync(path.join(dir, "weights.bin"), "w");
+        for (const chunk of emitted.external ?? []) writeSync(fd, chunk);
+        closeSync(fd);
+        session = await createSession(path.join(dir, "model.onnx"), sessionOptions);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    } else {
+      session = await createSession(emitted.bytes, sessionOptions);
+    }
+    return new CompiledGraph(session, emitted.inputs, emitted.outputs);
+  }
+
+  /** Runs with feeds for every non-initializer input; returns the requested outputs (all by default). */
+  async run(feeds: Record<string, HostTensor>, fetch?: string[]): Promise<Record<string, HostTensor>> {
+    if (this.released) throw new Error("run: this graph was released");
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    const sizes = new Map<string, number>();
+    for (const inp of this.inputs) {
+      const f = feeds[inp.name];
+      if (!f) throw new UserError(`run: missing feed for ${inp.kind} '${inp.name}' ${inp.dtype}${fmtShape(inp.shape)} (made at ${inp.where})`);
+      checkFeed(inp, f, sizes);
+      ortFeeds[inp.name] = new ort.Tensor(ORT_TYPE[inp.dtype], f.data as never, f.shape);
+    }
+    for (const k of Object.keys(feeds)) {
+      if (!this.inputs.some((i) => i.name === k)) {
+        throw new UserError(`run: unknown feed '${k}'; the graph takes ${this.inputs.map((i) => i.name).join(", ") || "no inputs"}`);
+      }
+    }
+    const names = fetch ?? this.outputs.map((o) => o.name);
+    const res = await this.session.run(ortFeeds, names);
+    const out: Record<string, HostTensor> = {};
+    for (const n of names) {
+      const t = res[n];
+      out[n] = { data: t.data as HostArray, shape: t.dims.map(Number) };
+    }
+    return out;
+  }
+
+  async release(): Promise<void> {
+    if (!this.released) {
+      this.released = true;
+      await this.session.release();
+    }
+  }
+}
+
+function usesFloat64(e: Emitted): boolean {
+  return e.inputs.some((i) => i.dtype === "float64") || e.outputs.some((o) => o.dtype === "float64");
+}
+
+async function createSession(model: string | Uint8Array, o: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> {
+  try {
+    return typeof model === "string" ? await ort.InferenceSession.create(model, o) : await ort.InferenceSession.create(model, o);
+  } catch (e) {
+    const msg = (e as Error).message;
+    if (o.executionProviders?.some((p) => p !== "cpu") && /provider|backend|webgpu/i.test(msg)) {
+      throw new UserError(`execution provider ${JSON.stringify(o.executionProviders)} is not available here (${msg}); use --ep cpu`);
+    }
+    throw new Error(`internal: ONNX Runtime rejected a generated graph: ${msg}`);
+  }
+}
+
+function checkFeed(inp: GraphInput, f: HostTensor, sizes: Map<string, number>): void {
+  const got = dtypeOfHost(f.data);
+  const ok = got === inp.dtype || (inp.dtype === "bool" && f.data instanceof Uint8Array);
+  if (!ok) throw new UserError(`run: feed '${inp.name}' is ${got}, expected ${inp.dtype}${fmtShape(inp.shape)} (made at ${inp.where})`);
+  if (f.shape.length !== inp.shape.length) {
+    throw new UserError(`run: feed '${inp.name}' has shape ${fmtShape(f.shape)}, expected ${fmtShape(inp.shape)} (made at ${inp.where})`);
+  }
+  const n = f.shape.reduce((a, b) => a * b, 1);
+  if (n !== f.data.length) throw new UserError(`run: feed '${inp.name}' has ${f.data.length} values for shape ${fmtShape(f.shape)}`);
+  inp.shape.forEach((d: Dim, i) => {
+    if (typeof d === "number") {
+      if (f.shape[i] !== d) throw new UserError(`run: feed '${inp.name}' has shape ${fmtShape(f.shape)}, expected ${fmtShape(inp.shape)} (made at ${inp.where})`);
+    } else {
+      const prev = sizes.get(d);
+      if (prev !== undefined && prev !== f.shape[i]) {
+        throw new UserError(`run: dim '${d}' is ${prev} in one feed and ${f.shape[i]} in '${inp.name}' ${fmtShape(f.shape)}`);
+      }
+      sizes.set(d, f.shape[i]);
+    }
+  });
+}
+
+/** The execution providers this ORT build ships. */
+export function availableProviders(): string[] {
+  return ort.listSupportedBackends().filter((b) => b.bundled).map((b) => b.name);
+}
