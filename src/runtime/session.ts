@@ -84,7 +84,7 @@ export class CompiledGraph {
       const f = feeds[inp.name];
       if (!f) throw new UserError(`run: missing feed for ${inp.kind} '${inp.name}' ${inp.dtype}${fmtShape(inp.shape)} (made at ${inp.where})`);
       checkFeed(inp, f, sizes);
-      ortFeeds[inp.name] = new ort.Tensor(ORT_TYPE[inp.dtype], f.data as never, f.shape);
+      ortFeeds[inp.name] = new ort.Tensor(ORT_TYPE[inp.dtype], plainMemory(f.data) as never, f.shape);
     }
     for (const k of Object.keys(feeds)) {
       if (!this.inputs.some((i) => i.name === k)) {
@@ -107,6 +107,11 @@ export class CompiledGraph {
       await this.session.release();
     }
   }
+}
+
+/** ORT's Node binding cannot read SharedArrayBuffer memory (worker outputs): copy those. */
+function plainMemory(a: HostArray): HostArray {
+  return a.buffer instanceof ArrayBuffer ? a : (a.slice() as HostArray);
 }
 
 function usesFloat64(e: Emitted): boolean {

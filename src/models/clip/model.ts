@@ -1,0 +1,180 @@
+/** @file ClipModel: a loaded checkpoint with compiled image and text sessions, implementing Embedder. */
+import { UserError } from "../../errors.js";
+import { ImagePool, type PreprocessConfig } from "../../image/index.js";
+import * as T from "../../ir/tensor.js";
+import { CompiledGraph, type ExecutionProvider, type HostTensor } from "../../runtime/session.js";
+import { ClipTokenizer, type TruncatePolicy } from "../../tokenizer/index.js";
+import { loadCheckpoint, type LoadedCheckpoint } from "../../weights/checkpoint.js";
+import type { ClipConfig, PreprocessCfg, StateDict } from "./config.js";
+import type { EncodeOptions, Embedder, Embeddings } from "./embedder.js";
+import { encodeImage, encodeText, paramLeaves } from "./towers.js";
+
+export interface ModelOptions {
+  /** Intra-op threads of the sessions and image workers (default: all cores). */
+  threads?: number;
+  executionProvider?: ExecutionProvider;
+  /** Rows per session run (default 32). */
+  batchSize?: number;
+  /** What to do with texts beyond the context length (default "warn"). */
+  truncate?: TruncatePolicy;
+  /** Receives warnings (default: stderr). */
+  onWarning?: (message: string) => void;
+}
+
+/** The image preprocessing a checkpoint's preprocess_cfg asks for. */
+export function imageConfig(p: PreprocessCfg): PreprocessConfig {
+  if (p.interpolation !== "bicubic" && p.interpolation !== "bilinear") {
+    throw new UserError(`preprocess_cfg.interpolation "${p.interpolation}" is not supported (bicubic or bilinear)`);
+  }
+  return { size: p.size, mean: p.mean, std: p.std, interpolation: p.interpolation, resizeMode: p.resize_mode, fillColor: p.fill_color };
+}
+
+/** L2-normalizes each row of [n, dim] in place. */
+export function normalizeRows(data: Float32Array, dim: number): Float32Array {
+  for (let o = 0; o < data.length; o += dim) {
+    let s = 0;
+    for (let j = 0; j < dim; j++) s += data[o + j] * data[o + j];
+    const r = s > 0 ? 1 / Math.sqrt(s) : 0;
+    for (let j = 0; j < dim; j++) data[o + j] *= r;
+  }
+  return data;
+}
+
+export class ClipModel implements Embedder {
+  readonly embedDim: number;
+  readonly imageSize: number;
+  readonly logitScale: number;
+  readonly contextLength: number;
+  private imageGraph?: Promise<CompiledGraph>;
+  private textGraph?: Promise<CompiledGraph>;
+  private pool?: ImagePool;
+
+  constructor(
+    readonly config: ClipConfig,
+    readonly preprocess: PreprocessCfg,
+    private readonly state: StateDict,
+    readonly tokenizer: ClipTokenizer,
+    private readonly opts: ModelOptions = {},
+    readonly source = "<memory>",
+  ) {
+    this.embedDim = config.embed_dim;
+    this.imageSize = config.vision_cfg.image_size;
+    this.contextLength = config.text_cfg.context_length;
+    const ls = state.get("logit_scale");
+    this.logitScale = ls ? Math.exp(ls.data[0]) : 100;
+    if (tokenizer.vocabSize > config.text_cfg.vocab_size) {
+      throw new UserError(`${source}: the tokenizer has ${tokenizer.vocabSize} tokens but the model's token_embedding has ${config.text_cfg.vocab_size} rows`);
+    }
+  }
+
+  /** Loads a checkpoint directory (open_clip, Hugging Face or PyTorch layout) with its tokenizer. */
+  static async load(dir: string, opts: ModelOptions = {}): Promise<ClipModel> {
+    const ck: LoadedCheckpoint = loadCheckpoint(dir);
+    const tokenizer = await ClipTokenizer.fromDir(ck.dir, { vocabSize: ck.config.text_cfg.vocab_size, contextLength: ck.config.text_cfg.context_length });
+    return new ClipModel(ck.config, ck.preprocess, ck.state, tokenizer, opts, dir);
+  }
+
+  private weights(): (name: string) => Float32Array | undefined {
+    return (n) => this.state.get(n)?.data;
+  }
+
+  private images(): Promise<CompiledGraph> {
+    this.imageGraph ??= (() => {
+      const S = this.imageSize;
+      const pixels = T.input("pixels", "float32", ["B", 3, S, S]);
+      const features = encodeImage(this.config, pixels, paramLeaves(this.config));
+      return CompiledGraph.compile({ features }, { weights: this.weights(), threads: this.opts.threads, executionProvider: this.opts.executionProvider });
+    })();
+    return this.imageGraph;
+  }
+
+  private texts(): Promise<CompiledGraph> {
+    this.textGraph ??= (() => {
+      const tokens = T.input("tokens", "int64", ["B", this.contextLength]);
+      const features = encodeText(this.config, tokens, paramLeaves(this.config));
+      return CompiledGraph.compile({ features }, { weights: this.weights(), threads: this.opts.threads, executionProvider: this.opts.executionProvider });
+    })();
+    return this.textGraph;
+  }
+
+  /** Runs a graph over rows in batches; `slice(i, n)` gives the feed of rows [i, i + n). */
+  private async batched(graph: CompiledGraph, total: number, slice: (start: number, n: number) => Record<string, HostTensor>, opts: EncodeOptions): Promise<Embeddings> {
+    const bs = this.opts.batchSize ?? 32;
+    const out = new Float32Array(total * this.embedDim);
+    for (let i = 0; i < total; i += bs) {
+      const n = Math.min(bs, total - i);
+      const r = await graph.run(slice(i, n));
+      out.set(r.features.data as Float32Array, i * this.embedDim);
+      opts.onProgress?.(i + n, total);
+    }
+    if (opts.normalize !== false) normalizeRows(out, this.embedDim);
+    return { data: out, n: total, dim: this.embedDim };
+  }
+
+  /** Token ids [n, context_length] for texts, with the truncation policy. */
+  tokenize(texts: string[]): BigInt64Array {
+    const rows = this.tokenizer.tokenize(texts, {
+      contextLength: this.contextLength,
+      truncate: this.opts.truncate ?? "warn",
+      onWarning: (m) => (this.opts.onWarning ?? ((s: string) => process.stderr.write(`clip: warning: ${s}\n`)))(m),
+    });
+    const ids = new BigInt64Array(texts.length * this.contextLength);
+    rows.forEach((r, i) => r.forEach((v, j) => (ids[i * this.contextLength + j] = BigInt(v))));
+    return ids;
+  }
+
+  async encodeTexts(texts: string[], opts: EncodeOptions = {}): Promise<Embeddings> {
+    const ids = this.tokenize(texts);
+    return this.encodeTokens(ids, texts.length, opts);
+  }
+
+  async encodeTokens(ids: BigInt64Array, n: number, opts: EncodeOptions = {}): Promise<Embeddings> {
+    const L = this.contextLength;
+    const g = await this.texts();
+    return this.batched(g, n, (i, k) => ({ tokens: { data: ids.subarray(i * L, (i + k) * L), shape: [k, L] } }), opts);
+  }
+
+  async encodePixels(pixels: Float32Array, n: number, opts: EncodeOptions = {}): Promise<Embeddings> {
+    const S = this.imageSize;
+    const per = 3 * S * S;
+    if (pixels.length !== n * per) throw new UserError(`encodePixels: ${pixels.length} values for ${n} images of [3,${S},${S}] (${n * per} expected)`);
+    const g = await this.images();
+    return this.batched(g, n, (i, k) => ({ pixels: { data: pixels.subarray(i * per, (i + k) * per), shape: [k, 3, S, S] } }), opts);
+  }
+
+  /** Decodes and preprocesses with the checkpoint's preprocess_cfg (worker threads), then encodes. */
+  async encodeImages(images: (string | Uint8Array)[], opts: EncodeOptions = {}): Promise<Embeddings> {
+    this.pool ??= new ImagePool(imageConfig(this.preprocess), { threads: this.opts.threads });
+    const { pixels } = await this.pool.preprocessBatch(images);
+    return this.encodePixels(pixels, images.length, opts);
+  }
+
+  /** Preprocesses images into [n, 3, S, S] pixels without encoding them. */
+  async preprocessImages(images: (string | Uint8Array)[], skipBad = false): Promise<{ pixels: Float32Array; ok: boolean[]; errors: string[] }> {
+    this.pool ??= new ImagePool(imageConfig(this.preprocess), { threads: this.opts.threads });
+    return this.pool.preprocessBatch(images, { skipBad });
+  }
+
+  /** exp(logit_scale) * cosine similarity, [images, texts]. Inputs must be normalized. */
+  logits(images: Embeddings, texts: Embeddings): number[][] {
+    const out: number[][] = [];
+    for (let i = 0; i < images.n; i++) {
+      const row: number[] = [];
+      for (let j = 0; j < texts.n; j++) {
+        let s = 0;
+        for (let k = 0; k < this.embedDim; k++) s += images.data[i * this.embedDim + k] * texts.data[j * this.embedDim + k];
+        row.push(this.logitScale * s);
+      }
+      out.push(row);
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    const gs = await Promise.all([this.imageGraph, this.textGraph]);
+    await Promise.all(gs.map((g) => g?.release()));
+    await this.pool?.close();
+    this.imageGraph = this.textGraph = undefined;
+    this.pool = undefined;
+  }
+}

@@ -1,0 +1,125 @@
+/** @file Golden parity with the reference openai/CLIP outputs, and checkpoint layouts that must agree. */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { ClipModel } from "../../src/models/clip/model.js";
+import { loadCheckpoint, saveCheckpoint, saveHfCheckpoint } from "../../src/weights/checkpoint.js";
+import { readSafetensorsFile } from "../../src/weights/files.js";
+import { CLI, REFERENCE } from "../helpers/shared.js";
+
+function rowCosines(got: Float32Array, want: ArrayLike<number>, dim: number): number[] {
+  const out: number[] = [];
+  for (let r = 0; r < want.length / dim; r++) {
+    let d = 0;
+    let a = 0;
+    let b = 0;
+    for (let j = 0; j < dim; j++) {
+      const x = got[r * dim + j];
+      const y = want[r * dim + j];
+      d += x * y;
+      a += x * x;
+      b += y * y;
+    }
+    out.push(d / Math.sqrt(a * b));
+  }
+  return out;
+}
+
+function maxDiff(a: number[][], b: ArrayLike<number>): number {
+  let m = 0;
+  a.flat().forEach((v, i) => (m = Math.max(m, Math.abs(v - b[i]))));
+  return m;
+}
+
+for (const name of ["vit-tiny", "rn-tiny"]) {
+  const dir = path.join(REFERENCE, name);
+
+  test(`${name}: features and logits from the reference pixels and tokens`, async () => {
+    const f = readSafetensorsFile(path.join(dir, "forward.safetensors")).tensors;
+    const model = await ClipModel.load(dir, { threads: 2 });
+    try {
+      const pixels = f.get("pixels")!;
+      const tokens = f.get("tokens")!;
+      const img = await model.encodePixels(pixels.data as Float32Array, pixels.shape[0], { normalize: false });
+      const txt = await model.encodeTokens(tokens.data as BigInt64Array, tokens.shape[0], { normalize: false });
+      for (const c of rowCosines(img.data, f.get("image_features")!.data as Float32Array, img.dim)) assert.ok(c >= 0.99999, `image cosine ${c}`);
+      for (const c of rowCosines(txt.data, f.get("text_features")!.data as Float32Array, txt.dim)) assert.ok(c >= 0.99999, `text cosine ${c}`);
+      const logits = model.logits(await model.encodePixels(pixels.data as Float32Array, pixels.shape[0]), await model.encodeTokens(tokens.data as BigInt64Array, tokens.shape[0]));
+      assert.ok(maxDiff(logits, f.get("logits_per_image")!.data as Float32Array) < 1e-3);
+    } finally {
+      await model.close();
+    }
+  });
+
+  test(`${name}: end to end from the PNGs and captions`, async () => {
+    const e = JSON.parse(fs.readFileSync(path.join(dir, "e2e.json"), "utf8")) as { images: string[]; texts: string[] };
+    const ref = readSafetensorsFile(path.join(dir, "e2e.safetensors")).tensors;
+    const model = await ClipModel.load(dir, { threads: 2 });
+    try {
+      const files = e.images.map((f) => path.join(REFERENCE, "images", f));
+      const img = await model.encodeImages(files, { normalize: false });
+      const txt = await model.encodeTexts(e.texts, { normalize: false });
+      for (const c of rowCosines(img.data, ref.get("image_features")!.data as Float32Array, img.dim)) assert.ok(c >= 0.99999, `image cosine ${c}`);
+      for (const c of rowCosines(txt.data, ref.get("text_features")!.data as Float32Array, txt.dim)) assert.ok(c >= 0.99999, `text cosine ${c}`);
+      const logits = model.logits(await model.encodeImages(files), await model.encodeTexts(e.texts));
+      assert.ok(maxDiff(logits, ref.get("logits_per_image")!.data as Float32Array) < 1e-3);
+    } finally {
+      await model.close();
+    }
+  });
+}
+
+test("a checkpoint written here reads back identically, and its Hugging Face layout embeds the same", async () => {
+  const src = path.join(REFERENCE, "vit-tiny");
+  const ck = loadCheckpoint(src);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "clip-ts-ck-"));
+  try {
+    const vocab = path.join(src, "bpe_simple_vocab_16e6.txt.gz");
+    saveCheckpoint(path.join(tmp, "native"), ck.config, ck.state, { preprocess: ck.preprocess, tokenizerFiles: [vocab] });
+    saveHfCheckpoint(path.join(tmp, "hf"), ck.config, ck.state, { preprocess: ck.preprocess, tokenizerFiles: [vocab] });
+    const back = loadCheckpoint(path.join(tmp, "native"));
+    assert.deepEqual(back.config, ck.config);
+    assert.deepEqual([...back.state.keys()].sort(), [...ck.state.keys()].sort());
+    for (const [k, t] of ck.state) assert.deepEqual(back.state.get(k)!.data, t.data, k);
+    const hf = loadCheckpoint(path.join(tmp, "hf"));
+    assert.equal(hf.source, "hf");
+    const texts = ["a photo of a cat", "two dogs on a beach"];
+    const image = path.join(REFERENCE, "images", "img3_100x150_RGB.png");
+    const embeds: Float32Array[][] = [];
+    for (const dir of [src, path.join(tmp, "hf")]) {
+      const m = await ClipModel.load(dir, { threads: 2 });
+      embeds.push([(await m.encodeTexts(texts)).data, (await m.encodeImages([image])).data]);
+      await m.close();
+    }
+    for (let k = 0; k < 2; k++) for (const c of rowCosines(embeds[1][k], embeds[0][k], ck.config.embed_dim)) assert.ok(c >= 0.999999, `cosine ${c}`);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test("clip embed --json prints the documented document; bad input is one clear line", () => {
+  const dir = path.join(REFERENCE, "vit-tiny");
+  const img = path.join(REFERENCE, "images", "img2_224x224_RGB.png");
+  const out = execFileSync(process.execPath, [CLI, "embed", "--model", dir, "--image", img, "--text", "a cat", "--text", "a dog", "--json"], { encoding: "utf8" });
+  const doc = JSON.parse(out) as { image_embeddings: number[][]; text_embeddings: number[][]; logits_per_image: number[][] };
+  assert.equal(doc.image_embeddings.length, 1);
+  assert.equal(doc.text_embeddings.length, 2);
+  assert.equal(doc.image_embeddings[0].length, 32);
+  const norm = Math.hypot(...doc.text_embeddings[1]);
+  assert.ok(Math.abs(norm - 1) < 1e-5);
+  assert.equal(doc.logits_per_image[0].length, 2);
+  const raw = JSON.parse(execFileSync(process.execPath, [CLI, "embed", "--model", dir, "--text", "a cat", "--raw", "--json"], { encoding: "utf8" })) as { text_embeddings: number[][]; logits_per_image?: unknown };
+  assert.ok(Math.abs(Math.hypot(...raw.text_embeddings[0]) - 1) > 1e-3);
+  assert.equal(raw.logits_per_image, undefined);
+  let err = "";
+  try {
+    execFileSync(process.execPath, [CLI, "embed", "--model", "/nonexistent/model", "--text", "x"], { encoding: "utf8", stdio: "pipe" });
+    assert.fail("should have failed");
+  } catch (e) {
+    err = (e as { stderr: string }).stderr;
+  }
+  assert.match(err, /^clip: error: --model \/nonexistent\/model: no such directory\n$/);
+});
