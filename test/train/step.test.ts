@@ -130,6 +130,8 @@ test("feature-cached accumulation (batch 8 as 4 x 2) gives the same update as ba
   }
   for (const k of trainable) {
     const d = maxDiff(results[0].get(k)!.data, results[1].get(k)!.data);
-    assert.ok(d <= 2e-5, `${k}: accumulated update differs by ${d}`);
+    // Adam turns float noise in (theoretically zero) gradients such as the key bias into lr-sized steps:
+    // the same 2e-4 bound the reference gives for float32 vs float64 AdamW
+    assert.ok(d <= 2e-4, `${k}: accumulated update differs by ${d}`);
   }
 });
