@@ -63,6 +63,9 @@ export const OPEN_CLIP_BIN = "open_clip_pytorch_model.bin";
 export const HF_CONFIG = "config.json";
 export const HF_SAFETENSORS = "model.safetensors";
 export const HF_BIN = "pytorch_model.bin";
+/** Sharded Hugging Face weights: {"weight_map": {key: shard file}}. */
+export const HF_SAFETENSORS_INDEX = "model.safetensors.index.json";
+export const HF_BIN_INDEX = "pytorch_model.bin.index.json";
 export const HF_PREPROCESSOR = "preprocessor_config.json";
 export const BPE_VOCAB = "bpe_simple_vocab_16e6.txt.gz";
 
@@ -95,8 +98,34 @@ function findTokenizer(dir: string): TokenizerFiles {
   return t;
 }
 
-/** Reads a weights file (safetensors or PyTorch zip) as float32 tensors. */
+/** The shard files of a sharded checkpoint's index (*.index.json), in sorted order. */
+export function shardFiles(indexFile: string): string[] {
+  const idx = readJson(indexFile) as { weight_map?: Record<string, string> };
+  if (typeof idx !== "object" || idx === null || typeof idx.weight_map !== "object" || idx.weight_map === null) {
+    throw new UserError(`${indexFile} has no "weight_map"`);
+  }
+  const files = [...new Set(Object.values(idx.weight_map))].sort();
+  for (const f of files) {
+    if (typeof f !== "string" || !/^[\w.-]+$/.test(f) || f.startsWith(".")) throw new UserError(`${indexFile}: invalid shard file name ${JSON.stringify(f)}`);
+  }
+  return files;
+}
+
+/**
+ * Reads a weights file (safetensors or PyTorch zip, by content) as float32 tensors; an
+ * *.index.json reads all its shards.
+ */
 export function readStateFile(file: string): { state: StateDict; format: "safetensors" | "torch" } {
+  if (file.endsWith(".index.json")) {
+    const state: StateDict = new Map();
+    let format: "safetensors" | "torch" = "safetensors";
+    for (const shard of shardFiles(file)) {
+      const r = readStateFile(path.join(path.dirname(file), shard));
+      format = r.format;
+      for (const [k, t] of r.state) state.set(k, t);
+    }
+    return { state, format };
+  }
   const { tensors, format } = readTensorsFile(file);
   const state: StateDict = new Map();
   for (const [k, t] of tensors) state.set(k, { shape: t.shape, data: toFloat32(t) });
@@ -123,7 +152,7 @@ function locate(p: string): { dir: string; weights: string; ocConfig?: string; h
   const oc = at(OPEN_CLIP_CONFIG);
   const hf = at(HF_CONFIG);
   const ocWeights = at(OPEN_CLIP_SAFETENSORS) ?? at(OPEN_CLIP_BIN);
-  const hfWeights = at(HF_SAFETENSORS) ?? at(HF_BIN);
+  const hfWeights = at(HF_SAFETENSORS) ?? at(HF_SAFETENSORS_INDEX) ?? at(HF_BIN) ?? at(HF_BIN_INDEX);
   if (oc) {
     if (!ocWeights) throw new UserError(`${p} has ${OPEN_CLIP_CONFIG} but neither ${OPEN_CLIP_SAFETENSORS} nor ${OPEN_CLIP_BIN}`);
     return { dir: p, weights: ocWeights, ocConfig: oc };

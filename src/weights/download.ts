@@ -10,12 +10,15 @@ import { UserError } from "../errors.js";
 import {
   BPE_VOCAB,
   HF_BIN,
+  HF_BIN_INDEX,
   HF_CONFIG,
   HF_PREPROCESSOR,
   HF_SAFETENSORS,
+  HF_SAFETENSORS_INDEX,
   OPEN_CLIP_BIN,
   OPEN_CLIP_CONFIG,
   OPEN_CLIP_SAFETENSORS,
+  shardFiles,
 } from "./checkpoint.js";
 
 export const DEFAULT_BASE_URL = "https://huggingface.co";
@@ -181,8 +184,12 @@ export async function downloadCheckpoint(repo: string, opts: DownloadOptions = {
       throw new UserError(`${repo} has ${OPEN_CLIP_CONFIG} but neither ${OPEN_CLIP_SAFETENSORS} nor ${OPEN_CLIP_BIN}`);
     }
   } else if (await firstOf(repo, [HF_CONFIG], dir, opts)) {
-    if (!(await firstOf(repo, [HF_SAFETENSORS, HF_BIN], dir, opts))) {
-      throw new UserError(`${repo} has ${HF_CONFIG} but neither ${HF_SAFETENSORS} nor ${HF_BIN}`);
+    const weights = await firstOf(repo, [HF_SAFETENSORS, HF_SAFETENSORS_INDEX, HF_BIN, HF_BIN_INDEX], dir, opts);
+    if (!weights) throw new UserError(`${repo} has ${HF_CONFIG} but neither ${HF_SAFETENSORS} nor ${HF_BIN} (nor their sharded indexes)`);
+    if (weights.endsWith(".index.json")) {
+      for (const shard of shardFiles(path.join(dir, weights))) {
+        if (!(await tryFile(repo, shard, dir, opts))) throw new UserError(`${repo}: shard ${shard} listed in ${weights} is missing`);
+      }
     }
     optional.push(HF_PREPROCESSOR);
   } else {

@@ -122,6 +122,21 @@ test("a Hugging Face CLIPModel checkpoint made by renaming and splitting maps ba
     const inProj = src.state.get("visual.transformer.resblocks.1.attn.in_proj_weight")!.data;
     assert.deepEqual(hf.get("vision_model.encoder.layers.1.self_attn.v_proj.weight")!.data, inProj.subarray(2 * 128 * 128));
     assert.equal(hfMapping(src.config).length, src.state.size);
+
+    // sharded: model.safetensors.index.json + two shards
+    const sharded = path.join(dir, "sharded");
+    fs.mkdirSync(sharded);
+    for (const f of ["config.json", "preprocessor_config.json"]) fs.copyFileSync(path.join(dir, f), path.join(sharded, f));
+    const keys = [...hf.keys()];
+    const weightMap: Record<string, string> = {};
+    keys.forEach((k, i) => (weightMap[k] = i % 2 ? "model-00002-of-00002.safetensors" : "model-00001-of-00002.safetensors"));
+    for (const shard of new Set(Object.values(weightMap))) {
+      writeSafetensorsFile(path.join(sharded, shard), new Map(keys.filter((k) => weightMap[k] === shard).map((k) => [k, hf.get(k)!])));
+    }
+    fs.writeFileSync(path.join(sharded, "model.safetensors.index.json"), JSON.stringify({ metadata: {}, weight_map: weightMap }));
+    const fromShards = loadCheckpoint(sharded);
+    assert.equal(fromShards.weightsFile, path.join(sharded, "model.safetensors.index.json"));
+    assertSameState(fromShards.state, src.state, "sharded");
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

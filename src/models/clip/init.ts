@@ -30,24 +30,57 @@ type Rule =
   | { kind: "uniform"; bound: number }
   | { kind: "const"; value: number };
 
+/**
+ * Fills `out` with the next xoshiro128** outputs of `rng`'s stream (the same numbers as
+ * rng.nextU32()), in int32 locals: several times faster than a method call per draw.
+ */
+function drawU32(rng: Rng, out: Uint32Array): void {
+  let [s0, s1, s2, s3] = rng.state().map((w) => w | 0);
+  for (let i = 0; i < out.length; i++) {
+    const m = Math.imul(s1, 5);
+    out[i] = Math.imul((m << 7) | (m >>> 25), 9);
+    const t = s1 << 9;
+    s2 ^= s0;
+    s3 ^= s1;
+    s1 ^= s2;
+    s0 ^= s3;
+    s2 ^= t;
+    s3 = (s3 << 11) | (s3 >>> 21);
+  }
+  rng.setState([s0 >>> 0, s1 >>> 0, s2 >>> 0, s3 >>> 0]);
+}
+
+// 32 random bits per value are plenty for float32
+const U32 = 2 ** -32;
+const CHUNK = 1 << 16;
+
 function fill(data: Float32Array, rule: Rule, rng: () => Rng): void {
   if (rule.kind === "const") {
     data.fill(rule.value);
-  } else if (rule.kind === "uniform") {
-    const r = rng();
-    const b = rule.bound;
-    for (let i = 0; i < data.length; i++) data[i] = (2 * r.next() - 1) * b;
-  } else {
-    // Box-Muller, both outputs used
-    const r = rng();
-    const s = rule.std;
-    for (let i = 0; i < data.length; i += 2) {
-      let u = r.next();
-      while (u === 0) u = r.next();
-      const rad = Math.sqrt(-2 * Math.log(u)) * s;
-      const th = 2 * Math.PI * r.next();
-      data[i] = rad * Math.cos(th);
-      if (i + 1 < data.length) data[i + 1] = rad * Math.sin(th);
+    return;
+  }
+  const r = rng();
+  const bits = new Uint32Array(Math.min(CHUNK, data.length + 1));
+  for (let start = 0; start < data.length; start += CHUNK) {
+    const n = Math.min(CHUNK, data.length - start);
+    if (rule.kind === "uniform") {
+      const b = rule.bound;
+      const u = bits.subarray(0, n);
+      drawU32(r, u);
+      for (let i = 0; i < n; i++) data[start + i] = (2 * (u[i] * U32) - 1) * b;
+    } else {
+      // Box-Muller, both outputs used; u1 in (0, 1] so log(u1) is finite
+      const pairs = (n + 1) >> 1;
+      const u = bits.subarray(0, 2 * pairs);
+      drawU32(r, u);
+      const s = rule.std;
+      for (let p = 0; p < pairs; p++) {
+        const rad = Math.sqrt(-2 * Math.log((u[2 * p] + 1) * U32)) * s;
+        const th = 2 * Math.PI * (u[2 * p + 1] * U32);
+        const i = start + 2 * p;
+        data[i] = rad * Math.cos(th);
+        if (2 * p + 1 < n) data[i + 1] = rad * Math.sin(th);
+      }
     }
   }
 }
