@@ -1,0 +1,386 @@
+/** @file A training run: model and vocabulary setup, the data stream, steps, checkpoints, metrics, resume. */
+import fs from "node:fs";
+import path from "node:path";
+import { UserError } from "../errors.js";
+import { openDataset, keepDecoded, formatStats, type Dataset, type DataPosition, type Sample } from "../data/index.js";
+import { ImagePool } from "../image/index.js";
+import { type ClipConfig, defaultPreprocess, parseModelCfg, parseOpenClipConfig, type PreprocessCfg, type StateDict } from "../models/clip/config.js";
+import { initState } from "../models/clip/init.js";
+import { imageConfig } from "../models/clip/model.js";
+import { presetConfig } from "../models/clip/presets.js";
+import { ClipTokenizer, trainBpe, writeBpeVocab } from "../tokenizer/index.js";
+import { BPE_VOCAB, loadCheckpoint, saveCheckpoint } from "../weights/checkpoint.js";
+import { readSafetensorsFile, writeSafetensorsFile } from "../weights/files.js";
+import { INIT_LOGIT_SCALE, type LossKind } from "./losses.js";
+import { CLIP_ADAMW } from "./optimizer.js";
+import { lineChartSvg } from "./plot.js";
+import type { ScheduleKind } from "./schedule.js";
+import { ensureLossState, type StepResult, Trainer } from "./trainer.js";
+
+/** Everything that defines a run; saved as args.json so `--resume` continues it exactly. */
+export interface TrainArgs {
+  data: string;
+  valData?: string;
+  arch?: string;
+  config?: string;
+  init?: string;
+  vocab?: string;
+  vocabSize?: number;
+  batchSize: number;
+  steps?: number;
+  epochs?: number;
+  accumFreq: number;
+  lr: number;
+  wd: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  warmup: number;
+  schedule: ScheduleKind;
+  loss: LossKind;
+  augment: boolean;
+  shuffle: boolean;
+  seed: number;
+  lockImage: boolean;
+  lockText: boolean;
+  lock: string[];
+  unlock: string[];
+  gradClip?: number;
+  save: string;
+  saveEvery?: number;
+  evalEvery?: number;
+  threads?: number;
+}
+
+export const DEFAULT_ARGS = {
+  accumFreq: 1,
+  lr: CLIP_ADAMW.lr,
+  wd: CLIP_ADAMW.weightDecay,
+  beta1: CLIP_ADAMW.beta1,
+  beta2: CLIP_ADAMW.beta2,
+  eps: CLIP_ADAMW.eps,
+  warmup: 10000,
+  schedule: "cosine" as ScheduleKind,
+  loss: "clip" as LossKind,
+  augment: true,
+  shuffle: true,
+  seed: 0,
+  lockImage: false,
+  lockText: false,
+  lock: [] as string[],
+  unlock: [] as string[],
+};
+
+export interface RunHooks {
+  /** Called after every step. */
+  onStep?: (step: number, total: number, r: StepResult & { samplesPerSecond: number }) => void;
+  /** Evaluates the current weights on the validation data; returns named metrics. */
+  evaluate?: (ckptDir: string, step: number) => Promise<Record<string, number>>;
+  onMessage?: (m: string) => void;
+}
+
+export interface RunResult {
+  steps: number;
+  finalLoss: number;
+  checkpoint: string;
+  dataStats: string;
+  evals: { step: number; metrics: Record<string, number> }[];
+}
+
+const STATE_FILE = "train_state.json";
+const OPTIM_FILE = "optimizer.safetensors";
+
+interface TrainState {
+  step: number;
+  position: DataPosition;
+  tokenizerWarnings: number;
+}
+
+/** A uniform number in [0, 1) from integers (FNV-1a over them, then a murmur finalizer). */
+function hash(...xs: number[]): number {
+  let h = 0x811c9dc5;
+  for (const x of xs) h = Math.imul(h ^ (x >>> 0), 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return (h >>> 0) / 4294967296;
+}
+
+/** The keys a run trains, from the lock options. */
+export function trainableKeys(state: StateDict, args: Pick<TrainArgs, "lockImage" | "lockText" | "lock" | "unlock">): Set<string> {
+  const lock = args.lock.map((p) => new RegExp(p));
+  const unlock = args.unlock.map((p) => new RegExp(p));
+  const out = new Set<string>();
+  for (const k of state.keys()) {
+    if (/\.(running_mean|running_var|num_batches_tracked)$/.test(k)) continue;
+    let locked = (args.lockImage && k.startsWith("visual.")) || (args.lockText && !k.startsWith("visual.") && k !== "logit_scale" && k !== "logit_bias");
+    if (lock.some((r) => r.test(k))) locked = true;
+    if (unlock.some((r) => r.test(k))) locked = false;
+    if (!locked) out.add(k);
+  }
+  if (out.size === 0) throw new UserError("the lock options leave no parameter to train");
+  return out;
+}
+
+interface Setup {
+  config: ClipConfig;
+  preprocess: PreprocessCfg;
+  state: StateDict;
+  tokenizer: ClipTokenizer;
+  vocabFile: string;
+}
+
+async function captionsOf(spec: string, onMessage?: (m: string) => void): Promise<string[]> {
+  const ds = openDataset(spec, { requireCaption: true, requireImage: false });
+  const out: string[] = [];
+  for await (const s of ds) out.push(...s.captions);
+  onMessage?.(`read ${out.length} captions to learn a vocabulary`);
+  return out;
+}
+
+/** The model, weights and tokenizer a new run starts from. */
+async function setup(args: TrainArgs, runDir: string, hooks: RunHooks): Promise<Setup> {
+  const sources = [args.arch, args.config, args.init].filter(Boolean).length;
+  if (sources !== 1) throw new UserError("give exactly one of --arch NAME, --config FILE or --init DIR");
+  if (args.init) {
+    const ck = loadCheckpoint(args.init);
+    if (args.vocabSize) throw new UserError("--vocab-size trains a new vocabulary, which a checkpoint given by --init cannot use");
+    const vocabFile = args.vocab ?? ck.tokenizer.bpe;
+    if (!vocabFile) throw new UserError(`${args.init}: no ${BPE_VOCAB} next to the weights; pass --vocab FILE`);
+    const tokenizer = await ClipTokenizer.fromFile(vocabFile, { vocabSize: ck.config.text_cfg.vocab_size, contextLength: ck.config.text_cfg.context_length });
+    return { config: ck.config, preprocess: ck.preprocess, state: ck.state, tokenizer, vocabFile };
+  }
+  let config: ClipConfig;
+  let preprocess: PreprocessCfg | undefined;
+  if (args.arch) config = presetConfig(args.arch);
+  else {
+    let json: unknown;
+    try {
+      json = JSON.parse(fs.readFileSync(args.config!, "utf8"));
+    } catch (e) {
+      throw new UserError(`--config ${args.config}: ${(e as Error).message}`);
+    }
+    if (json && typeof json === "object" && "model_cfg" in json) ({ config, preprocess } = parseOpenClipConfig(json, args.config));
+    else config = parseModelCfg(json, args.config);
+  }
+  let vocabFile: string;
+  if (args.vocabSize) {
+    const trained = trainBpe(await captionsOf(args.data, hooks.onMessage), args.vocabSize);
+    vocabFile = path.join(runDir, BPE_VOCAB);
+    fs.mkdirSync(runDir, { recursive: true });
+    await writeBpeVocab(vocabFile, trained.merges);
+    hooks.onMessage?.(`learned a ${trained.vocabSize}-token vocabulary (${trained.merges.length} merges)`);
+  } else if (args.vocab) {
+    vocabFile = args.vocab;
+  } else {
+    throw new UserError(`training from scratch needs a vocabulary: --vocab FILE (e.g. ${BPE_VOCAB}) or --vocab-size N to learn one from the captions`);
+  }
+  const tokenizer = await ClipTokenizer.fromFile(vocabFile, { contextLength: config.text_cfg.context_length });
+  config = { ...config, text_cfg: { ...config.text_cfg, vocab_size: tokenizer.vocabSize } };
+  const state = initState(config, { seed: args.seed, logitScale: INIT_LOGIT_SCALE[args.loss] });
+  return { config, preprocess: preprocess ?? defaultPreprocess(config.vision_cfg.image_size), state, tokenizer, vocabFile };
+}
+
+function writeJsonAtomic(file: string, value: unknown): void {
+  fs.writeFileSync(`${file}.tmp`, JSON.stringify(value, null, 2) + "\n");
+  fs.renameSync(`${file}.tmp`, file);
+}
+
+/** Writes checkpoints/step-N atomically (weights, optimizer moments, data position) and points `latest` at it. */
+function saveRunCheckpoint(runDir: string, s: Setup, trainer: Trainer, ts: TrainState): string {
+  const name = `step-${String(ts.step).padStart(6, "0")}`;
+  const final = path.join(runDir, "checkpoints", name);
+  const tmp = `${final}.tmp`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  saveCheckpoint(tmp, s.config, s.state, { preprocess: s.preprocess, tokenizerFiles: [s.vocabFile] });
+  const opt = trainer.optimizer.state;
+  const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
+  for (const [k, m] of opt.m) tensors.set(`m.${k}`, { shape: [m.length], data: m });
+  for (const [k, v] of opt.v) tensors.set(`v.${k}`, { shape: [v.length], data: v });
+  writeSafetensorsFile(path.join(tmp, OPTIM_FILE), tensors, { step: String(opt.step) });
+  writeJsonAtomic(path.join(tmp, STATE_FILE), ts);
+  fs.rmSync(final, { recursive: true, force: true });
+  fs.renameSync(tmp, final);
+  const link = path.join(runDir, "latest");
+  fs.rmSync(`${link}.tmp`, { force: true });
+  fs.symlinkSync(path.join("checkpoints", name), `${link}.tmp`);
+  fs.renameSync(`${link}.tmp`, link);
+  return final;
+}
+
+function readArgs(runDir: string): TrainArgs {
+  const file = path.join(runDir, "args.json");
+  if (!fs.existsSync(file)) throw new UserError(`--resume ${runDir}: no args.json; is this a run directory written by clip train --save?`);
+  return JSON.parse(fs.readFileSync(file, "utf8")) as TrainArgs;
+}
+
+/** Runs training (or resumes the run in `resumeDir`), writing everything into the run directory. */
+export async function runTraining(argsIn: TrainArgs | undefined, resumeDir: string | undefined, hooks: RunHooks = {}, overrides: Partial<TrainArgs> = {}): Promise<RunResult> {
+  const args: TrainArgs = { ...(resumeDir ? readArgs(resumeDir) : argsIn!), ...overrides };
+  const runDir = resumeDir ?? args.save;
+  let s: Setup;
+  let resumed: { ts: TrainState; ckpt: string } | undefined;
+  if (resumeDir) {
+    const latest = path.join(resumeDir, "latest");
+    if (!fs.existsSync(latest)) throw new UserError(`--resume ${resumeDir}: no checkpoint saved yet (no 'latest')`);
+    const ckpt = fs.realpathSync(latest);
+    const ck = loadCheckpoint(ckpt);
+    const vocabFile = path.join(ckpt, BPE_VOCAB);
+    const tokenizer = await ClipTokenizer.fromFile(vocabFile, { vocabSize: ck.config.text_cfg.vocab_size, contextLength: ck.config.text_cfg.context_length });
+    s = { config: ck.config, preprocess: ck.preprocess, state: ck.state, tokenizer, vocabFile };
+    resumed = { ts: JSON.parse(fs.readFileSync(path.join(ckpt, STATE_FILE), "utf8")) as TrainState, ckpt };
+  } else {
+    if (fs.existsSync(path.join(runDir, "latest"))) throw new UserError(`--save ${runDir} already holds a run; use --resume ${runDir} to continue it, or another directory`);
+    s = await setup(args, runDir, hooks);
+    fs.mkdirSync(runDir, { recursive: true });
+    writeJsonAtomic(path.join(runDir, "args.json"), args);
+  }
+  ensureLossState(s.state, args.loss);
+
+  const micro = args.batchSize;
+  const n = micro * args.accumFreq;
+  const ds: Dataset = openDataset(args.data, {
+    shuffle: args.shuffle,
+    seed: args.seed,
+    epochs: Infinity,
+    requireImage: true,
+    requireCaption: true,
+    position: resumed?.ts.position,
+  });
+  await ds.ready();
+  let steps = args.steps;
+  if (steps === undefined) {
+    const count = ds.count();
+    if (!args.epochs) throw new UserError("give --steps N or --epochs N");
+    if (count === undefined) throw new UserError(`--epochs needs to know the dataset's size, which ${args.data} does not say (no sizes.json); use --steps`);
+    steps = Math.max(1, Math.floor(count / n) * args.epochs);
+  }
+  const trainable = trainableKeys(s.state, args);
+  const trainer = await Trainer.create(s.config, s.state, {
+    loss: args.loss,
+    micro,
+    accumFreq: args.accumFreq,
+    adamw: { lr: args.lr, beta1: args.beta1, beta2: args.beta2, eps: args.eps, weightDecay: args.wd },
+    warmup: args.warmup,
+    schedule: args.schedule,
+    steps,
+    gradClip: args.gradClip,
+    trainable,
+    threads: args.threads,
+  });
+  if (resumed) {
+    const opt = readSafetensorsFile(path.join(resumed.ckpt, OPTIM_FILE));
+    const st = trainer.optimizer.state;
+    st.step = Number(opt.metadata.step);
+    for (const [k, t] of opt.tensors) (k.startsWith("m.") ? st.m : st.v).set(k.slice(2), Float32Array.from(t.data as Float32Array));
+    if (st.step !== resumed.ts.step) throw new UserError(`${resumed.ckpt}: optimizer step ${st.step} does not match the saved step ${resumed.ts.step}`);
+  }
+
+  const pool = new ImagePool(imageConfig(s.preprocess), { threads: args.threads });
+  const S = s.config.vision_cfg.image_size;
+  const L = s.config.text_cfg.context_length;
+  const per = 3 * S * S;
+  let tokenizerWarnings = resumed?.ts.tokenizerWarnings ?? 0;
+  const iter = ds[Symbol.asyncIterator]();
+  const metricsFile = path.join(runDir, "metrics.jsonl");
+  const history: { step: number; loss: number }[] = [];
+  const evals: RunResult["evals"] = [];
+  if (fs.existsSync(metricsFile)) {
+    // keep the history of steps before the resume point only
+    const keep: string[] = [];
+    for (const line of fs.readFileSync(metricsFile, "utf8").split("\n")) {
+      if (!line.trim()) continue;
+      const m = JSON.parse(line) as { step: number; loss?: number; eval?: Record<string, number> };
+      if (m.step > (resumed?.ts.step ?? 0)) continue;
+      keep.push(line);
+      if (m.loss !== undefined) history.push({ step: m.step, loss: m.loss });
+      if (m.eval) evals.push({ step: m.step, metrics: m.eval });
+    }
+    fs.writeFileSync(metricsFile, keep.map((l) => l + "\n").join(""));
+  }
+
+  /** Pulls samples until `n` decode; pixels and captions stay aligned. */
+  const nextBatch = async (step: number): Promise<{ pixels: Float32Array; tokens: BigInt64Array; position: DataPosition }> => {
+    const pixels = new Float32Array(n * per);
+    const captions: string[] = [];
+    let have = 0;
+    let round = 0;
+    while (have < n) {
+      const want: Sample[] = [];
+      while (want.length < n - have) {
+        const r = await iter.next();
+        if (r.done) throw new UserError(`${args.data}: the data ran out (${ds.stats().samples} usable samples); is it empty or all bad?`);
+        want.push(r.value);
+      }
+      const augment = args.augment ? { seed: Math.floor(hash(args.seed, step, round) * 2 ** 31) } : false;
+      const res = await pool.preprocessBatch(want.map((x) => x.image!), { augment, skipBad: true, names: want.map((x) => `${x.shard}:${x.key}`) });
+      for (const i of keepDecoded(ds, want, res.ok, res.errors)) {
+        pixels.set(res.pixels.subarray(i * per, (i + 1) * per), have * per);
+        const caps = want[i].captions;
+        // one caption per image: a seeded random choice when augmenting, else the first
+        captions.push(args.augment ? caps[Math.floor(hash(args.seed, step, have, 7) * caps.length)] : caps[0]);
+        have++;
+      }
+      round++;
+    }
+    const rows = s.tokenizer.tokenize(captions, { contextLength: L, truncate: "warn", onWarning: (_m, st) => (tokenizerWarnings += st.texts) });
+    const tokens = new BigInt64Array(n * L);
+    rows.forEach((r, i) => r.forEach((v, j) => (tokens[i * L + j] = BigInt(v))));
+    return { pixels, tokens, position: ds.position() };
+  };
+
+  const saveEvery = args.saveEvery ?? Math.max(1, Math.ceil(steps / 10));
+  const evalEvery = args.evalEvery ?? Math.max(1, Math.ceil(steps / 5));
+  let step = trainer.step;
+  let last: StepResult | undefined;
+  let checkpoint = resumed?.ckpt ?? "";
+  const writePlot = (): void => {
+    const series = [{ name: "train loss", points: history.map((h) => [h.step, h.loss] as [number, number]), color: "#1f77b4" }];
+    const names = [...new Set(evals.flatMap((e) => Object.keys(e.metrics)))].filter((k) => !k.includes("loss"));
+    const colors = ["#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2"];
+    names.slice(0, 6).forEach((k, i) => series.push({ name: k, points: evals.map((e) => [e.step, e.metrics[k]] as [number, number]), color: colors[i], right: true } as never));
+    fs.writeFileSync(path.join(runDir, "plot.svg"), lineChartSvg(`clip train: ${path.basename(runDir)}`, series));
+  };
+  let pending: ReturnType<typeof nextBatch> | undefined;
+  try {
+    // a prefetch that fails while a step runs is reported by the await below, never as an unhandled rejection
+    const prefetch = (k: number): ReturnType<typeof nextBatch> | undefined => {
+      if (k >= steps) return undefined;
+      const p = nextBatch(k);
+      p.catch(() => undefined);
+      return p;
+    };
+    pending = prefetch(step);
+    while (step < steps) {
+      const t0 = performance.now();
+      const b = await pending!;
+      // decode and preprocess the next batch in the workers while this step runs
+      pending = prefetch(step + 1);
+      const r = await trainer.trainStep(b.pixels, b.tokens);
+      step = trainer.step;
+      last = r;
+      const sps = n / ((performance.now() - t0) / 1000);
+      history.push({ step, loss: r.loss });
+      fs.appendFileSync(metricsFile, JSON.stringify({ step, loss: r.loss, lr: r.lr, logit_scale: r.logitScale, samples_per_second: sps, ...(args.gradClip ? { grad_norm: r.gradNorm } : {}) }) + "\n");
+      hooks.onStep?.(step, steps, { ...r, samplesPerSecond: sps });
+      if (step % saveEvery === 0 || step === steps || step % evalEvery === 0) {
+        checkpoint = saveRunCheckpoint(runDir, s, trainer, { step, position: b.position, tokenizerWarnings });
+      }
+      if (hooks.evaluate && args.valData && (step % evalEvery === 0 || step === steps)) {
+        const metrics = await hooks.evaluate(checkpoint, step);
+        evals.push({ step, metrics });
+        fs.appendFileSync(metricsFile, JSON.stringify({ step, eval: metrics }) + "\n");
+      }
+      if (step % 10 === 0 || step === steps) writePlot();
+    }
+  } finally {
+    await pending?.catch(() => undefined);
+    await trainer.close();
+    await pool.close();
+  }
+  writePlot();
+  if (tokenizerWarnings) hooks.onMessage?.(`${tokenizerWarnings} captions were longer than ${L} tokens and were truncated`);
+  return { steps: step, finalLoss: last?.loss ?? NaN, checkpoint, dataStats: formatStats(ds.stats()), evals };
+}

@@ -1,0 +1,85 @@
+/** @file `clip train` end to end: the reference 3-step run, and kill + resume equal to an uninterrupted run. */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile, spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { readSafetensorsFile } from "../../src/weights/files.js";
+import { CLI, REFERENCE } from "../helpers/shared.js";
+
+const run = promisify(execFile);
+const E2E = path.join(REFERENCE, "train-e2e");
+const env = { ...process.env, CLIP_NO_PROGRESS: "1" };
+
+function params(dir: string): Map<string, Float32Array> {
+  const t = readSafetensorsFile(path.join(dir, "open_clip_model.safetensors")).tensors;
+  return new Map([...t].map(([k, v]) => [k, v.data as Float32Array]));
+}
+
+test("clip train on the reference shard lands on the reference parameters", async () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), "clip-train-"));
+  try {
+    const save = path.join(out, "run");
+    await run(process.execPath, [CLI, "train", "--init", path.join(E2E, "init"), "--data", path.join(E2E, "shard-000000.tar"), "--batch-size", "6", "--steps", "3", "--lr", "5e-4", "--wd", "0.1", "--warmup", "0", "--schedule", "const", "--no-augment", "--no-shuffle", "--save", save], { env });
+    const want = readSafetensorsFile(path.join(E2E, "expected.safetensors")).tensors;
+    const got = params(path.join(save, "latest"));
+    const losses = fs.readFileSync(path.join(save, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => (JSON.parse(l) as { loss: number }).loss);
+    const wl = want.get("losses")!.data as Float32Array;
+    losses.forEach((l, i) => assert.ok(Math.abs(l - wl[i]) <= 2e-4, `loss ${i}: ${l} vs ${wl[i]}`));
+    for (const [k, t] of want) {
+      if (k === "losses") continue;
+      const g = got.get(k)!;
+      let d = 0;
+      for (let i = 0; i < g.length; i++) d = Math.max(d, Math.abs(g[i] - (t.data as Float32Array)[i]));
+      assert.ok(d <= 2e-4, `${k}: max diff ${d}`);
+    }
+    assert.ok(fs.existsSync(path.join(save, "plot.svg")));
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test("a run killed mid-epoch and resumed ends on the same parameters as an uninterrupted run", async () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), "clip-resume-"));
+  const args = (save: string): string[] => [CLI, "train", "--init", path.join(E2E, "init"), "--data", path.join(E2E, "shard-000000.tar"), "--batch-size", "4", "--steps", "7", "--warmup", "2", "--save-every", "1", "--threads", "1", "--seed", "3", "--save", save];
+  try {
+    const a = path.join(out, "a");
+    const b = path.join(out, "b");
+    await run(process.execPath, args(a), { env });
+    // kill b as soon as its third checkpoint exists (18 samples at 4 a step: mid-epoch)
+    const child = spawn(process.execPath, args(b), { env, stdio: "ignore" });
+    const exited = new Promise((r) => child.on("exit", r));
+    const target = path.join(b, "checkpoints", "step-000003");
+    while (!fs.existsSync(target)) await new Promise((r) => setTimeout(r, 20));
+    child.kill("SIGKILL");
+    await exited;
+    const latest = fs.readlinkSync(path.join(b, "latest"));
+    assert.ok(!latest.endsWith("step-000007"), `the run finished before it was killed (${latest})`);
+    await run(process.execPath, [CLI, "train", "--resume", b], { env });
+    const pa = params(path.join(a, "latest"));
+    const pb = params(path.join(b, "latest"));
+    for (const [k, v] of pa) assert.deepEqual(pb.get(k), v, k);
+    const steps = fs.readFileSync(path.join(b, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => (JSON.parse(l) as { step: number }).step);
+    assert.deepEqual(steps, [1, 2, 3, 4, 5, 6, 7]);
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test("clip train explains bad arguments in one line", async () => {
+  const fail = async (argv: string[], re: RegExp): Promise<void> => {
+    try {
+      await run(process.execPath, [CLI, "train", ...argv], { env });
+      assert.fail("should have failed");
+    } catch (e) {
+      const err = (e as { stderr: string }).stderr;
+      assert.match(err, re);
+      assert.equal(err.trim().split("\n").length, 1, err);
+    }
+  };
+  await fail(["--data", "x.tar", "--batch-size", "4", "--steps", "2"], /--save DIR is required/);
+  await fail(["--data", path.join(E2E, "shard-000000.tar"), "--arch", "ViT-B-32", "--batch-size", "4", "--steps", "1", "--save", path.join(os.tmpdir(), "never")], /needs a vocabulary/);
+  await fail(["--resume", "/nonexistent/run"], /no args.json/);
+});
