@@ -1,0 +1,132 @@
+/** @file The procedural captioned world: deterministic, held-out splits are correct, classification views, pixels match captions. */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import sharp from "sharp";
+import {
+  COLORS,
+  COUNT_WORDS,
+  HELDOUT_PAIRS,
+  isHeldout,
+  openDataset,
+  SHAPES,
+  synthSample,
+  synthScene,
+  synthWorld,
+  synthWorldParallel,
+  type SynthOptions,
+} from "../../src/data/index.js";
+
+test("deterministic per seed: identical PNG bytes and captions; another seed differs", () => {
+  const a = [...synthWorld({ n: 40, seed: 5 })];
+  const b = [...synthWorld({ n: 40, seed: 5 })];
+  const c = [...synthWorld({ n: 40, seed: 6 })];
+  assert.deepEqual(a, b);
+  assert.notDeepEqual(a.map((s) => s.captions), c.map((s) => s.captions));
+  // items are independent: item 17 alone equals item 17 of the stream
+  assert.deepEqual(synthSample(17, { n: 40, seed: 5 }), a[17]);
+  assert.equal(new Set(a.map((s) => s.key)).size, 40);
+});
+
+test("rendering on worker threads gives the same samples in the same order", async () => {
+  const opts: SynthOptions = { n: 150, seed: 12, split: "val" };
+  const par = [];
+  for await (const s of synthWorldParallel(opts, 2)) par.push(s);
+  assert.deepEqual(par, [...synthWorld(opts)]);
+});
+
+test("held-out splits: train and val never show a held-out color-shape pair, heldout always does", () => {
+  const n = 3000;
+  const pairsSeen = new Set<string>();
+  for (const split of ["train", "val"] as const) {
+    for (let i = 0; i < n; i++) {
+      for (const o of synthScene(i, { n, seed: 1, split }).objects) {
+        assert.ok(!isHeldout(o.color, o.shape), `${split} ${i}: ${o.color} ${o.shape} is held out`);
+        pairsSeen.add(`${o.color} ${o.shape}`);
+      }
+    }
+  }
+  // every other pair does occur in training, and every shape and color on its own
+  assert.equal(pairsSeen.size, COLORS.length * SHAPES.length - HELDOUT_PAIRS.length);
+  const heldSeen = new Set<string>();
+  for (let i = 0; i < 1000; i++) {
+    const scene = synthScene(i, { n, seed: 1, split: "heldout" });
+    const held = scene.objects.filter((o) => isHeldout(o.color, o.shape));
+    assert.ok(held.length > 0, `heldout ${i} shows no held-out pair`);
+    for (const o of held) heldSeen.add(`${o.color} ${o.shape}`);
+  }
+  assert.equal(heldSeen.size, HELDOUT_PAIRS.length);
+  // captions never name a held-out pair in training ("purple star" never appears)
+  for (let i = 0; i < 500; i++) {
+    for (const c of synthScene(i, { n, seed: 2, split: "train" }).captions) {
+      for (const [col, shape] of HELDOUT_PAIRS) assert.ok(!new RegExp(`\\b${col} ${shape}`).test(c), c);
+    }
+  }
+  // train and val are different images
+  assert.notDeepEqual(synthScene(0, { n, seed: 1, split: "train" }), synthScene(0, { n, seed: 1, split: "val" }));
+});
+
+test("captions describe the scene: counts, colors, shapes, relations", () => {
+  let relations = 0;
+  for (let i = 0; i < 400; i++) {
+    const s = synthScene(i, { n: 400, seed: 3, split: "all" });
+    assert.ok(s.captions.length >= 3 && new Set(s.captions).size === s.captions.length);
+    if (s.kind === "count") {
+      const o = s.objects[0]!;
+      assert.ok(s.objects.every((x) => x.shape === o.shape && x.color === o.color));
+      for (const c of s.captions) {
+        assert.ok(c.includes(o.color) && c.includes(o.shape), `"${c}" names ${o.color} ${o.shape}`);
+        if (s.objects.length > 1) assert.ok(c.includes(COUNT_WORDS[s.objects.length - 1]!), `"${c}" says ${s.objects.length}`);
+      }
+    } else if (s.kind === "relation") {
+      relations++;
+      const [a, b] = s.objects;
+      if (s.relation === "left of") assert.ok(a!.x < b!.x);
+      if (s.relation === "right of") assert.ok(a!.x > b!.x);
+      if (s.relation === "above") assert.ok(a!.y < b!.y);
+      if (s.relation === "below") assert.ok(a!.y > b!.y);
+    } else {
+      assert.ok(s.captions.every((c) => c.includes(`"${s.word}"`)));
+    }
+  }
+  assert.ok(relations > 50);
+});
+
+test("pixels: valid PNGs of the requested size, object centres have the object's color", async () => {
+  const RGB: Record<string, number[]> = { red: [215, 35, 35], orange: [245, 135, 20], yellow: [240, 215, 25], green: [35, 160, 55], blue: [35, 85, 225], purple: [135, 45, 185], white: [245, 245, 245], black: [18, 18, 18] };
+  let checked = 0;
+  for (const size of [64, 96]) {
+    const opts: SynthOptions = { n: 30, seed: 8, size, task: "shape" };
+    for (let i = 0; i < 30; i++) {
+      const s = synthSample(i, opts);
+      const { data, info } = await sharp(s.image!).raw().toBuffer({ resolveWithObject: true });
+      assert.deepEqual([info.width, info.height, info.channels], [size, size, 3]);
+      for (const o of synthScene(i, opts).objects) {
+        if (o.shape === "ring" || o.r * size < 4) continue;
+        const p = (Math.floor(o.y * size) * size + Math.floor(o.x * size)) * 3;
+        const want = RGB[o.color]!;
+        for (let c = 0; c < 3; c++) assert.ok(Math.abs(data[p + c]! - want[c]!) <= 16, `${o.color} ${o.shape} centre channel ${c}: ${data[p + c]} vs ${want[c]}`);
+        checked++;
+      }
+    }
+  }
+  assert.ok(checked > 50);
+});
+
+test("classification views: labels index the class names; synth: specs open as datasets", async () => {
+  for (const task of ["shape", "color", "count"] as const) {
+    const ds = openDataset(`synth:?n=60&seed=2&split=heldout&task=${task}`, { requireLabel: true });
+    const names = task === "shape" ? [...SHAPES] : task === "color" ? [...COLORS] : [...COUNT_WORDS];
+    assert.deepEqual(ds.classnames, names);
+    assert.ok(ds.templates!.every((t) => t.includes("{c}")));
+    assert.equal(ds.count(), 60);
+    let i = 0;
+    for await (const s of ds) {
+      const scene = synthScene(i++, { n: 60, seed: 2, split: "heldout", task });
+      const o = scene.objects[0]!;
+      const truth = task === "shape" ? SHAPES.indexOf(o.shape) : task === "color" ? COLORS.indexOf(o.color) : scene.objects.length - 1;
+      assert.equal(s.label, truth);
+      assert.ok(isHeldout(o.color, o.shape), "heldout classification images show held-out pairs only");
+    }
+    assert.equal(i, 60);
+  }
+});
