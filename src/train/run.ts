@@ -11,7 +11,7 @@ import { presetConfig } from "../models/clip/presets.js";
 import { ClipTokenizer, trainBpe, writeBpeVocab } from "../tokenizer/index.js";
 import { BPE_VOCAB, loadCheckpoint, saveCheckpoint } from "../weights/checkpoint.js";
 import { readSafetensorsFile, writeSafetensorsFile } from "../weights/files.js";
-import { INIT_LOGIT_SCALE, type LossKind } from "./losses.js";
+import { INIT_LOGIT_BIAS, INIT_LOGIT_SCALE, type LossKind } from "./losses.js";
 import { CLIP_ADAMW } from "./optimizer.js";
 import { lineChartSvg } from "./plot.js";
 import type { ScheduleKind } from "./schedule.js";
@@ -237,6 +237,7 @@ export async function runTraining(argsIn: TrainArgs | undefined, resumeDir: stri
     fs.mkdirSync(runDir, { recursive: true });
     writeJsonAtomic(path.join(runDir, "args.json"), args);
   }
+  if (args.loss === "siglip" && s.config.init_logit_bias === undefined) s.config = { ...s.config, init_logit_bias: INIT_LOGIT_BIAS };
   ensureLossState(s.state, args.loss);
 
   const micro = args.batchSize;

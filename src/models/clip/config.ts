@@ -46,6 +46,8 @@ export interface ClipConfig {
   quick_gelu: boolean;
   vision_cfg: VisionCfg;
   text_cfg: TextCfg;
+  /** SigLIP models (open_clip's init_logit_bias): the model has a learned scalar `logit_bias`. */
+  init_logit_bias?: number;
 }
 
 /** open_clip's preprocess_cfg: normalization and resizing of input images. */
@@ -119,7 +121,7 @@ const TEXT_FIXED: Record<string, unknown> = {
   hf_model_name: null,
   hf_tokenizer_name: null,
 };
-const MODEL_FIXED: Record<string, unknown> = { custom_text: false, init_logit_bias: null, multimodal_cfg: null };
+const MODEL_FIXED: Record<string, unknown> = { custom_text: false, multimodal_cfg: null };
 
 function obj(x: unknown, where: string): Json {
   if (typeof x !== "object" || x === null || Array.isArray(x)) throw new UserError(`${where} must be a JSON object, got ${JSON.stringify(x)}`);
@@ -204,7 +206,12 @@ export function parseModelCfg(json: unknown, where = "model_cfg"): ClipConfig {
   if (text.width % text.heads !== 0) throw new UserError(`${tw}.width ${text.width} is not divisible by heads ${text.heads}`);
   const qg = m.quick_gelu ?? false;
   if (typeof qg !== "boolean") throw new UserError(`${where}.quick_gelu must be true or false, got ${JSON.stringify(qg)}`);
-  return { embed_dim: posInt(m, "embed_dim", where), quick_gelu: qg, vision_cfg: vision, text_cfg: text };
+  const config: ClipConfig = { embed_dim: posInt(m, "embed_dim", where), quick_gelu: qg, vision_cfg: vision, text_cfg: text };
+  if (m.init_logit_bias !== undefined && m.init_logit_bias !== null) {
+    if (typeof m.init_logit_bias !== "number" || !Number.isFinite(m.init_logit_bias)) throw new UserError(`${where}.init_logit_bias must be a number, got ${JSON.stringify(m.init_logit_bias)}`);
+    config.init_logit_bias = m.init_logit_bias;
+  }
+  return config;
 }
 
 const INTERPOLATIONS = ["bicubic", "bilinear", "nearest", "lanczos"] as const;
@@ -283,6 +290,7 @@ export function openClipConfigJson(config: ClipConfig, preprocess?: PreprocessCf
   if (t.mlp_ratio !== 4) text.mlp_ratio = t.mlp_ratio;
   const model: Json = { embed_dim: config.embed_dim };
   if (config.quick_gelu) model.quick_gelu = true;
+  if (config.init_logit_bias !== undefined) model.init_logit_bias = config.init_logit_bias;
   model.vision_cfg = vision;
   model.text_cfg = text;
   const p = preprocess ?? defaultPreprocess(v.image_size);
@@ -401,6 +409,7 @@ export function expectedParams(config: ClipConfig): ParamSpec[] {
     { key: "text_projection", shape: [t.width, config.embed_dim] },
     { key: "logit_scale", shape: [] },
   ];
+  if (config.init_logit_bias !== undefined) out.push({ key: "logit_bias", shape: [] });
   visionParams(out, config);
   transformerParams(out, "transformer", t.width, t.layers, t.mlp_ratio);
   out.push({ key: "token_embedding.weight", shape: [t.vocab_size, t.width] });

@@ -96,6 +96,7 @@ function ruleFor(config: ClipConfig, spec: ParamSpec, shapes: Map<string, number
   const v = config.vision_cfg;
   const t = config.text_cfg;
   if (key === "logit_scale") return { kind: "const", value: logitScale };
+  if (key === "logit_bias") return { kind: "const", value: config.init_logit_bias ?? 0 };
   if (key === "token_embedding.weight") return { kind: "normal", std: 0.02 };
   if (key === "positional_embedding") return { kind: "normal", std: 0.01 };
   if (key === "text_projection") return { kind: "normal", std: t.width ** -0.5 };
