@@ -43,8 +43,16 @@ export class FakeEmbedder implements Embedder {
     return { data, n: texts.length, dim: d };
   }
 
-  async encodeImages(): Promise<Embeddings> {
-    throw new Error("FakeEmbedder.encodeImages: not used");
+  imageCalls = 0;
+
+  /** Images are embedded by hashing their bytes. */
+  async encodeImages(images: (string | Uint8Array)[], opts?: EncodeOptions): Promise<Embeddings> {
+    this.imageCalls++;
+    const d = this.embedDim;
+    const data = new Float32Array(images.length * d);
+    images.forEach((im, i) => data.set(hashVector(typeof im === "string" ? im : Array.from(im).join(","), d), i * d));
+    opts?.onProgress?.(images.length, images.length);
+    return { data, n: images.length, dim: d };
   }
 
   async encodePixels(): Promise<Embeddings> {

@@ -1,0 +1,62 @@
+/**
+ * @file `clip classify`: zero-shot classification of image files against class names given on the
+ * command line, printing each image's top labels with probabilities.
+ *
+ * --json prints { model, labels, templates: {source, count}, results: [{image, top: [{label, prob}]}] }.
+ */
+import { type Command } from "commander";
+import { UserError } from "../errors.js";
+import { resolveTemplates, templateSetNames } from "../eval/templates.js";
+import { buildZeroShotClassifier, classify, loadClassnamesFile, parseLabelList } from "../eval/zeroshot.js";
+import { modelFingerprint } from "../eval/features.js";
+import { cacheDirOption, positiveInt, withModel } from "./eval.js";
+import { printJson } from "./output.js";
+
+interface ClassifyOpts {
+  model: string;
+  labels?: string;
+  labelsFile?: string;
+  templates?: string;
+  top: number;
+  threads?: number;
+  cacheDir?: string;
+  json?: boolean;
+}
+
+async function runClassify(images: string[], o: ClassifyOpts): Promise<void> {
+  if (images.length === 0) throw new UserError("classify: give at least one IMAGE file");
+  if ((o.labels === undefined) === (o.labelsFile === undefined)) throw new UserError('classify: give the classes with exactly one of --labels "cat,dog,..." or --labels-file FILE');
+  const labels = o.labels !== undefined ? parseLabelList(o.labels) : await loadClassnamesFile(o.labelsFile!);
+  const templates = await resolveTemplates(o.templates, "simple");
+  await withModel(o.model, o.threads, async (model) => {
+    const cacheDir = cacheDirOption(o.cacheDir);
+    const weights = await buildZeroShotClassifier(model, labels, templates, { cacheDir, modelId: cacheDir ? await modelFingerprint(o.model) : undefined });
+    const emb = await model.encodeImages(images);
+    const r = classify(emb, weights, model.logitScale, Math.min(o.top, labels.length));
+    const results = images.map((image, i) => ({ image, top: r.top[i]!.map((p) => ({ label: labels[p.index]!, prob: Math.round(p.prob * 1e6) / 1e6 })) }));
+    if (o.json) {
+      printJson({ model: o.model, labels, templates: { source: o.templates ?? "simple", count: templates.length }, results });
+    } else {
+      for (const res of results) {
+        process.stdout.write(`${res.image}\n`);
+        for (const p of res.top) process.stdout.write(`  ${(100 * p.prob).toFixed(2).padStart(6)}%  ${p.label}\n`);
+      }
+    }
+  });
+}
+
+export function register(program: Command): void {
+  program
+    .command("classify")
+    .description("zero-shot classify images: class names x prompt templates -> softmax over exp(logit_scale) * cosine")
+    .argument("<image...>", "image files")
+    .requiredOption("--model <dir>", "checkpoint directory")
+    .option("--labels <list>", 'class names separated by commas, e.g. "cat,dog,bird"')
+    .option("--labels-file <file>", "class names, one per line")
+    .option("--templates <name|file>", `prompt templates: a built-in list (${templateSetNames().join(", ")}) or a file, one template with {} per line (default: simple)`)
+    .option("--top <k>", "labels shown per image", positiveInt("--top"), 5)
+    .option("--threads <n>", "threads (default: all cores)", positiveInt("--threads"))
+    .option("--cache-dir <dir>", 'cache the classifier weights here ("default": ~/.cache/clip-ts/eval)')
+    .option("--json", "print one JSON document on stdout")
+    .action(runClassify);
+}

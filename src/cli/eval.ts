@@ -1,0 +1,488 @@
+/**
+ * @file `clip eval zeroshot | retrieval | linear-probe`: the paper's evaluation protocols over a
+ * dataset SPEC, printed as Markdown tables or (with --json) one JSON document.
+ *
+ * JSON documents (fractions in [0, 1]; every document has `task`, `model`, `timing`):
+ *   zeroshot:     { task: "zeroshot", model, data, samples, classes, classnames, templates: {source, count},
+ *                   metrics: {top1, top5, meanPerClassRecall}, perClass: [{class, samples, recall}],
+ *                   confusion: number[][] (rows true, columns predicted), cached: {images, classifier},
+ *                   timing: {totalSeconds, imageEncodeSeconds, textEncodeSeconds} }
+ *   retrieval:    { task: "retrieval", model, data, images, captions, ks, textToImage: {"R@1", ...},
+ *                   imageToText: {"R@1", ...}, meanRecall, cached: {images, texts}, timing: {...} }
+ *   linear-probe: { task: "linear-probe", model, train, test, trainSamples, testSamples, classes, classnames?,
+ *                   C, chosenBy: "sweep"|"given", sweep: [{C, valAccuracy, valLogLoss, iterations, converged}] | null,
+ *                   fewShot: {k, seed, perClass} | null, trainAccuracy, metrics: {top1, top5, meanPerClassRecall},
+ *                   perClass, confusion, iterations, converged, cached: {train, test}, timing: {..., probeSeconds} }
+ */
+import { statSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { type Command, InvalidArgumentError } from "commander";
+import { UserError } from "../errors.js";
+import { DATA_SPEC_HELP, formatStats, openDataset, resolveSpec, totalSkipped, type Dataset } from "../data/index.js";
+import { loadEmbedder } from "../models/clip/load.js";
+import type { Embedder } from "../models/clip/embedder.js";
+import { embedCaptions, embedImages, type EmbeddedImages } from "../eval/embed_dataset.js";
+import { modelFingerprint } from "../eval/features.js";
+import { linearProbe, type ProbeData } from "../eval/linear_probe.js";
+import { renderClassificationMarkdown, validateLabels, type ClassificationMetrics } from "../eval/metrics.js";
+import { markdownTable, pct } from "../eval/report.js";
+import { renderRetrievalMarkdown, retrievalRecall } from "../eval/retrieval.js";
+import { resolveTemplates, templateSetNames } from "../eval/templates.js";
+import { buildZeroShotClassifier, evaluateZeroShot, loadClassnamesFile, parseLabelList, validateClassnames } from "../eval/zeroshot.js";
+import { printJson, progressBar, warn } from "./output.js";
+
+// ---------------------------------------------------------------------------------------------
+// Shared by eval and classify
+
+export type LoadedEmbedder = Embedder & { close(): Promise<void> };
+
+export function positiveInt(name: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer, got "${v}"`);
+    return n;
+  };
+}
+
+function positiveNumber(name: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a positive number, got "${v}"`);
+    return n;
+  };
+}
+
+function fraction(name: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!(n > 0 && n < 1)) throw new InvalidArgumentError(`${name} must be between 0 and 1 (exclusive), got "${v}"`);
+    return n;
+  };
+}
+
+function nonNegativeInt(name: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number, got "${v}"`);
+    return n;
+  };
+}
+
+function kList(v: string): number[] {
+  const ks = v.split(",").map((s) => Number(s.trim()));
+  if (ks.length === 0 || ks.some((k) => !Number.isInteger(k) || k < 1)) throw new InvalidArgumentError(`--ks must be positive integers separated by commas, got "${v}"`);
+  return ks;
+}
+
+export function checkModelDir(dir: string): string {
+  let st;
+  try {
+    st = statSync(dir);
+  } catch {
+    throw new UserError(`--model ${dir}: no such directory`);
+  }
+  if (!st.isDirectory()) throw new UserError(`--model ${dir}: not a directory`);
+  return dir;
+}
+
+/** Loads the model, runs `fn`, always closes the model. */
+export async function withModel<T>(dir: string, threads: number | undefined, fn: (m: LoadedEmbedder) => Promise<T>): Promise<T> {
+  const model: LoadedEmbedder = await loadEmbedder(checkModelDir(dir), threads !== undefined ? { threads } : {});
+  try {
+    return await fn(model);
+  } finally {
+    await model.close();
+  }
+}
+
+/** --cache-dir: explicit folder; "default" means $CLIP_CACHE_DIR/eval or ~/.cache/clip-ts/eval. */
+export function cacheDirOption(v: string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  if (v === "default") return path.join(process.env.CLIP_CACHE_DIR ?? path.join(os.homedir(), ".cache", "clip-ts"), "eval");
+  return v;
+}
+
+/** A stopwatch in seconds. */
+function seconds(t0: number): number {
+  return Math.round((performance.now() - t0) / 10) / 100;
+}
+
+function round4(x: number): number {
+  return Math.round(x * 1e6) / 1e6;
+}
+
+/** What identifies a dataset for the feature cache: its resolved spec plus size and mtime of local files. */
+function dataFingerprint(spec: string): unknown {
+  const r = resolveSpec(spec);
+  const files: string[] = [];
+  if (r.layout === "webdataset") files.push(...r.shards.filter((s) => !/^https?:/i.test(s)));
+  else if (r.layout === "csv") files.push(r.file);
+  else if (r.layout === "folder" || r.layout === "imagefolder") files.push(r.dir);
+  const stats = files.map((f) => {
+    try {
+      const st = statSync(f);
+      return [path.resolve(f), st.size, Math.round(st.mtimeMs)];
+    } catch {
+      return [f, null, null];
+    }
+  });
+  return { resolved: r, files: stats };
+}
+
+function reportSkipped(ds: Dataset, what: string): void {
+  const stats = ds.stats();
+  const n = totalSkipped(stats);
+  if (n > 0) warn(`${what}: skipped ${n} sample(s): ${formatStats(stats)}`);
+}
+
+/**
+ * The pre-pass over a classification dataset, before any model work: every sample must carry a
+ * class label inside the class list. Returns the number of samples (for the progress bar).
+ */
+async function checkLabels(spec: string, numClasses: number, limit: number | undefined, what: string): Promise<number> {
+  const ds = openDataset(spec);
+  let n = 0;
+  for await (const s of ds) {
+    if (limit !== undefined && n >= limit) break;
+    if (s.label === undefined) throw new UserError(`${what}: sample "${s.key}" in ${s.shard} has no class label (.cls)`);
+    if (!Number.isInteger(s.label) || s.label < 0 || s.label >= numClasses) {
+      throw new UserError(`${what}: sample "${s.key}" in ${s.shard} has class ${s.label}, outside the ${numClasses} class names (valid: 0..${numClasses - 1})`);
+    }
+    n++;
+  }
+  if (n === 0) throw new UserError(`${what}: no samples`);
+  return n;
+}
+
+async function openReady(spec: string, opts: Parameters<typeof openDataset>[1] = {}): Promise<Dataset> {
+  const ds = openDataset(spec, opts);
+  await ds.ready();
+  return ds;
+}
+
+interface CommonOpts {
+  model: string;
+  batchSize: number;
+  threads?: number;
+  cacheDir?: string;
+  json?: boolean;
+}
+
+/** Embeds a dataset's images with a progress bar, through the cache when asked. */
+async function embedSpec(model: LoadedEmbedder, spec: string, total: number | undefined, o: CommonOpts & { limit?: number }, label: string, dsOpts: Parameters<typeof openDataset>[1] = {}): Promise<EmbeddedImages> {
+  const cacheDir = cacheDirOption(o.cacheDir);
+  const ds = await openReady(spec, dsOpts);
+  const bar = progressBar(label, o.limit !== undefined ? Math.min(o.limit, total ?? o.limit) : (total ?? ds.count() ?? 0));
+  let last = 0;
+  try {
+    const r = await embedImages(model, ds, {
+      batchSize: o.batchSize,
+      limit: o.limit,
+      onProgress: (d) => {
+        bar.tick(d - last);
+        last = d;
+      },
+      cache: cacheDir ? { dir: cacheDir, key: { model: await modelFingerprint(o.model), data: dataFingerprint(spec), dataOptions: dsOpts } } : undefined,
+    });
+    return r;
+  } finally {
+    bar.stop();
+    reportSkipped(ds, spec);
+  }
+}
+
+function perClassRows(m: ClassificationMetrics, classnames: readonly string[] | undefined) {
+  return m.perClassRecall.map((r, c) => ({ class: classnames?.[c] ?? String(c), samples: m.support[c]!, recall: r === null ? null : round4(r) }));
+}
+
+function headline(m: ClassificationMetrics) {
+  return { top1: round4(m.top1), top5: round4(m.top5), meanPerClassRecall: round4(m.meanPerClassRecall) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// zeroshot
+
+interface ZeroShotOpts extends CommonOpts {
+  data: string;
+  templates?: string;
+  labelsFile?: string;
+  labels?: string;
+  limit?: number;
+}
+
+async function runZeroShot(o: ZeroShotOpts): Promise<void> {
+  const t0 = performance.now();
+  // everything the user can get wrong is checked before the model loads
+  const ds = await openReady(o.data);
+  let classnames: string[];
+  if (o.labels !== undefined) classnames = parseLabelList(o.labels);
+  else if (o.labelsFile !== undefined) classnames = await loadClassnamesFile(o.labelsFile);
+  else if (ds.classnames) classnames = ds.classnames;
+  else throw new UserError(`${o.data}: the dataset has no class names (classnames.txt); pass --labels-file FILE or --labels "a,b,..."`);
+  validateClassnames(classnames, o.labelsFile ?? (o.labels !== undefined ? "--labels" : `${o.data} classnames`));
+  const templateSource = o.templates ?? (ds.templates ? "dataset" : "imagenet");
+  const templates = o.templates !== undefined ? await resolveTemplates(o.templates) : (ds.templates ?? (await resolveTemplates("imagenet")));
+  const total = await checkLabels(o.data, classnames.length, o.limit, o.data);
+
+  await withModel(o.model, o.threads, async (model) => {
+    const cacheDir = cacheDirOption(o.cacheDir);
+    const tt = performance.now();
+    const tbar = progressBar("class prompts", classnames.length * templates.length);
+    let lastT = 0;
+    const weights = await buildZeroShotClassifier(model, classnames, templates, {
+      cacheDir,
+      modelId: cacheDir ? await modelFingerprint(o.model) : undefined,
+      onProgress: (d) => {
+        tbar.tick(d - lastT);
+        lastT = d;
+      },
+    });
+    tbar.stop();
+    const textSeconds = seconds(tt);
+    const emb = await embedSpec(model, o.data, total, o, "images");
+    if (!emb.labels) throw new UserError(`${o.data}: some samples have no class label`);
+    validateLabels(emb.labels, classnames.length, o.data, emb.keys);
+    const m = evaluateZeroShot(emb.images, emb.labels, weights, model.logitScale);
+    const timing = { totalSeconds: seconds(t0), imageEncodeSeconds: round4(emb.encodeSeconds), textEncodeSeconds: weights.cached ? 0 : textSeconds };
+    if (o.json) {
+      printJson({
+        task: "zeroshot",
+        model: o.model,
+        data: o.data,
+        samples: m.n,
+        classes: classnames.length,
+        classnames,
+        templates: { source: templateSource, count: templates.length },
+        metrics: headline(m),
+        perClass: perClassRows(m, classnames),
+        confusion: m.confusion,
+        cached: { images: emb.cached, classifier: weights.cached },
+        timing,
+      });
+    } else {
+      const title = `Zero-shot: ${o.model} on ${o.data} (${m.n} images, ${classnames.length} classes, ${templates.length} templates from ${templateSource})`;
+      process.stdout.write(renderClassificationMarkdown(m, classnames, { title }) + `\n\n${timingLine(timing)}\n`);
+    }
+  });
+}
+
+function timingLine(t: Record<string, number>): string {
+  return `time: ${Object.entries(t)
+    .map(([k, v]) => `${k.replace(/Seconds$/, "")} ${v.toFixed(2)} s`)
+    .join(", ")}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// retrieval
+
+interface RetrievalOpts extends CommonOpts {
+  data: string;
+  ks: number[];
+  limit?: number;
+}
+
+async function runRetrieval(o: RetrievalOpts): Promise<void> {
+  const t0 = performance.now();
+  const probe = await openReady(o.data, { requireCaption: true });
+  const total = probe.count();
+  await withModel(o.model, o.threads, async (model) => {
+    const emb = await embedSpec(model, o.data, total, o, "images", { requireCaption: true });
+    const cacheDir = cacheDirOption(o.cacheDir);
+    const nCaps = emb.captions.reduce((s, c) => s + c.length, 0);
+    const bar = progressBar("captions", nCaps);
+    let last = 0;
+    const txt = await embedCaptions(model, emb.captions, {
+      cache: cacheDir ? { dir: cacheDir, key: { model: await modelFingerprint(o.model), data: dataFingerprint(o.data), limit: o.limit ?? null } } : undefined,
+      onProgress: (d) => {
+        bar.tick(d - last);
+        last = d;
+      },
+    });
+    bar.stop();
+    const r = retrievalRecall(emb.images, txt.texts, txt.textToImage, { ks: o.ks });
+    const timing = { totalSeconds: seconds(t0), imageEncodeSeconds: round4(emb.encodeSeconds), textEncodeSeconds: round4(txt.encodeSeconds) };
+    const rr = (x: Record<string, number>) => Object.fromEntries(Object.entries(x).map(([k, v]) => [k, round4(v)]));
+    if (o.json) {
+      printJson({
+        task: "retrieval",
+        model: o.model,
+        data: o.data,
+        images: r.nImages,
+        captions: r.nTexts,
+        ks: r.ks,
+        textToImage: rr(r.textToImage),
+        imageToText: rr(r.imageToText),
+        meanRecall: round4(r.meanRecall),
+        cached: { images: emb.cached, texts: txt.cached },
+        timing,
+      });
+    } else {
+      process.stdout.write(renderRetrievalMarkdown(r, `Retrieval: ${o.model} on ${o.data}`) + `\n\n${timingLine(timing)}\n`);
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// linear-probe
+
+interface ProbeOpts extends CommonOpts {
+  train: string;
+  test: string;
+  C?: number;
+  kShot?: number;
+  seed: number;
+  valFraction: number;
+  maxIter: number;
+  tol: number;
+  normalize?: boolean;
+  labelsFile?: string;
+  limit?: number;
+}
+
+function toProbeData(e: EmbeddedImages, numClasses: number, normalize: boolean, what: string): ProbeData {
+  if (!e.labels) throw new UserError(`${what}: some samples have no class label`);
+  validateLabels(e.labels, numClasses, what, e.keys);
+  const x = Float32Array.from(e.images.data);
+  if (normalize) {
+    const D = e.images.dim;
+    for (let i = 0; i < e.images.n; i++) {
+      let s = 0;
+      for (let j = 0; j < D; j++) s += x[i * D + j]! * x[i * D + j]!;
+      const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
+      for (let j = 0; j < D; j++) x[i * D + j]! *= inv;
+    }
+  }
+  return { x, n: e.images.n, dim: e.images.dim, y: e.labels, numClasses };
+}
+
+async function runLinearProbe(o: ProbeOpts): Promise<void> {
+  const t0 = performance.now();
+  const trainDs = await openReady(o.train);
+  const testDs = await openReady(o.test);
+  const classnames = o.labelsFile !== undefined ? await loadClassnamesFile(o.labelsFile) : (trainDs.classnames ?? testDs.classnames);
+  let nTrain: number | undefined;
+  let nTest: number | undefined;
+  if (classnames) {
+    validateClassnames(classnames, o.labelsFile ?? `${o.train} classnames`);
+    nTrain = await checkLabels(o.train, classnames.length, o.limit, o.train);
+    nTest = await checkLabels(o.test, classnames.length, o.limit, o.test);
+  }
+  await withModel(o.model, o.threads, async (model) => {
+    const tr = await embedSpec(model, o.train, nTrain ?? trainDs.count(), o, "train images");
+    const te = await embedSpec(model, o.test, nTest ?? testDs.count(), o, "test images");
+    let K = classnames?.length ?? 0;
+    if (!classnames) {
+      for (const l of [...(tr.labels ?? []), ...(te.labels ?? [])]) if (Number.isInteger(l) && l + 1 > K) K = l + 1;
+    }
+    const train = toProbeData(tr, K, !!o.normalize, o.train);
+    const test = toProbeData(te, K, !!o.normalize, o.test);
+    const tp = performance.now();
+    let fits = 0;
+    const r = linearProbe(train, test, {
+      C: o.C,
+      kShot: o.kShot,
+      seed: o.seed,
+      valFraction: o.valFraction,
+      maxIter: o.maxIter,
+      tol: o.tol,
+      onFit: (p) => {
+        fits++;
+        if (!o.json && process.stderr.isTTY) process.stderr.write(`  sweep ${fits}: C=${p.C.toExponential(2)} val ${pct(p.valAccuracy)}% (${p.iterations} it)\n`);
+      },
+    });
+    const timing = { totalSeconds: seconds(t0), imageEncodeSeconds: round4(tr.encodeSeconds + te.encodeSeconds), probeSeconds: seconds(tp) };
+    if (!r.converged) warn(`the final fit stopped after ${r.iterations} iterations without converging (raise --max-iter or --tol)`);
+    if (o.json) {
+      printJson({
+        task: "linear-probe",
+        model: o.model,
+        train: o.train,
+        test: o.test,
+        trainSamples: r.trainSamples,
+        testSamples: test.n,
+        classes: K,
+        ...(classnames ? { classnames } : {}),
+        C: r.C,
+        chosenBy: r.chosenBy,
+        sweep: r.sweep ? r.sweep.points.map((p) => ({ C: p.C, valAccuracy: round4(p.valAccuracy), valLogLoss: round4(p.valLogLoss), iterations: p.iterations, converged: p.converged })) : null,
+        fewShot: r.fewShot ? { k: r.fewShot.k, seed: o.seed, perClass: r.fewShot.perClass } : null,
+        trainAccuracy: round4(r.trainAccuracy),
+        metrics: headline(r.test),
+        perClass: perClassRows(r.test, classnames),
+        confusion: r.test.confusion,
+        iterations: r.iterations,
+        converged: r.converged,
+        cached: { train: tr.cached, test: te.cached },
+        timing,
+      });
+    } else {
+      const names = classnames ?? Array.from({ length: K }, (_, i) => String(i));
+      const shots = r.fewShot ? `, ${r.fewShot.k}-shot (seed ${o.seed})` : "";
+      const title = `Linear probe: ${o.model}, train ${o.train} (${r.trainSamples} samples${shots}), test ${o.test}`;
+      const probeTable = markdownTable(
+        ["setting", "value"],
+        [
+          ["C", `${r.C.toExponential(3)} (${r.chosenBy === "sweep" ? `sweep over ${r.sweep!.points.length} values on a ${Math.round(o.valFraction * 100)}% held-out split` : "given"})`],
+          ["train accuracy (%)", pct(r.trainAccuracy)],
+          ["L-BFGS iterations", `${r.iterations}${r.converged ? "" : " (not converged)"}`],
+        ],
+      );
+      process.stdout.write(`${renderClassificationMarkdown(r.test, names, { title })}\n\n${probeTable}\n\n${timingLine(timing)}\n`);
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function addCommon(cmd: Command): Command {
+  return cmd
+    .requiredOption("--model <dir>", "checkpoint directory")
+    .option("--batch-size <n>", "images per encoding batch", positiveInt("--batch-size"), 256)
+    .option("--threads <n>", "threads (default: all cores)", positiveInt("--threads"))
+    .option("--cache-dir <dir>", 'cache embeddings (and classifier weights) here, keyed by model and data ("default": ~/.cache/clip-ts/eval)')
+    .option("--json", "print one JSON document on stdout")
+    .addHelpText("after", `\n${DATA_SPEC_HELP}`);
+}
+
+export function register(program: Command): void {
+  const ev = program.command("eval").description("evaluate a checkpoint with the CLIP paper's protocols: zero-shot, retrieval, linear probe");
+
+  addCommon(
+    ev
+      .command("zeroshot")
+      .description("zero-shot classification: top-1, top-5, mean per-class recall and the confusion matrix")
+      .requiredOption("--data <spec>", "a labelled dataset (.cls per sample, classnames.txt)")
+      .option("--templates <name|file>", `prompt templates: a built-in list (${templateSetNames().join(", ")}) or a file with one template per line containing {} (default: the dataset's own, else imagenet)`)
+      .option("--labels-file <file>", "class names, one per line in label order (default: the dataset's classnames.txt)")
+      .option("--labels <list>", "class names separated by commas, in label order")
+      .option("--limit <n>", "only the first N samples", positiveInt("--limit")),
+  ).action(runZeroShot);
+
+  addCommon(
+    ev
+      .command("retrieval")
+      .description("image-text retrieval: text->image and image->text recall@k, every caption a query")
+      .requiredOption("--data <spec>", "a captioned dataset (several captions per image in .json or .txt)")
+      .option("--ks <list>", "the k of recall@k", kList, [1, 5, 10])
+      .option("--limit <n>", "only the first N images", positiveInt("--limit")),
+  ).action(runRetrieval);
+
+  addCommon(
+    ev
+      .command("linear-probe")
+      .description("logistic regression on frozen image features (L-BFGS; C chosen by the paper's sweep on a held-out split)")
+      .requiredOption("--train <spec>", "labelled training dataset")
+      .requiredOption("--test <spec>", "labelled test dataset")
+      .option("--C <c>", "inverse regularization strength (skips the sweep)", positiveNumber("--C"))
+      .option("--k-shot <k>", "few-shot: k training samples per class", positiveInt("--k-shot"))
+      .option("--seed <s>", "seed of the few-shot draw and the validation split", nonNegativeInt("--seed"), 0)
+      .option("--val-fraction <f>", "part of the training set held out to choose C", fraction("--val-fraction"), 0.2)
+      .option("--max-iter <n>", "L-BFGS iterations per fit (the paper: 1000)", positiveInt("--max-iter"), 1000)
+      .option("--tol <t>", "gradient tolerance of the n-scaled objective", positiveNumber("--tol"), 1e-4)
+      .option("--normalize", "L2-normalize the features (default: raw image embeddings, as CLIP's example)")
+      .option("--labels-file <file>", "class names, one per line (default: the dataset's classnames.txt)")
+      .option("--limit <n>", "only the first N samples of each set", positiveInt("--limit")),
+  ).action(runLinearProbe);
+}
+
