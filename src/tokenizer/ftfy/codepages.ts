@@ -1,0 +1,62 @@
+/** @file The single-byte encodings ftfy re-encodes mojibake with (latin-1, ftfy's "sloppy" windows-125x, iso-8859-2, macroman, cp437). */
+import { CODE_PAGES } from "./tables.js";
+
+export interface CodePage {
+  readonly name: string;
+  readonly sloppy: boolean;
+  /** byte -> character (all 256 bytes) */
+  readonly decode: readonly string[];
+  /** character code -> byte, for the characters outside ASCII-minus-0x1A */
+  readonly encode: ReadonlyMap<number, number>;
+}
+
+function build(name: string, high: string, sub: string): CodePage {
+  const decode: string[] = [];
+  for (let b = 0; b < 0x80; b++) decode.push(String.fromCharCode(b));
+  decode[0x1a] = sub;
+  for (const ch of high) decode.push(ch);
+  if (decode.length !== 256) throw new Error(`internal: code page ${name} has ${decode.length} bytes`);
+  const encode = new Map<number, number>();
+  for (let b = 0x80; b < 0x100; b++) encode.set(decode[b].charCodeAt(0), b);
+  encode.set(sub.charCodeAt(0), 0x1a);
+  return { name, sloppy: name.startsWith("sloppy"), decode, encode };
+}
+
+let pages: CodePage[] | undefined;
+/** ftfy.chardata.CHARMAP_ENCODINGS, in the order ftfy tries them. */
+export function codePages(): readonly CodePage[] {
+  pages ??= CODE_PAGES.map((p) => build(p.name, p.high, p.sub));
+  return pages;
+}
+
+export function codePage(name: string): CodePage {
+  const page = codePages().find((p) => p.name === name);
+  if (!page) throw new Error(`internal: unknown code page ${name}`);
+  return page;
+}
+
+/**
+ * text.encode(page) as a byte string (one char per byte), or null when some character has no
+ * byte in this page (ftfy's `possible_encoding` is false). Characters are all in the BMP here.
+ */
+export function encodeSingleByte(text: string, page: CodePage): string | null {
+  let out = "";
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80 && c !== 0x1a) {
+      out += text[i];
+      continue;
+    }
+    const b = page.encode.get(c);
+    if (b === undefined) return null;
+    out += String.fromCharCode(b);
+  }
+  return out;
+}
+
+/** bytes.decode(page) for a byte string. */
+export function decodeSingleByte(bytes: string, page: CodePage): string {
+  let out = "";
+  for (let i = 0; i < bytes.length; i++) out += page.decode[bytes.charCodeAt(i)];
+  return out;
+}

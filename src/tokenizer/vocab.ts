@@ -1,0 +1,148 @@
+/**
+ * @file Vocabulary formats, from text already read: the reference's merges file
+ * (bpe_simple_vocab_16e6.txt, gunzipped), Hugging Face's vocab.json + merges.txt, and tokenizer.json.
+ * No Node APIs; files.ts reads the files.
+ */
+import { UserError } from "../errors.js";
+import { END_OF_TEXT, ReferenceVocabularyBuilder, START_OF_TEXT, referenceVocabulary, type Vocabulary } from "./bpe.js";
+
+/** CLIP's text vocabulary size (text_cfg.vocab_size of every OpenAI model). */
+export const CLIP_VOCAB_SIZE = 49408;
+/** Byte tokens, word-final byte tokens and the two special tokens: a vocabulary with no merges. */
+export const BASE_VOCAB_SIZE = 256 * 2 + 2;
+/** The header line the reference's merges file starts with (its loader skips line 1 unread). */
+export const MERGES_HEADER = "#version: 0.2";
+
+type Merge = readonly [string, string];
+
+function parseMergeLines(lines: readonly string[], firstLine: number, source: string): Merge[] {
+  const merges: Merge[] = [];
+  lines.forEach((raw, k) => {
+    const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
+    const parts = line.split(" ");
+    if (parts.length !== 2 || parts[0] === "" || parts[1] === "") {
+      throw new UserError(`${source}: line ${firstLine + k}: expected a merge "A B", got ${JSON.stringify(line.slice(0, 80))}`);
+    }
+    merges.push([parts[0], parts[1]]);
+  });
+  return merges;
+}
+
+/**
+ * The reference's merges text: line 1 is a header, then one merge per line. `vocabSize` (the
+ * model's text_cfg.vocab_size, 49408 for CLIP) caps how many merges are used: OpenAI's file holds
+ * 262,144 merges of which CLIP uses the first 48,894; a trained file holds exactly its own.
+ */
+export function parseReferenceMerges(text: string, options: { vocabSize?: number; source?: string } = {}): Vocabulary {
+  const source = options.source ?? "merges";
+  const vocabSize = options.vocabSize ?? CLIP_VOCAB_SIZE;
+  if (!Number.isInteger(vocabSize) || vocabSize < BASE_VOCAB_SIZE) {
+    throw new UserError(`${source}: vocabulary size must be an integer >= ${BASE_VOCAB_SIZE}, got ${vocabSize}`);
+  }
+  const maxMerges = vocabSize - BASE_VOCAB_SIZE;
+  // reads only the merges used (the OpenAI file is 3 MB, CLIP uses its first 0.5 MB), without
+  // splitting the text into an array of lines first
+  const merges: Merge[] = [];
+  const builder = new ReferenceVocabularyBuilder();
+  let compiled = true;
+  let taken = 0;
+  let pos = text.indexOf("\n") + 1;
+  if (pos === 0) pos = text.length;
+  let line = 2;
+  while (pos < text.length && taken < maxMerges) {
+    let end = text.indexOf("\n", pos);
+    if (end < 0) end = text.length;
+    let stop = end;
+    if (stop > pos && text.charCodeAt(stop - 1) === 13) stop--;
+    const space = text.indexOf(" ", pos);
+    const next = space < 0 ? -1 : text.indexOf(" ", space + 1);
+    if (space > pos && space < stop - 1 && (next < 0 || next >= stop)) {
+      taken++;
+      const a = text.slice(pos, space);
+      const b = text.slice(space + 1, stop);
+      // merges are kept as pairs only if the one-pass builder cannot take them
+      if (!compiled || !builder.add(a, b)) {
+        if (compiled) {
+          compiled = false;
+          for (const m of builder.pairs()) merges.push(m);
+        }
+        merges.push([a, b]);
+      }
+    } else if (stop === pos && text.slice(end).trim() === "") {
+      break; // the file's final newline(s)
+    } else {
+      parseMergeLines([text.slice(pos, stop)], line, source); // throws, saying what is wrong
+    }
+    pos = end + 1;
+    line++;
+  }
+  return compiled ? builder.build() : referenceVocabulary(merges);
+}
+
+/** The reference's file text for these merges; no newline after the last one, so the reference's loader reads exactly them. */
+export function formatReferenceMerges(merges: readonly Merge[]): string {
+  return [MERGES_HEADER, ...merges.map(([a, b]) => `${a} ${b}`)].join("\n");
+}
+
+function specialIds(vocab: ReadonlyMap<string, number>, source: string): { sot: number; eot: number } {
+  const sot = vocab.get(START_OF_TEXT);
+  const eot = vocab.get(END_OF_TEXT);
+  if (sot === undefined || eot === undefined) {
+    throw new UserError(`${source}: vocabulary has no ${sot === undefined ? START_OF_TEXT : END_OF_TEXT} token`);
+  }
+  return { sot, eot };
+}
+
+function tokensFromMap(vocab: ReadonlyMap<string, number>, source: string): (string | undefined)[] {
+  const tokens: (string | undefined)[] = [];
+  for (const [token, id] of vocab) {
+    if (!Number.isInteger(id) || id < 0 || id > 10_000_000) throw new UserError(`${source}: token ${JSON.stringify(token)} has id ${id}, expected an integer >= 0`);
+    tokens[id] = token;
+  }
+  for (let i = 0; i < tokens.length; i++) if (!(i in tokens)) tokens[i] = undefined;
+  return tokens;
+}
+
+function mapOfJsonObject(value: unknown, source: string, field: string): Map<string, number> {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new UserError(`${source}: ${field} must be a JSON object of token -> id`);
+  }
+  return new Map(Object.entries(value as Record<string, number>));
+}
+
+function parseJson(text: string, source: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new UserError(`${source}: not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/** Hugging Face's pair: vocab.json (token -> id) and merges.txt (optional "#version" header, then "A B" lines). */
+export function parseHfVocab(vocabJson: string, mergesTxt: string, source = "vocab.json"): Vocabulary {
+  const vocab = mapOfJsonObject(parseJson(vocabJson, source), source, "the file");
+  const lines = mergesTxt.split("\n");
+  let first = 0;
+  if (lines.length > 0 && lines[0].startsWith("#version")) first = 1;
+  const body = lines.slice(first);
+  while (body.length > 0 && body[body.length - 1].trim() === "") body.pop();
+  const merges = parseMergeLines(body, first + 1, source.replace(/vocab\.json$/, "merges.txt"));
+  return { tokens: tokensFromMap(vocab, source), merges, ...specialIds(vocab, source) };
+}
+
+/** Hugging Face's tokenizer.json (a BPE model: model.vocab and model.merges as "A B" strings or [A, B] pairs). */
+export function parseHfTokenizerJson(text: string, source = "tokenizer.json"): Vocabulary {
+  const doc = parseJson(text, source) as { model?: { type?: string; vocab?: unknown; merges?: unknown } };
+  const model = doc?.model;
+  if (!model || (model.type !== undefined && model.type !== "BPE")) {
+    throw new UserError(`${source}: expected a BPE model in "model", got ${JSON.stringify(model?.type)}`);
+  }
+  const vocab = mapOfJsonObject(model.vocab, source, "model.vocab");
+  if (!Array.isArray(model.merges)) throw new UserError(`${source}: model.merges must be an array`);
+  const merges: Merge[] = model.merges.map((m: unknown, k: number) => {
+    if (typeof m === "string") return parseMergeLines([m], k + 1, `${source} model.merges`)[0];
+    if (Array.isArray(m) && m.length === 2 && typeof m[0] === "string" && typeof m[1] === "string") return [m[0], m[1]] as const;
+    throw new UserError(`${source}: model.merges[${k}] must be "A B" or ["A", "B"]`);
+  });
+  return { tokens: tokensFromMap(vocab, source), merges, ...specialIds(vocab, source) };
+}

@@ -1,0 +1,102 @@
+/** @file Vocabulary files: the reference's .txt.gz, Hugging Face vocab.json + merges.txt and tokenizer.json, checkpoint directories, mistakes. */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync, readFileSync, copyFileSync, rmSync } from "node:fs";
+import { gunzipSync, gzipSync } from "node:zlib";
+import os from "node:os";
+import path from "node:path";
+import { REFERENCE, VOCAB } from "../helpers/shared.js";
+import { ClipTokenizer } from "../../src/tokenizer/index.js";
+import { UserError } from "../../src/errors.js";
+
+const reference = await ClipTokenizer.fromFile(VOCAB);
+const TEXTS = ["a photo of a cat.", "Ünïcödé MIXED case", "emoji 🐱🐶 test 🚀", "日本語のテキスト", "it's what we've done", "<|startoftext|> x <|endoftext|>"];
+const tmp = mkdtempSync(path.join(os.tmpdir(), "clip-tokenizer-"));
+process.on("exit", () => rmSync(tmp, { recursive: true, force: true }));
+
+function sameTokenization(a: ClipTokenizer, b: ClipTokenizer): void {
+  assert.equal(a.vocabSize, b.vocabSize);
+  assert.equal(a.sotToken, b.sotToken);
+  assert.equal(a.eotToken, b.eotToken);
+  for (const t of TEXTS) assert.deepEqual(a.encode(t), b.encode(t), t);
+  assert.deepEqual(a.tokenize(TEXTS), b.tokenize(TEXTS));
+}
+
+/** The reference vocabulary written the Hugging Face way (as openai/clip-vit-base-patch32 ships it). */
+function writeHfPair(dir: string): void {
+  const vocab: Record<string, number> = {};
+  reference.vocabulary.tokens.forEach((t, id) => (vocab[t!] = id));
+  writeFileSync(path.join(dir, "vocab.json"), JSON.stringify(vocab));
+  const merges = reference.vocabulary.merges.map(([a, b]) => `${a} ${b}`);
+  writeFileSync(path.join(dir, "merges.txt"), "#version: 0.2\n" + merges.join("\n") + "\n");
+}
+
+test("the reference file: 48894 of its 262144 merges, as CLIP reads it", () => {
+  assert.equal(reference.vocabulary.merges.length, 48894);
+  assert.deepEqual(reference.vocabulary.merges[0], ["i", "n"]);
+  assert.equal(reference.vocabulary.tokens[512], "in");
+});
+
+test("vocabSize option caps the merges read (text_cfg.vocab_size of a smaller model)", async () => {
+  const small = await ClipTokenizer.fromFile(VOCAB, { vocabSize: 1000 });
+  assert.equal(small.vocabSize, 1000);
+  assert.equal(small.sotToken, 998);
+  assert.equal(small.decode(small.encode("a photographer")), "a photographer ");
+});
+
+test("Hugging Face vocab.json + merges.txt tokenizes like the reference file", async () => {
+  const dir = path.join(tmp, "hf");
+  (await import("node:fs")).mkdirSync(dir);
+  writeHfPair(dir);
+  sameTokenization(await ClipTokenizer.fromFile(path.join(dir, "vocab.json")), reference);
+  sameTokenization(await ClipTokenizer.fromFile(path.join(dir, "merges.txt")), reference);
+  sameTokenization(await ClipTokenizer.fromDir(dir), reference);
+});
+
+test("Hugging Face tokenizer.json (merges as strings or pairs)", async () => {
+  const dir = path.join(tmp, "hf-json");
+  (await import("node:fs")).mkdirSync(dir);
+  const vocab: Record<string, number> = {};
+  reference.vocabulary.tokens.forEach((t, id) => (vocab[t!] = id));
+  const merges = reference.vocabulary.merges.map(([a, b], i) => (i % 2 ? `${a} ${b}` : [a, b]));
+  writeFileSync(path.join(dir, "tokenizer.json"), JSON.stringify({ model: { type: "BPE", vocab, merges } }));
+  sameTokenization(await ClipTokenizer.fromDir(dir), reference);
+});
+
+test("a plain (not gzipped) merges file with CRLF line ends reads the same", async () => {
+  const text = gunzipSync(readFileSync(VOCAB)).toString("utf8").split("\n").slice(0, 48896).join("\r\n");
+  const file = path.join(tmp, "plain.txt");
+  writeFileSync(file, text);
+  sameTokenization(await ClipTokenizer.fromFile(file), reference);
+});
+
+test("fromDir: an open_clip checkpoint directory, with text_cfg from open_clip_config.json", async () => {
+  const tok = await ClipTokenizer.fromDir(path.join(REFERENCE, "vit-tiny"));
+  sameTokenization(tok, reference);
+  assert.equal(tok.contextLength, 77);
+  const dir = path.join(tmp, "ctx16");
+  (await import("node:fs")).mkdirSync(dir);
+  copyFileSync(VOCAB, path.join(dir, "bpe_simple_vocab_16e6.txt.gz"));
+  writeFileSync(path.join(dir, "open_clip_config.json"), JSON.stringify({ model_cfg: { text_cfg: { context_length: 16, vocab_size: 49408 } } }));
+  const short = await ClipTokenizer.fromFile(dir);
+  assert.equal(short.contextLength, 16);
+  assert.equal(short.tokenize(["a cat"])[0].length, 16);
+});
+
+test("mistakes are UserErrors that name the file and what was expected", async () => {
+  const empty = path.join(tmp, "empty");
+  (await import("node:fs")).mkdirSync(empty);
+  await assert.rejects(ClipTokenizer.fromDir(empty), (e: Error) => e instanceof UserError && /no tokenizer vocabulary in .*empty.*bpe_simple_vocab_16e6\.txt\.gz.*vocab\.json \+ merges\.txt/.test(e.message));
+  await assert.rejects(ClipTokenizer.fromFile(path.join(tmp, "missing.txt.gz")), (e: Error) => e instanceof UserError && /missing\.txt\.gz/.test(e.message));
+  const broken = path.join(tmp, "broken.txt.gz");
+  writeFileSync(broken, gzipSync("#version: 0.2\ni n\nt h e\n"));
+  await assert.rejects(ClipTokenizer.fromFile(broken), (e: Error) => e instanceof UserError && /broken\.txt\.gz: line 3: expected a merge "A B", got "t h e"/.test(e.message));
+  const lone = path.join(tmp, "lone", "vocab.json");
+  (await import("node:fs")).mkdirSync(path.dirname(lone));
+  writeFileSync(lone, "{}");
+  await assert.rejects(ClipTokenizer.fromFile(lone), (e: Error) => e instanceof UserError && /needs merges\.txt beside it/.test(e.message));
+  writeFileSync(path.join(path.dirname(lone), "merges.txt"), "#version: 0.2\n");
+  await assert.rejects(ClipTokenizer.fromFile(lone), (e: Error) => e instanceof UserError && /no <\|startoftext\|> token/.test(e.message));
+  await assert.rejects(ClipTokenizer.fromFile(VOCAB, { vocabSize: 100 }), (e: Error) => e instanceof UserError && />= 514/.test(e.message));
+  assert.throws(() => reference.decode([49408]), (e: Error) => e instanceof UserError && /token id 49408 is not in the vocabulary/.test(e.message));
+});
