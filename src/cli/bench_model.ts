@@ -9,6 +9,8 @@ export interface BenchResult {
   texts_per_second: number;
   batch: number;
   threads: number;
+  /** Peak resident memory of this process, MiB. */
+  peak_rss_mb: number;
 }
 
 function median(xs: number[]): number {
@@ -50,7 +52,7 @@ export async function benchModel(dir: string, batch: number, threads: number | u
     }
     const img = await timeRuns(() => model.encodePixels(pixels, batch), seconds);
     const txt = await timeRuns(() => model.encodeTokens(ids, batch), seconds);
-    return { images_per_second: batch / img, texts_per_second: batch / txt, batch, threads: threads ?? os.availableParallelism() };
+    return { images_per_second: batch / img, texts_per_second: batch / txt, batch, threads: threads ?? os.availableParallelism(), peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) };
   } finally {
     await model.close();
   }

@@ -132,7 +132,8 @@ export function register(program: Command): void {
           const over: Partial<TrainArgs> = {};
           if (o.steps !== undefined) over.steps = o.steps;
           if (o.threads !== undefined) over.threads = o.threads;
-          result = await runTraining(undefined, o.resume, { ...progress.hooks, evaluate: evaluator(o.resume, o.threads) }, over);
+          const { readArgs } = await import("../train/run.js");
+          result = await runTraining(undefined, o.resume, { ...progress.hooks, evaluate: evaluator(readArgs(o.resume).valData, o.threads) }, over);
         } else {
           if (!o.data) throw new UserError("--data SPEC is required (or --resume DIR)");
           if (!o.save) throw new UserError("--save DIR is required: the run directory for checkpoints and metrics");
@@ -180,7 +181,7 @@ export function register(program: Command): void {
               }
             }
           }
-          result = await runTraining(args, undefined, { ...progress.hooks, evaluate: evaluator(o.save, o.threads) });
+          result = await runTraining(args, undefined, { ...progress.hooks, evaluate: evaluator(o.valData, o.threads) });
         }
       } finally {
         progress.stop();

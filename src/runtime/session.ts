@@ -156,3 +156,34 @@ function checkFeed(inp: GraphInput, f: HostTensor, sizes: Map<string, number>): 
 export function availableProviders(): string[] {
   return ort.listSupportedBackends().filter((b) => b.bundled).map((b) => b.name);
 }
+
+/** Runs an existing .onnx file (e.g. a torch.onnx.export, for benchmarks and interop). */
+export class OnnxFileSession {
+  private constructor(private readonly session: ort.InferenceSession) {}
+
+  static async open(file: string, opts: Pick<CompileOptions, "threads" | "executionProvider" | "optimization"> = {}): Promise<OnnxFileSession> {
+    const s = await ort.InferenceSession.create(file, {
+      executionProviders: [opts.executionProvider ?? "cpu"],
+      graphOptimizationLevel: opts.optimization ?? "all",
+      ...(opts.threads ? { intraOpNumThreads: opts.threads, interOpNumThreads: 1 } : {}),
+    });
+    return new OnnxFileSession(s);
+  }
+
+  get inputNames(): readonly string[] {
+    return this.session.inputNames;
+  }
+
+  async run(feeds: Record<string, HostTensor>): Promise<Record<string, HostTensor>> {
+    const f: Record<string, ort.Tensor> = {};
+    for (const [k, v] of Object.entries(feeds)) f[k] = new ort.Tensor(ORT_TYPE[dtypeOfHost(v.data)], plainMemory(v.data) as never, v.shape);
+    const r = await this.session.run(f);
+    const out: Record<string, HostTensor> = {};
+    for (const [k, t] of Object.entries(r)) out[k] = { data: t.data as HostArray, shape: t.dims.map(Number) };
+    return out;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}

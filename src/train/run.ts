@@ -210,7 +210,7 @@ function saveRunCheckpoint(runDir: string, s: Setup, trainer: Trainer, ts: Train
   return final;
 }
 
-function readArgs(runDir: string): TrainArgs {
+export function readArgs(runDir: string): TrainArgs {
   const file = path.join(runDir, "args.json");
   if (!fs.existsSync(file)) throw new UserError(`--resume ${runDir}: no args.json; is this a run directory written by clip train --save?`);
   return JSON.parse(fs.readFileSync(file, "utf8")) as TrainArgs;

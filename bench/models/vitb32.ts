@@ -1,0 +1,77 @@
+/** @file Inference benchmark (issue 3): our ViT-B-32 against PyTorch eager and ONNX Runtime running a
+ * torch.onnx.export of the same model and weights, one run, one machine.
+ * Run: node dist/bench/models/vitb32.js [--model DIR] [--batch 16] [--threads N] */
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { OnnxFileSession } from "../../src/runtime/session.js";
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, "../../..");
+const arg = (name: string, dflt: string): string => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : dflt;
+};
+const batch = Number(arg("--batch", "16"));
+const threads = Number(arg("--threads", String(os.availableParallelism())));
+const iters = Number(arg("--iters", "10"));
+const work = fs.mkdtempSync(path.join(os.tmpdir(), "clip-bench-"));
+const model = arg("--model", path.join(work, "vitb32"));
+const cli = path.join(ROOT, "bin/clip.js");
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+if (!fs.existsSync(path.join(model, "open_clip_model.safetensors"))) {
+  execFileSync(process.execPath, [cli, "init", "--arch", "ViT-B-32", "--out", model, "--seed", "0"], { stdio: "inherit" });
+}
+// ours, in its own process so its peak memory is its own
+const ours = JSON.parse(execFileSync(process.execPath, [cli, "bench", "--model", model, "--batch", String(batch), "--threads", String(threads), "--seconds", "10", "--json"], { encoding: "utf8" })) as {
+  images_per_second: number;
+  texts_per_second: number;
+  peak_rss_mb: number;
+};
+const torchOut = execFileSync("/usr/bin/python3", [path.join(ROOT, "bench/models/torch_clip.py"), model, String(batch), String(iters), String(threads), path.join(work, "onnx")], { encoding: "utf8" });
+const torch = JSON.parse(torchOut.trim().split("\n").at(-1)!) as { torch_images_per_second: number; torch_texts_per_second: number; image_onnx: string; text_onnx: string; torch: string };
+
+async function exportedRate(file: string, feed: "pixels" | "tokens"): Promise<number> {
+  const s = await OnnxFileSession.open(file, { threads });
+  const n = feed === "pixels" ? batch * 3 * 224 * 224 : batch * 77;
+  const data = feed === "pixels" ? new Float32Array(n).map((_v, i) => Math.sin(i)) : new BigInt64Array(n).map((_v, i) => BigInt(i % 77 === 0 ? 49406 : i % 77 === 12 ? 49407 : i % 77 > 12 ? 0 : (i * 7919) % 49000));
+  const shape = feed === "pixels" ? [batch, 3, 224, 224] : [batch, 77];
+  const run = (): Promise<unknown> => s.run({ [feed]: { data, shape } });
+  await run();
+  await run();
+  const ts: number[] = [];
+  for (let i = 0; i < iters; i++) {
+    const t0 = performance.now();
+    await run();
+    ts.push((performance.now() - t0) / 1000);
+  }
+  await s.release();
+  return batch / median(ts);
+}
+
+const onnxImg = await exportedRate(torch.image_onnx, "pixels");
+const onnxTxt = await exportedRate(torch.text_onnx, "tokens");
+const result = {
+  machine: `${os.cpus()[0]?.model ?? "cpu"}, ${os.availableParallelism()} cores`,
+  batch,
+  threads,
+  images_per_second: { ours: ours.images_per_second, torch_eager: torch.torch_images_per_second, torch_onnx_export_in_ort: onnxImg },
+  texts_per_second: { ours: ours.texts_per_second, torch_eager: torch.torch_texts_per_second, torch_onnx_export_in_ort: onnxTxt },
+  ratios: {
+    images_vs_torch: ours.images_per_second / torch.torch_images_per_second,
+    images_vs_exported_onnx: ours.images_per_second / onnxImg,
+    texts_vs_torch: ours.texts_per_second / torch.torch_texts_per_second,
+    texts_vs_exported_onnx: ours.texts_per_second / onnxTxt,
+  },
+  ours_peak_rss_mb: ours.peak_rss_mb,
+  torch_version: torch.torch,
+};
+process.stdout.write(JSON.stringify(result, null, 2) + "\n");
+fs.rmSync(work, { recursive: true, force: true });
