@@ -26,9 +26,10 @@ async function readerOnly(): Promise<number> {
   return (n / (performance.now() - t)) * 1000;
 }
 
-async function toBatches(pool: ImagePool, batch: number, augment: boolean): Promise<{ rate: number; n: number; skipped: number }> {
+async function toBatches(pool: ImagePool, batch: number, augment: boolean): Promise<{ rate: number; cpuRate: number; n: number; skipped: number }> {
   const ds = openDataset(SPEC, { shuffle: true, seed: 1, requireCaption: true });
   const t = performance.now();
+  const cpu = process.cpuUsage(); // includes the pool's worker threads
   let n = 0;
   const it = batches(ds, batch)[Symbol.asyncIterator]();
   let next = it.next();
@@ -44,7 +45,8 @@ async function toBatches(pool: ImagePool, batch: number, augment: boolean): Prom
     n += keepDecoded(ds, samples, out.ok, out.errors).length;
   }
   const skipped = Object.values(ds.stats().skipped).reduce((a, b) => a + b, 0);
-  return { rate: (n / (performance.now() - t)) * 1000, n, skipped };
+  const used = process.cpuUsage(cpu);
+  return { rate: (n / (performance.now() - t)) * 1000, cpuRate: n / ((used.user + used.system) / 1e6), n, skipped };
 }
 
 async function main(): Promise<void> {
@@ -64,15 +66,18 @@ async function main(): Promise<void> {
     await pool.preprocessBatch(warm, { skipBad: true });
     for (const augment of [false, true]) {
       const rates: number[] = [];
+      const cpuRates: number[] = [];
       let last = { n: 0, skipped: 0 };
       for (let r = 0; r < runs; r++) {
         const res = await toBatches(pool, batch, augment);
         rates.push(res.rate);
+        cpuRates.push(res.cpuRate);
         last = res;
       }
       console.log(
         `shards -> 224px batches (${augment ? "random resized crop" : "resize + center crop"}): median ${median(rates).toFixed(0)} samples/s  [${rates.map((x) => x.toFixed(0)).join(", ")}]  (${last.n} samples, ${last.skipped} skipped)`,
       );
+      console.log(`  per CPU-second: median ${median(cpuRates).toFixed(0)} samples/s; x${os.availableParallelism()} cores idle: ~${(median(cpuRates) * os.availableParallelism()).toFixed(0)} samples/s`);
     }
   } finally {
     await pool.close();

@@ -5,7 +5,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { synthWorld, writeShards } from "../../src/data/index.js";
+import { synthWorld, writeShards, writeSynthShards } from "../../src/data/index.js";
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -21,24 +21,36 @@ async function main(): Promise<void> {
   console.log(`machine: ${os.cpus()[0]?.model} x${os.availableParallelism()}, load ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`);
   for (const _ of synthWorld({ n: 200, seed: 99, size })); // warm up the JIT
   const render: number[] = [];
+  const renderCpu: number[] = [];
   const shards: number[] = [];
+  const parallel: number[] = [];
+  const threads = os.availableParallelism();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "clip-synth-bench-"));
+  const cpuSeconds = (u: NodeJS.CpuUsage): number => (u.user + u.system) / 1e6;
   try {
     for (let r = 0; r < runs; r++) {
       let t = performance.now();
+      const cpu = process.cpuUsage();
       let bytes = 0;
       for (const s of synthWorld({ n, seed: r, size })) bytes += s.image!.length;
       render.push((n / (performance.now() - t)) * 1000);
+      renderCpu.push(n / cpuSeconds(process.cpuUsage(cpu)));
       t = performance.now();
       await writeShards(synthWorld({ n, seed: r, size }), dir, 1000, { prefix: "train" });
       shards.push((n / (performance.now() - t)) * 1000);
+      t = performance.now();
+      await writeSynthShards({ n, seed: r, size }, dir, 1000, { threads });
+      parallel.push((n / (performance.now() - t)) * 1000);
       if (r === 0) console.log(`${size}px: mean PNG ${(bytes / n).toFixed(0)} bytes`);
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  console.log(`render + PNG, one thread: median ${median(render).toFixed(0)} images/s  [${render.map((x) => x.toFixed(0)).join(", ")}]`);
-  console.log(`render + PNG + tar shards (clip data synth): median ${median(shards).toFixed(0)} images/s  [${shards.map((x) => x.toFixed(0)).join(", ")}]`);
+  const fmt = (xs: number[]): string => `median ${median(xs).toFixed(0)} images/s  [${xs.map((x) => x.toFixed(0)).join(", ")}]`;
+  console.log(`render + PNG, one thread: ${fmt(render)}`);
+  console.log(`render + PNG, one thread, per CPU-second (what an idle core gives): ${fmt(renderCpu)}`);
+  console.log(`render + PNG + tar shards, one thread: ${fmt(shards)}`);
+  console.log(`render + PNG + tar shards, ${threads} threads (clip data synth): ${fmt(parallel)}`);
   console.log(`load after: ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`);
 }
 

@@ -3,9 +3,8 @@ import os from "node:os";
 import path from "node:path";
 import { Command, Option } from "commander";
 import { UserError } from "../errors.js";
-import { DATA_SPEC_HELP, formatStats, openDataset, synthClassnames, synthTemplates, totalSkipped, writeShards } from "../data/index.js";
+import { DATA_SPEC_HELP, formatStats, openDataset, totalSkipped, writeShards, writeSynthShards } from "../data/index.js";
 import type { DataStats, Sample, SynthSplit, SynthTask } from "../data/index.js";
-import { synthWorldParallel } from "../data/synth/parallel.js";
 import { printJson, progressBar, warn } from "./output.js";
 
 function positiveInt(name: string) {
@@ -88,12 +87,13 @@ export function register(program: Command): void {
       if (o.size < 16) throw new UserError(`--size must be at least 16 pixels (got ${o.size})`);
       const bar = progressBar("rendering", o.n);
       const t0 = performance.now();
-      const world = synthWorldParallel({ n: o.n, seed: o.seed, size: o.size, split: o.split, task: o.task }, o.threads);
-      const result = await writeShards(world, o.out, o.shardSize, {
-        prefix: o.split,
-        classnames: synthClassnames(o.task),
-        templates: synthTemplates(o.task),
-        onSample: () => bar.tick(),
+      let done = 0;
+      const result = await writeSynthShards({ n: o.n, seed: o.seed, size: o.size, split: o.split, task: o.task }, o.out, o.shardSize, {
+        threads: o.threads,
+        onProgress: (count) => {
+          bar.tick(count - done);
+          done = count;
+        },
       });
       bar.stop();
       const seconds = (performance.now() - t0) / 1000;

@@ -22,5 +22,5 @@ export {
   type SynthTask,
   type Scene,
 } from "./synth/world.js";
-export { synthWorldParallel } from "./synth/parallel.js";
+export { writeSynthShards, type SynthShardOptions } from "./synth/parallel.js";
 export { encodePng } from "./synth/png.js";

@@ -66,10 +66,7 @@ export async function writeShards(
       }
       if (seen.size < 100000) seen.set(key, seen.get(key) ?? 0);
       lastKey = key;
-      if (s.image) writer.add(`${key}.${s.imageExt ?? "jpg"}`, s.image);
-      if (s.captions.length) writer.add(`${key}.txt`, enc.encode(s.captions[0]!));
-      if (s.captions.length > 1 || s.meta) writer.add(`${key}.json`, enc.encode(JSON.stringify({ captions: s.captions, ...(s.meta ?? {}) })));
-      if (s.label !== undefined) writer.add(`${key}.cls`, enc.encode(String(s.label)));
+      addSample(writer, key, s);
       inShard++;
       count++;
       sizes[path.basename(writer.file)]!++;
@@ -78,8 +75,21 @@ export async function writeShards(
   } finally {
     writer?.close();
   }
+  writeSidecars(outDir, sizes, opts);
+  return { shards, count, sizes };
+}
+
+/** The files of one sample under `key` (already safe: no dots). */
+export function addSample(writer: TarWriter, key: string, s: Sample): void {
+  if (s.image) writer.add(`${key}.${s.imageExt ?? "jpg"}`, s.image);
+  if (s.captions.length) writer.add(`${key}.txt`, enc.encode(s.captions[0]!));
+  if (s.captions.length > 1 || s.meta) writer.add(`${key}.json`, enc.encode(JSON.stringify({ captions: s.captions, ...(s.meta ?? {}) })));
+  if (s.label !== undefined) writer.add(`${key}.cls`, enc.encode(String(s.label)));
+}
+
+/** sizes.json, and classnames.txt / zeroshot_classification_templates.txt when given. */
+export function writeSidecars(outDir: string, sizes: Record<string, number>, opts: Pick<WriteShardsOptions, "classnames" | "templates">): void {
   fs.writeFileSync(path.join(outDir, "sizes.json"), JSON.stringify(sizes, null, 1) + "\n");
   if (opts.classnames?.length) fs.writeFileSync(path.join(outDir, "classnames.txt"), opts.classnames.join("\n") + "\n");
   if (opts.templates?.length) fs.writeFileSync(path.join(outDir, "zeroshot_classification_templates.txt"), opts.templates.join("\n") + "\n");
-  return { shards, count, sizes };
 }

@@ -1,6 +1,8 @@
 /** @file The procedural captioned world: deterministic, held-out splits are correct, classification views, pixels match captions. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
 import sharp from "sharp";
 import {
   COLORS,
@@ -12,9 +14,11 @@ import {
   synthSample,
   synthScene,
   synthWorld,
-  synthWorldParallel,
+  writeShards,
+  writeSynthShards,
   type SynthOptions,
 } from "../../src/data/index.js";
+import { tmpDir } from "./helpers.js";
 
 test("deterministic per seed: identical PNG bytes and captions; another seed differs", () => {
   const a = [...synthWorld({ n: 40, seed: 5 })];
@@ -27,11 +31,16 @@ test("deterministic per seed: identical PNG bytes and captions; another seed dif
   assert.equal(new Set(a.map((s) => s.key)).size, 40);
 });
 
-test("rendering on worker threads gives the same samples in the same order", async () => {
-  const opts: SynthOptions = { n: 150, seed: 12, split: "val" };
-  const par = [];
-  for await (const s of synthWorldParallel(opts, 2)) par.push(s);
-  assert.deepEqual(par, [...synthWorld(opts)]);
+test("shards rendered on worker threads are byte-identical to one thread's", async () => {
+  const opts: SynthOptions = { n: 150, seed: 12, split: "val", task: "color" };
+  const one = tmpDir("synth1");
+  const two = tmpDir("synth2");
+  await writeShards(synthWorld(opts), one, 40, { prefix: "val" });
+  const res = await writeSynthShards(opts, two, 40, { threads: 2 });
+  assert.equal(res.count, 150);
+  for (const name of ["val-000000.tar", "val-000003.tar"]) assert.ok(fs.readFileSync(path.join(one, name)).equals(fs.readFileSync(path.join(two, name))), name);
+  assert.deepEqual(JSON.parse(fs.readFileSync(path.join(two, "sizes.json"), "utf8")), { "val-000000.tar": 40, "val-000001.tar": 40, "val-000002.tar": 40, "val-000003.tar": 30 });
+  assert.equal(fs.readFileSync(path.join(two, "classnames.txt"), "utf8"), COLORS.join("\n") + "\n");
 });
 
 test("held-out splits: train and val never show a held-out color-shape pair, heldout always does", () => {

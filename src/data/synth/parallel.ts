@@ -1,51 +1,73 @@
-/** @file Rendering the synthetic world on several threads, in item order (same bytes as one thread). */
+/** @file Writing the synthetic world as shards on several threads: each worker renders and writes whole shards. */
+import fs from "node:fs";
+import path from "node:path";
 import { Worker } from "node:worker_threads";
-import type { Sample } from "../types.js";
-import { synthWorld, type SynthOptions } from "./world.js";
-import type { SynthJob } from "./worker.js";
+import { UserError } from "../../errors.js";
+import { synthClassnames, synthTemplates, synthWorld, type SynthOptions } from "./world.js";
+import { writeShards, writeSidecars, type WriteShardsResult } from "../writer.js";
+import type { SynthShardJob } from "./worker.js";
 
-const CHUNK = 64;
+export interface SynthShardOptions {
+  /** Worker threads; 1 renders on the calling thread. */
+  threads: number;
+  /** Shard file prefix (default: the split name). */
+  prefix?: string;
+  /** Called as shards complete, with the number of samples written so far. */
+  onProgress?: (count: number) => void;
+}
 
-/** The first n items of a split, rendered by `threads` worker threads; identical to synthWorld(opts). */
-export async function* synthWorldParallel(opts: SynthOptions, threads: number): AsyncGenerator<Sample> {
-  if (threads <= 1 || opts.n <= CHUNK) {
-    yield* synthWorld(opts);
-    return;
+/**
+ * Writes the first n items of a split as shards (plus sizes.json, and classnames.txt and templates
+ * for a classification view). The bytes are the same for any thread count, and the same as
+ * `writeShards(synthWorld(opts), ...)`.
+ */
+export async function writeSynthShards(opts: SynthOptions, outDir: string, shardSize: number, o: SynthShardOptions): Promise<WriteShardsResult> {
+  const split = opts.split ?? "train";
+  const task = opts.task ?? "none";
+  const prefix = o.prefix ?? split;
+  const side = { classnames: synthClassnames(task), templates: synthTemplates(task) };
+  const nShards = Math.ceil(opts.n / shardSize);
+  const threads = Math.min(o.threads, nShards);
+  if (threads <= 1) {
+    return writeShards(synthWorld(opts), outDir, shardSize, { prefix, ...side, onSample: (c) => c % shardSize === 0 && o.onProgress?.(c) });
   }
-  const workers = Array.from({ length: threads }, () => new Worker(new URL("./worker.js", import.meta.url)));
-  const waiting = new Map<number, (s: Sample[]) => void>();
-  let failure: Error | null = null;
-  for (const w of workers) {
-    w.on("message", (m: { id: number; samples: Sample[] }) => {
-      waiting.get(m.id)?.(m.samples);
-      waiting.delete(m.id);
-    });
-    w.on("error", (e) => {
-      failure = e;
-      for (const resolve of waiting.values()) resolve([]);
-    });
-  }
-  const jobs: Promise<Sample[]>[] = [];
+  fs.mkdirSync(outDir, { recursive: true });
+  const jobs: SynthShardJob[] = Array.from({ length: nShards }, (_, k) => ({
+    shard: k,
+    file: path.join(outDir, `${prefix}-${String(k).padStart(6, "0")}.tar`),
+    opts,
+    start: k * shardSize,
+    end: Math.min(opts.n, (k + 1) * shardSize),
+  }));
   let next = 0;
-  const submit = (): void => {
-    if (next >= opts.n) return;
-    const job: SynthJob = { id: jobs.length, opts, start: next, end: Math.min(opts.n, next + CHUNK) };
-    next = job.end;
-    jobs.push(new Promise((resolve) => waiting.set(job.id, resolve)));
-    workers[job.id % threads]!.postMessage(job);
-  };
+  let written = 0;
+  const workers = Array.from({ length: threads }, () => new Worker(new URL("./worker.js", import.meta.url)));
   try {
-    for (let k = 0; k < threads * 3; k++) submit(); // keep every thread busy
-    for (let j = 0; j < jobs.length; j++) {
-      const samples = await jobs[j]!;
-      if (failure) throw failure;
-      submit();
-      for (const s of samples) {
-        s.image = new Uint8Array(s.image!.buffer, s.image!.byteOffset, s.image!.byteLength);
-        yield s;
-      }
-    }
+    await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<void>((resolve, reject) => {
+            const give = (): void => {
+              if (next >= jobs.length) return resolve();
+              w.postMessage(jobs[next++]);
+            };
+            w.on("message", (m: { shard: number; error: string | null }) => {
+              if (m.error) return reject(new UserError(`writing ${jobs[m.shard]!.file}: ${m.error}`));
+              const j = jobs[m.shard]!;
+              written += j.end - j.start;
+              o.onProgress?.(written);
+              give();
+            });
+            w.on("error", reject);
+            give();
+          }),
+      ),
+    );
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }
+  const sizes: Record<string, number> = {};
+  for (const j of jobs) sizes[path.basename(j.file)] = j.end - j.start;
+  writeSidecars(outDir, sizes, side);
+  return { shards: jobs.map((j) => j.file), count: opts.n, sizes };
 }

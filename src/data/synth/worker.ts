@@ -1,21 +1,27 @@
-/** @file Worker thread for the synthetic world: renders ranges of items and posts them back (image bytes transferred). */
+/** @file Worker thread for the synthetic world: renders whole shards and writes them itself (no per-image messages). */
 import { parentPort } from "node:worker_threads";
+import { TarWriter } from "../tar.js";
+import { addSample } from "../writer.js";
 import { synthSample, type SynthOptions } from "./world.js";
 
-export interface SynthJob {
-  id: number;
+export interface SynthShardJob {
+  shard: number;
+  file: string;
   opts: SynthOptions;
   start: number;
   end: number;
 }
 
-parentPort!.on("message", (job: SynthJob) => {
-  const samples = [];
-  const transfer: ArrayBuffer[] = [];
-  for (let i = job.start; i < job.end; i++) {
-    const s = synthSample(i, job.opts);
-    samples.push(s);
-    transfer.push(s.image!.buffer as ArrayBuffer);
+parentPort!.on("message", (job: SynthShardJob) => {
+  try {
+    const w = new TarWriter(job.file);
+    for (let i = job.start; i < job.end; i++) {
+      const s = synthSample(i, job.opts);
+      addSample(w, s.key, s);
+    }
+    w.close();
+    parentPort!.postMessage({ shard: job.shard, error: null });
+  } catch (e) {
+    parentPort!.postMessage({ shard: job.shard, error: (e as Error).message });
   }
-  parentPort!.postMessage({ id: job.id, samples }, transfer);
 });
