@@ -57,8 +57,8 @@ async function checkResume(spec: string, opts: DatasetOptions, cuts: number[]): 
 }
 
 test("resume mid-epoch with shuffle yields exactly the samples not yet seen, in the same order", async () => {
-  await checkResume(SPEC, { shuffle: true, seed: 3, shuffleBuffer: 16, epochs: 2 }, [0, 1, 15, 16, 17, 29, 30, 61, 119, 120, 121, 200, 239, 240]);
-  await checkResume(SPEC, { shuffle: false, epochs: 2 }, [0, 5, 30, 119, 120, 170]);
+  await checkResume(SPEC, { shuffle: true, seed: 3, shuffleBuffer: 16, epochs: 2 }, [0, 1, 16, 17, 30, 61, 120, 121, 239]);
+  await checkResume(SPEC, { shuffle: false, epochs: 2 }, [0, 30, 119, 170]);
   await checkResume(SPEC, { shuffle: true, seed: 9, shuffleBuffer: 500 }, [0, 1, 60, 119]); // buffer larger than the epoch
 });
 
