@@ -1,10 +1,11 @@
 /**
  * @file Linear-probe speed on synthetic CLIP-sized features (n x 512, K classes): one objective +
- * gradient evaluation single-threaded and on all cores, and full fits at three C values.
- * Run: node dist/bench/eval/linear_probe.bench.js [n=50000] [K=10]
+ * gradient evaluation single-threaded and on all cores, full fits at three C values, and with
+ * "sweep" the whole protocol (15-fit C sweep on 80% + refit on all).
+ * Run: node dist/bench/eval/linear_probe.bench.js [n=50000] [K=10] [sweep]
  */
 import { availableParallelism, cpus } from "node:os";
-import { fitLogisticRegression, mulberry32, ProbeObjective, type ProbeData } from "../../src/eval/linear_probe.js";
+import { fitLogisticRegression, linearProbe, mulberry32, ProbeObjective, type ProbeData } from "../../src/eval/linear_probe.js";
 
 /** Gaussian clusters: class means and isotropic noise of norm ~1 and ~1.5 (overlapping classes). */
 function synth(n: number, dim: number, K: number, seed: number, noise: number): ProbeData {
@@ -52,4 +53,17 @@ for (const C of [0.01, 1, 100]) {
   const fit = fitLogisticRegression(data, { C });
   const s = (performance.now() - t0) / 1000;
   console.log(`fit C=${C}: ${s.toFixed(1)} s, ${fit.iterations} iterations, ${fit.evaluations} evaluations, ${fit.message}`);
+}
+
+if (process.argv[4] === "sweep") {
+  // same class means as the training set: draw more samples with the same seed, keep the tail
+  const nt = Math.round(n / 5);
+  const all = synth(n + nt, dim, K, 1, 1.5);
+  const test: ProbeData = { x: all.x.subarray(n * dim), n: nt, dim, y: all.y.subarray(n), numClasses: K };
+  const t0 = performance.now();
+  let evals = 0;
+  const r = linearProbe(data, test, { onFit: (p) => (evals += p.iterations) });
+  console.log(
+    `linear probe with sweep: ${((performance.now() - t0) / 1000).toFixed(1)} s, ${r.sweep!.points.length} sweep fits (${evals} iterations), C=${r.C.toExponential(2)}, test top-1 ${(100 * r.test.top1).toFixed(2)}%`,
+  );
 }

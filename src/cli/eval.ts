@@ -386,6 +386,7 @@ async function runLinearProbe(o: ProbeOpts): Promise<void> {
       valFraction: o.valFraction,
       maxIter: o.maxIter,
       tol: o.tol,
+      threads: o.threads,
       onFit: (p) => {
         fits++;
         if (!o.json && process.stderr.isTTY) process.stderr.write(`  sweep ${fits}: C=${p.C.toExponential(2)} val ${pct(p.valAccuracy)}% (${p.iterations} it)\n`);
@@ -439,7 +440,7 @@ function addCommon(cmd: Command): Command {
   return cmd
     .requiredOption("--model <dir>", "checkpoint directory")
     .option("--batch-size <n>", "images per encoding batch", positiveInt("--batch-size"), 256)
-    .option("--threads <n>", "threads (default: all cores)", positiveInt("--threads"))
+    .option("--threads <n>", "threads of the model (and of the linear probe's optimizer) (default: all cores)", positiveInt("--threads"))
     .option("--cache-dir <dir>", 'cache embeddings (and classifier weights) here, keyed by model and data ("default": ~/.cache/clip-ts/eval)')
     .option("--json", "print one JSON document on stdout")
     .addHelpText("after", `\n${DATA_SPEC_HELP}`);

@@ -19,7 +19,8 @@ interface Run {
 function clip(args: string[]): Promise<Run> {
   return new Promise((resolve) => {
     execFile(process.execPath, [CLI, ...args], { env: { ...process.env, CLIP_NO_PROGRESS: "1" }, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      const e = err as (Error & { code?: number | string; signal?: string }) | null;
+      resolve({ code: e ? (typeof e.code === "number" ? e.code : -1) : 0, stdout, stderr: e?.signal ? `${stderr}\n(killed by ${e.signal})` : stderr });
     });
   });
 }
@@ -83,16 +84,16 @@ test("bad labels and templates: one clear error line before any model work", asy
   try {
     const base = ["eval", "zeroshot", "--model", MODEL, "--data", CIFAR];
     const beyond = await clip([...base, "--labels", "airplane,automobile,bird"]);
-    assert.equal(beyond.code, 2);
+    assert.equal(beyond.code, 2, beyond.stderr);
     assert.match(beyond.stderr, /^clip: error: .*cifar10: sample "\d+" in .*test-000000\.tar has class \d, outside the 3 class names \(valid: 0\.\.2\)\n$/);
     assert.equal(beyond.stdout, "");
     const dup = await clip([...base, "--labels", "cat,dog,cat"]);
-    assert.equal(dup.code, 2);
+    assert.equal(dup.code, 2, dup.stderr);
     assert.equal(dup.stderr, 'clip: error: --labels: duplicate class name "cat" (entries 1 and 3)\n');
     const tpl = path.join(dir, "t.txt");
     await writeFile(tpl, "a photo of a {}.\nno placeholder here\n");
     const bad = await clip([...base, "--templates", tpl]);
-    assert.equal(bad.code, 2);
+    assert.equal(bad.code, 2, bad.stderr);
     assert.equal(bad.stderr, `clip: error: ${tpl}:2: template "no placeholder here" has no "{}" placeholder for the class name\n`);
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -160,6 +161,6 @@ test("clip classify prints the top labels of each image", async () => {
   assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, /img2_224x224_RGB\.png\n +\d+\.\d\d% +(cat|dog)\n +\d+\.\d\d% +(cat|dog)\n$/);
   const none = await clip(["classify", "--model", MODEL, imgs[0]!]);
-  assert.equal(none.code, 2);
+  assert.equal(none.code, 2, none.stderr);
   assert.match(none.stderr, /exactly one of --labels/);
 });
