@@ -10,6 +10,7 @@ import { UserError } from "../errors.js";
 import { ImageFormatError, type RGBImage, type SourceMode } from "./config.js";
 import { decodeBmp, isBmp, readBmpHeader } from "./bmp.js";
 import { cmykToRGB } from "./resample.js";
+import { decodeJpeg } from "./jpeg.js";
 import { decodeGif, gifSize, isGif } from "./gif.js";
 
 /** Pillow's MAX_IMAGE_PIXELS (it warns above, refuses above twice that): 89,478,485 pixels. */
@@ -88,14 +89,14 @@ function pngMode(depth: number, colorType: number): SourceMode {
   }
 }
 
-interface JpegInfo {
+export interface JpegInfo {
   width: number;
   height: number;
   components: number;
 }
 
 /** Frame header (SOFn) of a JPEG: size and number of components. */
-function jpegInfo(b: Uint8Array): JpegInfo {
+export function jpegInfo(b: Uint8Array): JpegInfo {
   let pos = 2;
   while (pos + 4 <= b.length) {
     if (b[pos] !== 0xff) {
@@ -132,32 +133,52 @@ function checkSize(width: number, height: number, maxPixels: number): void {
   }
 }
 
+/** Reads a file for decoding; a missing or unreadable file is a UserError naming it. */
+export async function readImageFile(path: string, name = path): Promise<Uint8Array> {
+  try {
+    return await readFile(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UserError(`${name}: cannot read image file (${code ?? (e as Error).message})`);
+  }
+}
+
+function asUserError(name: string, e: unknown): Error {
+  if (e instanceof UserError) return e;
+  if (e instanceof ImageFormatError || (e instanceof Error && !(e instanceof RangeError) && !(e instanceof TypeError))) {
+    const msg = e.message.split("\n")[0]!.trim();
+    return new UserError(`${name}: cannot decode image: ${msg}`);
+  }
+  return e instanceof Error ? e : new Error(String(e));
+}
+
 /** Reads and decodes an image file or its bytes into RGB with the reference's PIL mode. */
 export async function decodeImage(input: string | Uint8Array, opts: DecodeOptions = {}): Promise<RGBImage> {
   const name = opts.name ?? (typeof input === "string" ? input : "<bytes>");
-  let bytes: Uint8Array;
-  if (typeof input === "string") {
-    try {
-      bytes = await readFile(input);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      throw new UserError(`${name}: cannot read image file (${code ?? (e as Error).message})`);
-    }
-  } else {
-    bytes = input;
-  }
+  const bytes = typeof input === "string" ? await readImageFile(input, name) : input;
   try {
-    return await decodeBytes(bytes, opts);
+    return decodeSync(bytes, opts) ?? (await decodeWithSharp(bytes, opts));
   } catch (e) {
-    if (e instanceof UserError) throw e;
-    const msg = (e instanceof Error ? e.message : String(e)).split("\n")[0]!.trim();
-    throw new UserError(`${name}: cannot decode image: ${msg}`);
+    throw asUserError(name, e);
+  }
+}
+
+/**
+ * Decodes without leaving the thread when our own decoders cover the file (baseline and
+ * progressive JPEG, BMP, GIF); null when it needs sharp. `alloc` may supply the RGB buffer of a
+ * JPEG (W * H * 3 bytes). Errors are UserErrors naming `opts.name`.
+ */
+export function decodeImageSync(bytes: Uint8Array, opts: DecodeOptions = {}, alloc?: (bytes: number) => Uint8Array): RGBImage | null {
+  try {
+    return decodeSync(bytes, opts, alloc);
+  } catch (e) {
+    throw asUserError(opts.name ?? "<bytes>", e);
   }
 }
 
 const SUPPORTED = "JPEG, PNG, GIF, BMP, WebP, TIFF or AVIF/HEIF";
 
-async function decodeBytes(b: Uint8Array, opts: DecodeOptions): Promise<RGBImage> {
+function decodeSync(b: Uint8Array, opts: DecodeOptions, alloc?: (bytes: number) => Uint8Array): RGBImage | null {
   const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
   if (b.length === 0) throw new ImageFormatError(`empty file (0 bytes), expected ${SUPPORTED}`);
   const format = sniffFormat(b);
@@ -173,6 +194,21 @@ async function decodeBytes(b: Uint8Array, opts: DecodeOptions): Promise<RGBImage
       checkSize(w, h, maxPixels);
       return decodeGif(b, maxPixels);
     }
+    case "jpeg": {
+      const info = jpegInfo(b);
+      checkSize(info.width, info.height, maxPixels);
+      if (info.components === 4 || opts.applyExif) return null;
+      // exact with libjpeg-turbo and far cheaper than a libvips call
+      return decodeJpeg(b, maxPixels, alloc?.(info.width * info.height * 3));
+    }
+    default:
+      return null;
+  }
+}
+
+async function decodeWithSharp(b: Uint8Array, opts: DecodeOptions): Promise<RGBImage> {
+  const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
+  switch (sniffFormat(b)) {
     case "png": {
       const info = pngInfo(b);
       checkSize(info.width, info.height, maxPixels);

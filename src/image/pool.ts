@@ -28,6 +28,11 @@ export interface BatchOptions {
   skipBad?: boolean;
   /** Names for error messages, one per input (default: the path, or "<bytes #i>"). */
   names?: string[];
+  /**
+   * Write into this array (backed by a SharedArrayBuffer, at least B * 3 * N * N long) instead of
+   * a new one: a loop that reuses its batch buffer saves the page faults of fresh memory.
+   */
+  out?: Float32Array;
 }
 
 export interface BatchResult {
@@ -121,13 +126,23 @@ export class ImagePool {
     if (this.closed) throw new InternalError("ImagePool used after close()");
     const n = this.cfg.size;
     const B = inputs.length;
-    const sab = new SharedArrayBuffer(B * 3 * n * n * 4);
-    const pixels = new Float32Array(sab);
+    let pixels: Float32Array;
+    if (opts.out) {
+      if (!(opts.out.buffer instanceof SharedArrayBuffer) || opts.out.length < B * 3 * n * n) {
+        throw new RangeError(`out: expected a SharedArrayBuffer-backed Float32Array of at least ${B * 3 * n * n} floats`);
+      }
+      pixels = opts.out.subarray(0, B * 3 * n * n);
+    } else {
+      pixels = new Float32Array(new SharedArrayBuffer(B * 3 * n * n * 4));
+    }
+    const sab = pixels.buffer as SharedArrayBuffer;
+    const base = pixels.byteOffset / 4;
     const seed = opts.augment ? opts.augment.seed : null;
     const chunk = Math.max(1, this.opts.chunk ?? 8);
     const items: WorkerItem[] = inputs.map((input, index) => ({
       index,
-      input,
+      // postMessage clones a view's whole ArrayBuffer: send only the bytes in view
+      input: typeof input !== "string" && input.byteLength !== input.buffer.byteLength ? input.slice() : input,
       name: opts.names?.[index] ?? (typeof input === "string" ? input : `<bytes #${index}>`),
     }));
     const jobs: Promise<WorkerReply>[] = [];
@@ -140,6 +155,7 @@ export class ImagePool {
           id: this.nextId++,
           cfg: this.cfg,
           pixels: sab,
+          base,
           items: part,
           seed,
           applyExif: this.opts.applyExif ?? false,

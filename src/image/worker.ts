@@ -2,8 +2,11 @@
 import { parentPort } from "node:worker_threads";
 import { InternalError } from "../errors.js";
 import type { PreprocessConfig } from "./config.js";
-import { decodeImage } from "./decode.js";
+import type { RGBImage } from "./config.js";
+import { decodeImage, decodeImageSync, readImageFile } from "./decode.js";
 import { preprocessRGB, randomResizedCrop } from "./transform.js";
+import { scratchU8 } from "./scratch.js";
+import { preprocessBytesSync } from "./pipeline.js";
 import { Rng } from "../util/rng.js";
 
 export interface WorkerItem {
@@ -16,6 +19,8 @@ export interface WorkerJob {
   id: number;
   cfg: PreprocessConfig;
   pixels: SharedArrayBuffer;
+  /** Float index in `pixels` where image 0 starts. */
+  base: number;
   items: WorkerItem[];
   /** Seed for augmentation; null for the evaluation transform. */
   seed: number | null;
@@ -36,18 +41,42 @@ export function itemRng(seed: number, index: number): Rng {
   return new Rng((Math.imul(seed | 0, 0x9e3779b1) ^ Math.imul(index + 1, 0x85ebca6b)) >>> 0);
 }
 
+/**
+ * Decode + preprocess one item into the shared batch: synchronously with per-thread scratch
+ * buffers when our own decoders read the format, else through sharp.
+ */
 async function runItem(job: WorkerJob, item: WorkerItem, out: Float32Array): Promise<void> {
-  const img = await decodeImage(item.input, { name: item.name, applyExif: job.applyExif, maxPixels: job.maxPixels });
-  const offset = item.index * 3 * job.cfg.size * job.cfg.size;
-  if (job.seed === null) preprocessRGB(img, job.cfg, out, offset);
-  else randomResizedCrop(img, job.cfg, itemRng(job.seed, item.index), undefined, undefined, out, offset);
+  const opts = { name: item.name, applyExif: job.applyExif, maxPixels: job.maxPixels };
+  const bytes = typeof item.input === "string" ? await readImageFile(item.input, item.name) : item.input;
+  const offset = job.base + item.index * 3 * job.cfg.size * job.cfg.size;
+  if (job.seed === null) {
+    if (preprocessBytesSync(bytes, job.cfg, out, offset, opts)) return;
+    preprocessRGB(await decodeImage(bytes, opts), job.cfg, out, offset);
+    return;
+  }
+  const img: RGBImage = decodeImageSync(bytes, opts, (n) => scratchU8("worker.rgb", n)) ?? (await decodeImage(bytes, opts));
+  randomResizedCrop(img, job.cfg, itemRng(job.seed, item.index), undefined, undefined, out, offset);
 }
 
 if (!parentPort) throw new InternalError("image worker started outside a worker thread");
 const port = parentPort;
-port.on("message", (job: WorkerJob) => {
+async function runJob(job: WorkerJob): Promise<PromiseSettledResult<void>[]> {
   const out = new Float32Array(job.pixels);
-  void Promise.allSettled(job.items.map((item) => runItem(job, item, out))).then((settled) => {
+  const settled: PromiseSettledResult<void>[] = [];
+  // one item at a time: the scratch buffers are shared by the items of this thread
+  for (const item of job.items) {
+    try {
+      await runItem(job, item, out);
+      settled.push({ status: "fulfilled", value: undefined });
+    } catch (reason) {
+      settled.push({ status: "rejected", reason });
+    }
+  }
+  return settled;
+}
+
+port.on("message", (job: WorkerJob) => {
+  void runJob(job).then((settled) => {
     const reply: WorkerReply = { id: job.id, errors: [], userErrors: [] };
     for (const s of settled) {
       if (s.status === "fulfilled") {

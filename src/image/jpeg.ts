@@ -1,0 +1,957 @@
+/**
+ * @file Baseline and progressive JPEG decoder, bit-exact with libjpeg-turbo's defaults (what PIL
+ * and sharp use): the ISLOW integer IDCT (jidctint.c), "fancy" triangle upsampling of chroma
+ * (jdsample.c h2v1 / h2v2 / h1v2) and the fixed-point YCbCr -> RGB tables (jdcolor.c).
+ * It exists for speed: a call into libvips costs more than decoding a small JPEG in JS.
+ * Files outside its scope (arithmetic coding, 12-bit, CMYK, unusual sampling, Adobe RGB) return
+ * null so the caller can use another decoder. Pure TypeScript, no Node-only API.
+ */
+import { ImageFormatError, type RGBImage } from "./config.js";
+import { scratchI16, scratchI32, scratchU8 } from "./scratch.js";
+
+/** Zigzag position -> natural (row-major) coefficient index. */
+const ZIGZAG = new Uint8Array([
+  0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14, 21,
+  28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61,
+  54, 47, 55, 62, 63,
+  // guard entries: corrupt runs past 63 land here (libjpeg does the same)
+  63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63,
+]);
+
+const LOOKAHEAD = 11;
+const PEEK_MASK = (1 << LOOKAHEAD) - 1;
+
+interface Huffman {
+  /** [1 << LOOKAHEAD]: (code length << 8) | symbol, or 0 when the code is longer. */
+  lut: Uint16Array;
+  /**
+   * [1 << LOOKAHEAD] for AC tables: when code and value bits both fit in the lookahead,
+   * (value << 16) | (run << 8) | total bits, else 0: one lookup per coefficient.
+   */
+  fast: Int32Array;
+  /** libjpeg's maxcode / valoffset per length 1..17 for the slow path. */
+  maxcode: Int32Array;
+  valoffset: Int32Array;
+  values: Uint8Array;
+}
+
+/** Tables built per distinct DHT content: most files of a collection share the same few. */
+const huffmanCache = new Map<string, Huffman>();
+
+function cachedHuffman(counts: Uint8Array, values: Uint8Array): Huffman {
+  let key = "";
+  for (let i = 0; i < 16; i++) key += String.fromCharCode(counts[i]!);
+  for (let i = 0; i < values.length; i++) key += String.fromCharCode(values[i]!);
+  let h = huffmanCache.get(key);
+  if (!h) {
+    if (huffmanCache.size > 256) huffmanCache.clear();
+    h = buildHuffman(counts, values);
+    huffmanCache.set(key, h);
+  }
+  return h;
+}
+
+function buildHuffman(counts: Uint8Array, values: Uint8Array): Huffman {
+  const lut = new Uint16Array(1 << LOOKAHEAD);
+  const maxcode = new Int32Array(18).fill(-1);
+  const valoffset = new Int32Array(18);
+  let code = 0;
+  let k = 0;
+  for (let len = 1; len <= 16; len++) {
+    const n = counts[len - 1]!;
+    if (n) {
+      valoffset[len] = k - code;
+      for (let i = 0; i < n; i++, k++, code++) {
+        if (len <= LOOKAHEAD) {
+          const shift = LOOKAHEAD - len;
+          const base = code << shift;
+          for (let j = 0; j < 1 << shift; j++) lut[base + j] = (len << 8) | values[k]!;
+        }
+      }
+      maxcode[len] = code - 1;
+    }
+    code <<= 1;
+  }
+  maxcode[17] = 0x7fffffff; // sentinel: ends the slow search
+  const fast = new Int32Array(1 << LOOKAHEAD);
+  for (let peek = 0; peek < 1 << LOOKAHEAD; peek++) {
+    const e = lut[peek]!;
+    if (!e) continue;
+    const len = e >> 8, rs = e & 255, sz = rs & 15;
+    if (sz === 0 || len + sz > LOOKAHEAD) continue;
+    const bits = (peek >> (LOOKAHEAD - len - sz)) & ((1 << sz) - 1);
+    const value = bits < 1 << (sz - 1) ? bits - (1 << sz) + 1 : bits;
+    fast[peek] = (value << 16) | ((rs >> 4) << 8) | (len + sz);
+  }
+  const vals = new Uint8Array(256);
+  vals.set(values);
+  return { lut, fast, maxcode, valoffset, values: vals };
+}
+
+interface Component {
+  id: number;
+  h: number;
+  v: number;
+  tq: number;
+  /** Blocks that hold image data, and the MCU-padded allocation. */
+  bw: number;
+  bh: number;
+  bwAlloc: number;
+  bhAlloc: number;
+  coeffs: Int16Array;
+  /** Per block: 0 when only the DC coefficient can be nonzero (lets the IDCT take a shortcut). */
+  last: Uint8Array;
+  dcTable: Huffman | null;
+  acTable: Huffman | null;
+  pred: number;
+}
+
+/**
+ * Entropy-coded data of one scan with the 0xFF00 stuffing removed and zero padding after it (a
+ * marker inside the data ends it, and libjpeg reads zeros from there on). `rst` holds the
+ * offsets where the data after each restart marker begins.
+ */
+interface ScanData {
+  data: Uint8Array;
+  length: number;
+  rst: number[];
+  /** Position in the file of the marker that ended the data. */
+  end: number;
+  truncated: boolean;
+}
+
+const PAD = 64;
+
+function extractScan(b: Uint8Array, start: number): ScanData {
+  const n = b.length;
+  const data = scratchU8("jpeg.scan", n - start + PAD);
+  const rst: number[] = [];
+  let o = 0;
+  let p = start;
+  for (;;) {
+    // copy the plain bytes up to the next 0xFF quickly
+    let q = b.indexOf(0xff, p);
+    if (q < 0) q = n;
+    data.set(b.subarray(p, q), o);
+    o += q - p;
+    p = q;
+    if (p >= n - 1) {
+      data.fill(0, o, o + PAD);
+      return { data, length: o, rst, end: n, truncated: true };
+    }
+    const m = b[p + 1]!;
+    if (m === 0) {
+      data[o++] = 0xff;
+      p += 2;
+    } else if (m >= 0xd0 && m <= 0xd7) {
+      rst.push(o);
+      p += 2;
+    } else if (m === 0xff) {
+      p++; // fill byte before a marker
+    } else {
+      data.fill(0, o, o + PAD);
+      return { data, length: o, rst, end: p, truncated: false };
+    }
+  }
+}
+
+/** Bit reader over ScanData (used by progressive scans; baseline scans inline the same logic). */
+class BitReader {
+  pos = 0;
+  buf = 0;
+  cnt = 0;
+  private nextRst = 0;
+  constructor(private readonly s: ScanData) {}
+  fill(): void {
+    const d = this.s.data;
+    while (this.cnt <= 24) {
+      this.buf = (this.buf << 8) | d[this.pos++]!;
+      this.cnt += 8;
+    }
+    if (this.pos > this.s.length + 8) {
+      if (this.s.truncated) throw new ImageFormatError("image file is truncated");
+      this.pos = this.s.length + 8; // past a marker: zeros forever
+    }
+  }
+  bits(n: number): number {
+    if (this.cnt < n) this.fill();
+    this.cnt -= n;
+    return (this.buf >>> this.cnt) & ((1 << n) - 1);
+  }
+  bit(): number {
+    if (this.cnt < 1) this.fill();
+    this.cnt--;
+    return (this.buf >>> this.cnt) & 1;
+  }
+  decode(h: Huffman): number {
+    if (this.cnt < 16) this.fill();
+    let e = h.lut[(this.buf >>> (this.cnt - LOOKAHEAD)) & ((1 << LOOKAHEAD) - 1)]!;
+    if (!e) e = slowDecode(h, this.buf, this.cnt);
+    this.cnt -= e >> 8;
+    return e & 255;
+  }
+  receiveExtend(s: number): number {
+    const v = this.bits(s);
+    return v < 1 << (s - 1) ? v - (1 << s) + 1 : v;
+  }
+  restart(): void {
+    this.buf = 0;
+    this.cnt = 0;
+    // the n-th restart resumes after the n-th RST marker; a missing one reads zeros
+    const r = this.s.rst;
+    this.pos = this.nextRst < r.length ? r[this.nextRst++]! : this.s.length + 8;
+  }
+}
+
+/**
+ * Codes longer than LOOKAHEAD bits (jdhuff.c jpeg_huff_decode); at least 16 bits are buffered.
+ * Returns (code length << 8) | symbol like the lookup table.
+ */
+function slowDecode(h: Huffman, buf: number, cnt: number): number {
+  let len = LOOKAHEAD + 1;
+  let code = (buf >>> (cnt - len)) & ((1 << len) - 1);
+  while (code > h.maxcode[len]!) {
+    len++;
+    if (len > 16) return 16 << 8; // corrupt: libjpeg warns and returns symbol 0
+    code = (buf >>> (cnt - len)) & ((1 << len) - 1);
+  }
+  return (len << 8) | h.values[(code + h.valoffset[len]!) & 255]!;
+}
+
+interface Frame {
+  width: number;
+  height: number;
+  progressive: boolean;
+  comps: Component[];
+  hmax: number;
+  vmax: number;
+  mcusX: number;
+  mcusY: number;
+}
+
+/**
+ * Decodes a JPEG to RGB (mode "RGB", or "L" for one component). Returns null when the file
+ * uses a feature outside this decoder's scope; throws ImageFormatError on corrupt data. The
+ * pixels go to `out` when given (at least W * H * 3 bytes), else to a new array.
+ */
+export function decodeJpeg(b: Uint8Array, maxPixels = Infinity, out?: Uint8Array, sink?: TensorSink): RGBImage | null {
+  if (b.length < 4 || b[0] !== 0xff || b[1] !== 0xd8) throw new ImageFormatError("not a JPEG file");
+  const qt: (Int32Array | undefined)[] = [];
+  const dcTables: (Huffman | undefined)[] = [];
+  const acTables: (Huffman | undefined)[] = [];
+  let frame: Frame | null = null;
+  let restartInterval = 0;
+  let adobeTransform = -1;
+  let jfif = false;
+  let pos = 2;
+  let scans = 0;
+  for (;;) {
+    // find the next marker
+    while (pos < b.length && b[pos] !== 0xff) pos++;
+    while (pos < b.length && b[pos] === 0xff) pos++;
+    if (pos >= b.length) {
+      if (frame && scans > 0) break; // missing EOI after complete scans
+      throw new ImageFormatError("image file is truncated");
+    }
+    const m = b[pos++]!;
+    if (m === 0) continue; // a stuffed 0xFF 0x00 left after a scan's data
+    if (m === 0xd9) break; // EOI
+    if (m === 0xd8 || (m >= 0xd0 && m <= 0xd7) || m === 0x01) continue;
+    if (pos + 2 > b.length) throw new ImageFormatError("image file is truncated");
+    const len = (b[pos]! << 8) | b[pos + 1]!;
+    const end = pos + len;
+    if (len < 2 || end > b.length) throw new ImageFormatError("image file is truncated");
+    const seg = b.subarray(pos + 2, end);
+    switch (m) {
+      case 0xdb: { // DQT
+        let p = 0;
+        while (p < seg.length) {
+          const pq = seg[p]! >> 4;
+          const tq = seg[p]! & 15;
+          p++;
+          const t = new Int32Array(64);
+          for (let i = 0; i < 64; i++) {
+            t[ZIGZAG[i]!] = pq ? (seg[p + 2 * i]! << 8) | seg[p + 2 * i + 1]! : seg[p + i]!;
+          }
+          p += pq ? 128 : 64;
+          if (tq > 3 || p > seg.length) throw new ImageFormatError("corrupt JPEG quantization table");
+          qt[tq] = t;
+        }
+        break;
+      }
+      case 0xc4: { // DHT
+        let p = 0;
+        while (p + 17 <= seg.length) {
+          const tc = seg[p]! >> 4;
+          const th = seg[p]! & 15;
+          const counts = seg.subarray(p + 1, p + 17);
+          let n = 0;
+          for (let i = 0; i < 16; i++) n += counts[i]!;
+          if (p + 17 + n > seg.length || th > 3 || n > 256) throw new ImageFormatError("corrupt JPEG Huffman table");
+          (tc === 0 ? dcTables : acTables)[th] = cachedHuffman(counts, seg.subarray(p + 17, p + 17 + n));
+          p += 17 + n;
+        }
+        break;
+      }
+      case 0xdd: // DRI
+        restartInterval = (seg[0]! << 8) | seg[1]!;
+        break;
+      case 0xe0:
+        if (seg.length >= 5 && seg[0] === 0x4a && seg[1] === 0x46 && seg[2] === 0x49 && seg[3] === 0x46 && seg[4] === 0) jfif = true;
+        break;
+      case 0xee:
+        if (seg.length >= 12 && seg[0] === 0x41 && seg[1] === 0x64 && seg[2] === 0x6f && seg[3] === 0x62 && seg[4] === 0x65) {
+          adobeTransform = seg[11]!;
+        }
+        break;
+      case 0xc0: case 0xc1: case 0xc2: {
+        if (frame) throw new ImageFormatError("corrupt JPEG (two frame headers)");
+        if (seg[0] !== 8) return null; // 12-bit
+        frame = readFrame(seg, m === 0xc2, maxPixels);
+        if (!frame) return null;
+        break;
+      }
+      case 0xda: { // SOS
+        if (!frame) throw new ImageFormatError("corrupt JPEG (scan before frame header)");
+        const ns = seg[0]!;
+        const scomps: Component[] = [];
+        for (let i = 0; i < ns; i++) {
+          const c = frame.comps.find((k) => k.id === seg[1 + i * 2]);
+          if (!c) throw new ImageFormatError("corrupt JPEG (scan names an unknown component)");
+          const t = seg[2 + i * 2]!;
+          c.dcTable = dcTables[t >> 4] ?? null;
+          c.acTable = acTables[t & 15] ?? null;
+          scomps.push(c);
+        }
+        const p = 1 + ns * 2;
+        const ss = seg[p]!, se = seg[p + 1]!, ah = seg[p + 2]! >> 4, al = seg[p + 2]! & 15;
+        pos = decodeScan(b, end, frame, scomps, restartInterval, ss, se, ah, al);
+        scans++;
+        continue;
+      }
+      default:
+        // SOF3/5-7/9-15 (lossless, hierarchical, arithmetic), DNL: not ours
+        if ((m >= 0xc3 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) || m === 0xdc) return null;
+        break;
+    }
+    pos = end;
+  }
+  if (!frame) throw new ImageFormatError("corrupt JPEG (no frame header)");
+  for (const c of frame.comps) if (!qt[c.tq]) throw new ImageFormatError("corrupt JPEG (missing quantization table)");
+  // libjpeg's colour space guess: JFIF or Adobe transform 1 (or no marker) means YCbCr
+  if (frame.comps.length === 3) {
+    if (adobeTransform === 0 && !jfif) return null;
+    if (!jfif && adobeTransform < 0 && frame.comps[0]!.id === 0x52 && frame.comps[1]!.id === 0x47 && frame.comps[2]!.id === 0x42) return null;
+  }
+  const planes = frame.comps.map((c, ci) => idctComponent(c, qt[c.tq]!, ci));
+  if (sink) {
+    if (sink.x0 < 0 || sink.y0 < 0 || sink.x0 + sink.n > frame.width || sink.y0 + sink.n > frame.height) {
+      throw new RangeError("decodeJpeg: tensor window outside the image");
+    }
+    writeTensor(frame, planes, sink);
+    return { width: frame.width, height: frame.height, data: new Uint8Array(0), mode: frame.comps.length === 1 ? "L" : "RGB" };
+  }
+  const rgb = out ?? new Uint8Array(frame.width * frame.height * 3);
+  if (rgb.length < frame.width * frame.height * 3) throw new RangeError("decodeJpeg: output buffer too small");
+  if (frame.comps.length === 1) return toGray(frame, planes[0]!, rgb);
+  return toRGB(frame, planes, rgb);
+}
+
+function readFrame(seg: Uint8Array, progressive: boolean, maxPixels: number): Frame | null {
+  const height = (seg[1]! << 8) | seg[2]!;
+  const width = (seg[3]! << 8) | seg[4]!;
+  const n = seg[5]!;
+  if (width === 0 || height === 0) throw new ImageFormatError(`zero-size image (${width}x${height})`);
+  if (width * height > maxPixels) {
+    throw new ImageFormatError(`image is ${width}x${height} = ${width * height} pixels, more than the limit of ${maxPixels} (maxPixels)`);
+  }
+  if (n !== 1 && n !== 3) return null; // CMYK / YCCK / odd counts
+  if (seg.length < 6 + n * 3) throw new ImageFormatError("corrupt JPEG frame header");
+  const comps: Component[] = [];
+  for (let i = 0; i < n; i++) {
+    const o = 6 + i * 3;
+    const h = seg[o + 1]! >> 4, v = seg[o + 1]! & 15;
+    if (h < 1 || h > 4 || v < 1 || v > 4) throw new ImageFormatError("corrupt JPEG sampling factors");
+    comps.push({ id: seg[o]!, h, v, tq: seg[o + 2]! & 3, bw: 0, bh: 0, bwAlloc: 0, bhAlloc: 0, coeffs: new Int16Array(0), last: new Uint8Array(0), dcTable: null, acTable: null, pred: 0 });
+  }
+  let hmax = 1, vmax = 1;
+  for (const c of comps) {
+    hmax = Math.max(hmax, c.h);
+    vmax = Math.max(vmax, c.v);
+  }
+  if (n === 1) {
+    comps[0]!.h = comps[0]!.v = hmax = vmax = 1; // a single component is never subsampled
+  } else {
+    // supported: luma at (hmax, vmax), chroma at full, half width, half height or both
+    const [y, cb, cr] = comps as [Component, Component, Component];
+    if (y.h !== hmax || y.v !== vmax || cb.h !== cr.h || cb.v !== cr.v) return null;
+    const fx = hmax / cb.h, fy = vmax / cb.v;
+    if (!((fx === 1 || fx === 2) && (fy === 1 || fy === 2)) || hmax % cb.h || vmax % cb.v) return null;
+  }
+  const mcusX = Math.ceil(width / (8 * hmax));
+  const mcusY = Math.ceil(height / (8 * vmax));
+  for (const [ci, c] of comps.entries()) {
+    c.bw = Math.ceil(Math.ceil((width * c.h) / hmax) / 8);
+    c.bh = Math.ceil(Math.ceil((height * c.v) / vmax) / 8);
+    c.bwAlloc = mcusX * c.h;
+    c.bhAlloc = mcusY * c.v;
+    c.coeffs = scratchI16(`jpeg.coeffs${ci}`, c.bwAlloc * c.bhAlloc * 64).fill(0);
+    c.last = scratchU8(`jpeg.last${ci}`, c.bwAlloc * c.bhAlloc).fill(progressive ? 1 : 0); // refinement scans may add any coefficient
+  }
+  return { width, height, progressive, comps, hmax, vmax, mcusX, mcusY };
+}
+
+type BlockDecoder = (r: BitReader, c: Component, off: number) => void;
+
+/** Decodes one scan; returns the file position of the marker after its data. */
+function decodeScan(
+  b: Uint8Array,
+  start: number,
+  f: Frame,
+  scomps: Component[],
+  restartInterval: number,
+  ss: number,
+  se: number,
+  ah: number,
+  al: number,
+): number {
+  const scan = extractScan(b, start);
+  for (const c of scomps) {
+    c.pred = 0;
+    const needDc = !f.progressive || (ss === 0 && ah === 0);
+    const needAc = !f.progressive || ss > 0;
+    if ((needDc && !c.dcTable) || (needAc && !c.acTable)) throw new ImageFormatError("corrupt JPEG (missing Huffman table)");
+  }
+  if (!f.progressive) {
+    decodeBaseline(scan, f, scomps, restartInterval);
+    return scan.end;
+  }
+  const r = new BitReader(scan);
+  let eobrun = 0;
+  let decodeBlock: BlockDecoder;
+  if (ss === 0) {
+    decodeBlock = ah === 0
+      ? (rd, c, off) => {
+          const t = rd.decode(c.dcTable!);
+          c.pred += t ? rd.receiveExtend(t) : 0;
+          c.coeffs[off] = c.pred * (1 << al);
+        }
+      : (rd, c, off) => {
+          if (rd.bit()) c.coeffs[off] |= 1 << al;
+        };
+  } else if (ah === 0) {
+    decodeBlock = (rd, c, off) => {
+      if (eobrun > 0) {
+        eobrun--;
+        return;
+      }
+      const co = c.coeffs;
+      const ac = c.acTable!;
+      for (let k = ss; k <= se; ) {
+        const rs = rd.decode(ac);
+        const s = rs & 15;
+        const run = rs >> 4;
+        if (s) {
+          k += run;
+          co[off + ZIGZAG[k]!] = rd.receiveExtend(s) * (1 << al);
+          k++;
+        } else {
+          if (run < 15) {
+            eobrun = (1 << run) - 1;
+            if (run) eobrun += rd.bits(run);
+            break;
+          }
+          k += 16;
+        }
+      }
+    };
+  } else {
+    // successive approximation refinement of AC coefficients (jdphuff.c decode_mcu_AC_refine)
+    const p1 = 1 << al;
+    const m1 = -1 << al;
+    decodeBlock = (rd, c, off) => {
+      const co = c.coeffs;
+      const ac = c.acTable!;
+      let k = ss;
+      if (eobrun === 0) {
+        for (; k <= se; k++) {
+          const rs = rd.decode(ac);
+          let run = rs >> 4;
+          let s = rs & 15;
+          if (s) {
+            s = rd.bit() ? p1 : m1;
+          } else if (run !== 15) {
+            eobrun = 1 << run;
+            if (run) eobrun += rd.bits(run);
+            break;
+          }
+          do {
+            const z = off + ZIGZAG[k]!;
+            if (co[z] !== 0) {
+              if (rd.bit() && (co[z]! & p1) === 0) co[z] += co[z]! >= 0 ? p1 : m1;
+            } else if (--run < 0) {
+              break;
+            }
+            k++;
+          } while (k <= se);
+          if (s) co[off + ZIGZAG[k]!] = s;
+        }
+      }
+      if (eobrun > 0) {
+        for (; k <= se; k++) {
+          const z = off + ZIGZAG[k]!;
+          if (co[z] !== 0 && rd.bit() && (co[z]! & p1) === 0) co[z] += co[z]! >= 0 ? p1 : m1;
+        }
+        eobrun--;
+      }
+    };
+  }
+
+  let todo = restartInterval;
+  const restart = () => {
+    if (restartInterval === 0) return;
+    if (todo === 0) {
+      r.restart();
+      for (const c of scomps) c.pred = 0;
+      eobrun = 0;
+      todo = restartInterval;
+    }
+    todo--;
+  };
+  if (scomps.length === 1) {
+    // non-interleaved: the component's own blocks in raster order, one block per MCU
+    const c = scomps[0]!;
+    for (let by = 0; by < c.bh; by++) {
+      for (let bx = 0; bx < c.bw; bx++) {
+        restart();
+        decodeBlock(r, c, (by * c.bwAlloc + bx) * 64);
+      }
+    }
+  } else {
+    for (let my = 0; my < f.mcusY; my++) {
+      for (let mx = 0; mx < f.mcusX; mx++) {
+        restart();
+        for (const c of scomps) {
+          for (let v = 0; v < c.v; v++) {
+            for (let h = 0; h < c.h; h++) {
+              decodeBlock(r, c, ((my * c.v + v) * c.bwAlloc + mx * c.h + h) * 64);
+            }
+          }
+        }
+      }
+    }
+  }
+  return scan.end;
+}
+
+
+/**
+ * Sequential (baseline / extended) Huffman scan with the bit buffer in local variables: this
+ * loop is most of the decoding time for typical photos.
+ */
+function decodeBaseline(scan: ScanData, f: Frame, scomps: Component[], restartInterval: number): void {
+  const d = scan.data;
+  const limit = scan.length + 8;
+  let pos = 0, buf = 0, cnt = 0, nextRst = 0, todo = restartInterval;
+  const nb = scomps.length;
+  // blocks of one MCU: component index and block offset within the MCU row/col
+  const mcuComp: number[] = [], mcuDy: number[] = [], mcuDx: number[] = [];
+  for (let ci = 0; ci < nb; ci++) {
+    const c = scomps[ci]!;
+    const hv = nb === 1 ? 1 : c.h;
+    const vv = nb === 1 ? 1 : c.v;
+    for (let v = 0; v < vv; v++) for (let h = 0; h < hv; h++) { mcuComp.push(ci); mcuDy.push(v); mcuDx.push(h); }
+  }
+  const nBlocks = mcuComp.length;
+  const mcusX = nb === 1 ? scomps[0]!.bw : f.mcusX;
+  const mcusY = nb === 1 ? scomps[0]!.bh : f.mcusY;
+  const preds = new Int32Array(nb);
+  for (let my = 0; my < mcusY; my++) {
+    for (let mx = 0; mx < mcusX; mx++) {
+      if (restartInterval) {
+        if (todo === 0) {
+          buf = 0;
+          cnt = 0;
+          pos = nextRst < scan.rst.length ? scan.rst[nextRst++]! : limit;
+          preds.fill(0);
+          todo = restartInterval;
+        }
+        todo--;
+      }
+      for (let k = 0; k < nBlocks; k++) {
+        const ci = mcuComp[k]!;
+        const c = scomps[ci]!;
+        const hv = nb === 1 ? 1 : c.h;
+        const vv = nb === 1 ? 1 : c.v;
+        const off = ((my * vv + mcuDy[k]!) * c.bwAlloc + mx * hv + mcuDx[k]!) * 64;
+        const co = c.coeffs;
+        // DC
+        let h = c.dcTable!;
+        if (cnt < 16) {
+          while (cnt <= 24) { buf = (buf << 8) | d[pos++]!; cnt += 8; }
+          if (pos > limit) { if (scan.truncated) throw new ImageFormatError("image file is truncated"); pos = limit; }
+        }
+        let e = h.lut[(buf >>> (cnt - LOOKAHEAD)) & PEEK_MASK]!;
+        if (!e) e = slowDecode(h, buf, cnt);
+        cnt -= e >> 8;
+        const t = e & 255;
+        if (t) {
+          if (cnt < t) {
+            while (cnt <= 24) { buf = (buf << 8) | d[pos++]!; cnt += 8; }
+            if (pos > limit) { if (scan.truncated) throw new ImageFormatError("image file is truncated"); pos = limit; }
+          }
+          cnt -= t;
+          const v = (buf >>> cnt) & ((1 << t) - 1);
+          preds[ci] += v < 1 << (t - 1) ? v - (1 << t) + 1 : v;
+        }
+        co[off] = preds[ci]!;
+        // AC
+        h = c.acTable!;
+        const lut = h.lut;
+        const fast = h.fast;
+        let any = 0;
+        for (let z = 1; z < 64; ) {
+          if (cnt < 16) {
+            while (cnt <= 24) { buf = (buf << 8) | d[pos++]!; cnt += 8; }
+            if (pos > limit) { if (scan.truncated) throw new ImageFormatError("image file is truncated"); pos = limit; }
+          }
+          const peek = (buf >>> (cnt - LOOKAHEAD)) & PEEK_MASK;
+          const fa = fast[peek]!;
+          if (fa) {
+            cnt -= fa & 255;
+            z += (fa >> 8) & 255;
+            co[off + ZIGZAG[z]!] = fa >> 16;
+            any = 1;
+            z++;
+            continue;
+          }
+          e = lut[peek]!;
+          if (!e) e = slowDecode(h, buf, cnt);
+          cnt -= e >> 8;
+          const rs = e & 255;
+          const sz = rs & 15;
+          if (sz) {
+            z += rs >> 4;
+            if (cnt < sz) {
+              while (cnt <= 24) { buf = (buf << 8) | d[pos++]!; cnt += 8; }
+              if (pos > limit) { if (scan.truncated) throw new ImageFormatError("image file is truncated"); pos = limit; }
+            }
+            cnt -= sz;
+            const v = (buf >>> cnt) & ((1 << sz) - 1);
+            co[off + ZIGZAG[z]!] = v < 1 << (sz - 1) ? v - (1 << sz) + 1 : v;
+            any = 1;
+            z++;
+          } else {
+            if (rs !== 0xf0) break;
+            z += 16;
+          }
+        }
+        c.last[off >> 6] = any;
+      }
+    }
+  }
+}
+
+// jidctint.c constants (CONST_BITS = 13)
+const F0298 = 2446, F0390 = 3196, F0541 = 4433, F0765 = 6270, F0899 = 7373, F1175 = 9633;
+const F1501 = 12299, F1847 = 15137, F1961 = 16069, F2053 = 16819, F2562 = 20995, F3072 = 25172;
+
+/**
+ * libjpeg's output range limiting after the IDCT: index (value & 1023) where values 0..127 map
+ * to 128..255, 128..511 to 255, 512..895 to 0, 896..1023 to 0..127 (centred at 128).
+ */
+const IDCT_LIMIT = (() => {
+  const t = new Uint8Array(1024);
+  for (let j = 0; j < 1024; j++) t[j] = j < 128 ? j + 128 : j < 512 ? 255 : j < 896 ? 0 : j - 896;
+  return t;
+})();
+
+/** ISLOW IDCT of every block of a component into an 8-bit plane (bwAlloc * 8 wide). */
+function idctComponent(c: Component, q: Int32Array, ci: number): Uint8Array {
+  const stride = c.bwAlloc * 8;
+  const out = scratchU8(`jpeg.plane${ci}`, stride * c.bhAlloc * 8);
+  const ws = scratchI32("jpeg.ws", 64);
+  const co = c.coeffs;
+  const lim = IDCT_LIMIT;
+  const imul = Math.imul;
+  const q0 = q[0]!;
+  // blocks below/right of the image data are never read afterwards
+  for (let by = 0; by < c.bh; by++) {
+    for (let bx = 0; bx < c.bw; bx++) {
+      const off = (by * c.bwAlloc + bx) * 64;
+      let o = by * 8 * stride + bx * 8;
+      if (c.last[by * c.bwAlloc + bx] === 0) {
+        // only DC: both passes reduce to one value (the C code's zero shortcuts, exactly)
+        const v = lim[((imul(co[off]!, q0) << 2) + 16 >> 5) & 1023]!;
+        for (let r = 0; r < 8; r++, o += stride) out.fill(v, o, o + 8);
+        continue;
+      }
+      // pass 1: columns, DESCALE by CONST_BITS - PASS1_BITS = 11
+      for (let col = 0; col < 8; col++) {
+        const i = off + col;
+        const c1 = co[i + 8]!, c2 = co[i + 16]!, c3 = co[i + 24]!, c4 = co[i + 32]!;
+        const c5 = co[i + 40]!, c6 = co[i + 48]!, c7 = co[i + 56]!;
+        if ((c1 | c2 | c3 | c4 | c5 | c6 | c7) === 0) {
+          const dc = imul(co[i]!, q[col]!) << 2;
+          ws[col] = ws[col + 8] = ws[col + 16] = ws[col + 24] = ws[col + 32] = ws[col + 40] = ws[col + 48] = ws[col + 56] = dc;
+          continue;
+        }
+        let z2 = imul(c2, q[col + 16]!);
+        let z3 = imul(c6, q[col + 48]!);
+        let z1 = imul(z2 + z3, F0541);
+        let tmp2 = z1 - imul(z3, F1847);
+        let tmp3 = z1 + imul(z2, F0765);
+        z2 = imul(co[i]!, q[col]!);
+        z3 = imul(c4, q[col + 32]!);
+        let tmp0 = (z2 + z3) << 13;
+        let tmp1 = (z2 - z3) << 13;
+        const tmp10 = tmp0 + tmp3, tmp13 = tmp0 - tmp3, tmp11 = tmp1 + tmp2, tmp12 = tmp1 - tmp2;
+        tmp0 = imul(c7, q[col + 56]!);
+        tmp1 = imul(c5, q[col + 40]!);
+        tmp2 = imul(c3, q[col + 24]!);
+        tmp3 = imul(c1, q[col + 8]!);
+        z1 = tmp0 + tmp3;
+        z2 = tmp1 + tmp2;
+        z3 = tmp0 + tmp2;
+        let z4 = tmp1 + tmp3;
+        const z5 = imul(z3 + z4, F1175);
+        tmp0 = imul(tmp0, F0298);
+        tmp1 = imul(tmp1, F2053);
+        tmp2 = imul(tmp2, F3072);
+        tmp3 = imul(tmp3, F1501);
+        z1 = imul(z1, -F0899);
+        z2 = imul(z2, -F2562);
+        z3 = imul(z3, -F1961) + z5;
+        z4 = imul(z4, -F0390) + z5;
+        tmp0 += z1 + z3;
+        tmp1 += z2 + z4;
+        tmp2 += z2 + z3;
+        tmp3 += z1 + z4;
+        ws[col] = (tmp10 + tmp3 + 1024) >> 11;
+        ws[col + 56] = (tmp10 - tmp3 + 1024) >> 11;
+        ws[col + 8] = (tmp11 + tmp2 + 1024) >> 11;
+        ws[col + 48] = (tmp11 - tmp2 + 1024) >> 11;
+        ws[col + 16] = (tmp12 + tmp1 + 1024) >> 11;
+        ws[col + 40] = (tmp12 - tmp1 + 1024) >> 11;
+        ws[col + 24] = (tmp13 + tmp0 + 1024) >> 11;
+        ws[col + 32] = (tmp13 - tmp0 + 1024) >> 11;
+      }
+      // pass 2: rows, DESCALE by CONST_BITS + PASS1_BITS + 3 = 18
+      for (let row = 0; row < 64; row += 8, o += stride) {
+        const w0 = ws[row]!, w1 = ws[row + 1]!, w2 = ws[row + 2]!, w3 = ws[row + 3]!, w4 = ws[row + 4]!;
+        const w5 = ws[row + 5]!, w6 = ws[row + 6]!, w7 = ws[row + 7]!;
+        if ((w1 | w2 | w3 | w4 | w5 | w6 | w7) === 0) {
+          out.fill(lim[((w0 + 16) >> 5) & 1023]!, o, o + 8);
+          continue;
+        }
+        let z1 = imul(w2 + w6, F0541);
+        const tmp2e = z1 - imul(w6, F1847);
+        const tmp3e = z1 + imul(w2, F0765);
+        const tmp0e = (w0 + w4) << 13;
+        const tmp1e = (w0 - w4) << 13;
+        const tmp10 = tmp0e + tmp3e, tmp13 = tmp0e - tmp3e, tmp11 = tmp1e + tmp2e, tmp12 = tmp1e - tmp2e;
+        z1 = w7 + w1;
+        let z2 = w5 + w3;
+        let z3 = w7 + w3;
+        let z4 = w5 + w1;
+        const z5 = imul(z3 + z4, F1175);
+        let tmp0 = imul(w7, F0298);
+        let tmp1 = imul(w5, F2053);
+        let tmp2 = imul(w3, F3072);
+        let tmp3 = imul(w1, F1501);
+        z1 = imul(z1, -F0899);
+        z2 = imul(z2, -F2562);
+        z3 = imul(z3, -F1961) + z5;
+        z4 = imul(z4, -F0390) + z5;
+        tmp0 += z1 + z3;
+        tmp1 += z2 + z4;
+        tmp2 += z2 + z3;
+        tmp3 += z1 + z4;
+        out[o] = lim[((tmp10 + tmp3 + 131072) >> 18) & 1023]!;
+        out[o + 7] = lim[((tmp10 - tmp3 + 131072) >> 18) & 1023]!;
+        out[o + 1] = lim[((tmp11 + tmp2 + 131072) >> 18) & 1023]!;
+        out[o + 6] = lim[((tmp11 - tmp2 + 131072) >> 18) & 1023]!;
+        out[o + 2] = lim[((tmp12 + tmp1 + 131072) >> 18) & 1023]!;
+        out[o + 5] = lim[((tmp12 - tmp1 + 131072) >> 18) & 1023]!;
+        out[o + 3] = lim[((tmp13 + tmp0 + 131072) >> 18) & 1023]!;
+        out[o + 4] = lim[((tmp13 - tmp0 + 131072) >> 18) & 1023]!;
+      }
+    }
+  }
+  return out;
+}
+
+function toGray(f: Frame, plane: Uint8Array, out: Uint8Array): RGBImage {
+  const { width, height } = f;
+  const stride = f.comps[0]!.bwAlloc * 8;
+  const rgb = out.subarray(0, width * height * 3);
+  for (let y = 0, o = 0; y < height; y++) {
+    const r = y * stride;
+    for (let x = 0; x < width; x++, o += 3) rgb[o] = rgb[o + 1] = rgb[o + 2] = plane[r + x]!;
+  }
+  return { width, height, data: rgb, mode: "L" };
+}
+
+// jdcolor.c build_ycc_rgb_table (SCALEBITS 16)
+const CR_R = new Int32Array(256), CB_B = new Int32Array(256), CR_G = new Int32Array(256), CB_G = new Int32Array(256);
+{
+  const fix = (x: number) => Math.floor(x * 65536 + 0.5);
+  for (let i = 0; i < 256; i++) {
+    const x = i - 128;
+    CR_R[i] = (fix(1.402) * x + 32768) >> 16;
+    CB_B[i] = (fix(1.772) * x + 32768) >> 16;
+    CR_G[i] = -fix(0.71414) * x;
+    CB_G[i] = -fix(0.34414) * x + 32768;
+  }
+}
+
+/** Clamp to 0..255 by table: CLAMP[v + 384] for v in -384..639. */
+const CLAMP = (() => {
+  const t = new Uint8Array(1024);
+  for (let i = 0; i < 1024; i++) t[i] = Math.max(0, Math.min(255, i - 384));
+  return t;
+})();
+
+/**
+ * One full-resolution row of an upsampled chroma plane, as libjpeg-turbo's fancy upsamplers
+ * compute it: triangle filters with their biases, edges replicated from the last real row and
+ * column; planes at most 2 samples wide are replicated (the fancy paths need more columns).
+ */
+function chromaRow(f: Frame, c: Component, plane: Uint8Array, y: number, out: Uint8Array, colsum: Int32Array): void {
+  const stride = c.bwAlloc * 8;
+  const fx = f.hmax / c.h;
+  const fy = f.vmax / c.v;
+  const width = f.width;
+  const dw = Math.ceil((width * c.h) / f.hmax); // downsampled_width
+  const dh = Math.ceil((f.height * c.v) / f.vmax);
+  if (fy === 1) {
+    const r = y * stride;
+    if (fx === 1) {
+      out.set(plane.subarray(r, r + width));
+    } else if (dw <= 2) {
+      for (let x = 0; x < width; x++) out[x] = plane[r + (x >> 1)]!;
+    } else {
+      // h2v1: (3 * near + far + 1 or 2) >> 2
+      for (let i = 0, x = 0; x < width; i++, x += 2) {
+        const t = plane[r + i]! * 3;
+        out[x] = (t + plane[r + (i > 0 ? i - 1 : 0)]! + 1) >> 2;
+        if (x + 1 < width) out[x + 1] = (t + plane[r + (i + 1 < dw ? i + 1 : dw - 1)]! + 2) >> 2;
+      }
+    }
+    return;
+  }
+  // vertical 2x: the nearer row weighs 3, the other 1
+  const k = y >> 1;
+  const r0 = k * stride;
+  const r1 = (y & 1 ? Math.min(k + 1, dh - 1) : Math.max(k - 1, 0)) * stride;
+  if (fx === 1) {
+    const bias = y & 1 ? 2 : 1; // h1v2
+    for (let x = 0; x < width; x++) out[x] = (plane[r0 + x]! * 3 + plane[r1 + x]! + bias) >> 2;
+    return;
+  }
+  if (dw <= 2) {
+    for (let x = 0; x < width; x++) out[x] = plane[r0 + (x >> 1)]!;
+    return;
+  }
+  // h2v2: column sums, then (3 * near + far + 8 or 7) >> 4
+  for (let i = 0; i < dw; i++) colsum[i + 1] = plane[r0 + i]! * 3 + plane[r1 + i]!;
+  colsum[0] = colsum[1]!; // edges replicate the last real column
+  colsum[dw + 1] = colsum[dw]!;
+  const pairs = width >> 1;
+  for (let i = 0, x = 0; i < pairs; i++, x += 2) {
+    const t = colsum[i + 1]! * 3;
+    out[x] = (t + colsum[i]! + 8) >> 4;
+    out[x + 1] = (t + colsum[i + 2]! + 7) >> 4;
+  }
+  if (width & 1) out[width - 1] = (colsum[pairs + 1]! * 3 + colsum[pairs]! + 8) >> 4;
+}
+
+/**
+ * Where decodeJpeg can write a normalized [3, n, n] tensor directly (the preprocessing is a pure
+ * crop: no resize): the n x n window at (x0, y0), through lut (normalizeLut), into out at offset.
+ */
+export interface TensorSink {
+  x0: number;
+  y0: number;
+  n: number;
+  lut: Float32Array;
+  out: Float32Array;
+  offset: number;
+}
+
+/** lut (3 x 256) widened to 3 x 1024 with libjpeg's clamping folded in: [c * 1024 + v + 384]. */
+const clampedLuts = new WeakMap<Float32Array, Float32Array>();
+function clampedLut(lut: Float32Array): Float32Array {
+  let t = clampedLuts.get(lut);
+  if (!t) {
+    t = new Float32Array(3 * 1024);
+    for (let c = 0; c < 3; c++) for (let i = 0; i < 1024; i++) t[c * 1024 + i] = lut[c * 256 + CLAMP[i]!]!;
+    clampedLuts.set(lut, t);
+  }
+  return t;
+}
+
+/** Colour conversion of the sink's window straight to normalized floats (skips the RGB image). */
+function writeTensor(f: Frame, planes: Uint8Array[], sink: TensorSink): void {
+  const { x0, y0, n, lut, out, offset } = sink;
+  const plane = n * n;
+  const ys = f.comps[0]!.bwAlloc * 8;
+  const yp = planes[0]!;
+  if (f.comps.length === 1) {
+    for (let y = 0; y < n; y++) {
+      const r = (y0 + y) * ys + x0;
+      const o = offset + y * n;
+      for (let x = 0; x < n; x++) {
+        const v = yp[r + x]!;
+        out[o + x] = lut[v]!;
+        out[o + plane + x] = lut[256 + v]!;
+        out[o + 2 * plane + x] = lut[512 + v]!;
+      }
+    }
+    return;
+  }
+  const lr = clampedLut(lut);
+  const lg = lr.subarray(1024), lb = lr.subarray(2048);
+  const width = f.width;
+  const cbRow = scratchU8("jpeg.cbRow", width), crRow = scratchU8("jpeg.crRow", width);
+  const colsum = scratchI32("jpeg.colsum", width + 2);
+  const cbC = f.comps[1]!, crC = f.comps[2]!;
+  for (let y = 0; y < n; y++) {
+    chromaRow(f, cbC, planes[1]!, y0 + y, cbRow, colsum);
+    chromaRow(f, crC, planes[2]!, y0 + y, crRow, colsum);
+    const yr = (y0 + y) * ys;
+    let o0 = offset + y * n, o1 = o0 + plane, o2 = o1 + plane;
+    for (let x = x0; x < x0 + n; x++) {
+      const Y = yp[yr + x]! + 384;
+      const B = cbRow[x]!;
+      const R = crRow[x]!;
+      out[o0++] = lr[Y + CR_R[R]!]!;
+      out[o1++] = lg[Y + ((CB_G[B]! + CR_G[R]!) >> 16)]!;
+      out[o2++] = lb[Y + CB_B[B]!]!;
+    }
+  }
+}
+
+function toRGB(f: Frame, planes: Uint8Array[], out: Uint8Array): RGBImage {
+  const { width, height } = f;
+  const ys = f.comps[0]!.bwAlloc * 8;
+  const yp = planes[0]!;
+  const rgb = out.subarray(0, width * height * 3);
+  const cbRow = scratchU8("jpeg.cbRow", width), crRow = scratchU8("jpeg.crRow", width);
+  const colsum = scratchI32("jpeg.colsum", width + 2);
+  const cbC = f.comps[1]!, crC = f.comps[2]!;
+  for (let y = 0, o = 0; y < height; y++) {
+    chromaRow(f, cbC, planes[1]!, y, cbRow, colsum);
+    chromaRow(f, crC, planes[2]!, y, crRow, colsum);
+    const yr = y * ys;
+    for (let x = 0; x < width; x++, o += 3) {
+      const Y = yp[yr + x]! + 384;
+      const B = cbRow[x]!;
+      const R = crRow[x]!;
+      rgb[o] = CLAMP[Y + CR_R[R]!]!;
+      rgb[o + 1] = CLAMP[Y + ((CB_G[B]! + CR_G[R]!) >> 16)]!;
+      rgb[o + 2] = CLAMP[Y + CB_B[B]!]!;
+    }
+  }
+  return { width, height, data: rgb, mode: "RGB" };
+}
