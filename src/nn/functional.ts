@@ -8,9 +8,10 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
   return bias ? T.add(y, bias) : y;
 }
 
-/** GELU with the exact erf form (torch.nn.GELU()). */
+/** GELU with the exact erf form (torch.nn.GELU()), written as x * (erf(x / sqrt 2) + 1) * 0.5: the op order
+ * ONNX Runtime's GeluFusion recognizes (it then fuses the preceding bias add too). */
 export function gelu(x: Tensor): Tensor {
-  return T.mul(T.mul(x, 0.5), T.add(T.erf(T.mul(x, Math.SQRT1_2)), 1));
+  return T.mul(T.mul(x, T.add(T.erf(T.div(x, Math.SQRT2)), 1)), 0.5);
 }
 
 /** OpenAI CLIP's QuickGELU: x * sigmoid(1.702 x). */
