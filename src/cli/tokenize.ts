@@ -50,10 +50,29 @@ async function readLines(file: string): Promise<string[]> {
   return lines.map((l) => (l.endsWith("\r") ? l.slice(0, -1) : l));
 }
 
-function rowsAsJsonLines(rows: readonly number[][]): string {
-  let out = "";
-  for (const row of rows) out += "[" + row.join(",") + "]\n";
-  return out;
+/** Rows of a [n, ctx] tensor as JSON lines ("[49406,320,...,49407,0,0]"), written as ASCII bytes. */
+function rowsAsJsonLines(data: Int32Array, ctx: number): Uint8Array {
+  // every id has at most 10 digits, plus a separator each and "[]\n" per row
+  const out = new Uint8Array(data.length * 11 + (data.length / ctx) * 3);
+  const digits = new Uint8Array(10);
+  let p = 0;
+  for (let offset = 0; offset < data.length; offset += ctx) {
+    out[p++] = 0x5b; // [
+    for (let k = offset; k < offset + ctx; k++) {
+      if (k > offset) out[p++] = 0x2c; // ,
+      let v = data[k];
+      if (v === 0) {
+        out[p++] = 0x30;
+        continue;
+      }
+      let d = 0;
+      for (; v > 0; v = Math.floor(v / 10)) digits[d++] = 0x30 + (v % 10);
+      while (d > 0) out[p++] = digits[--d];
+    }
+    out[p++] = 0x5d; // ]
+    out[p++] = 0x0a;
+  }
+  return out.subarray(0, p);
 }
 
 interface TokenizeFlags {
@@ -84,20 +103,22 @@ async function tokenizeAction(texts: string[], flags: TokenizeFlags): Promise<vo
     return;
   }
 
-  const { tokens, truncation } = tokenizer.tokenizeWithStats(list, { contextLength: flags.context, truncate: flags.truncate });
+  // the warning is worded below, for lines of a file or arguments
+  const { data, shape, truncation } = tokenizer.tokenizeTensor(list, { contextLength: flags.context, truncate: flags.truncate, onWarning: () => {} });
+  const ctx = shape[1];
   if (truncation.texts > 0 && flags.truncate === "warn") {
     const shown = truncation.indices.slice(0, 5).map((i) => (flags.input ? `line ${i + 1}` : `text ${i + 1}`));
     warn(
-      `cut ${truncation.texts} of ${list.length} text(s) to ${flags.context ?? tokenizer.contextLength} tokens, ` +
+      `cut ${truncation.texts} of ${list.length} text(s) to ${ctx} tokens, ` +
         `dropping ${truncation.tokensDropped} token(s) (${shown.join(", ")}${truncation.texts > 5 ? ", ..." : ""}); ` +
         `use --chunk to keep them or --truncate silent to hide this`,
     );
   }
   if (flags.output) {
-    await writeFile(flags.output, rowsAsJsonLines(tokens));
+    await writeFile(flags.output, rowsAsJsonLines(data, ctx));
     if (flags.json) printJson({ texts: list.length, output: flags.output, truncated: truncation.texts, tokensDropped: truncation.tokensDropped });
-  } else if (flags.json) printJson(tokens);
-  else process.stdout.write(rowsAsJsonLines(tokens));
+  } else if (flags.json) printJson(Array.from({ length: shape[0] }, (_, i) => Array.from(data.subarray(i * ctx, (i + 1) * ctx))));
+  else process.stdout.write(rowsAsJsonLines(data, ctx));
 }
 
 interface TrainFlags {

@@ -95,9 +95,13 @@ export class ReferenceVocabularyBuilder {
   add(a: string, b: string): boolean {
     const ia = this.idOf.get(a);
     const ib = this.idOf.get(b);
+    if (ia === undefined || ib === undefined) return false;
     const joined = a + b;
-    if (ia === undefined || ib === undefined || this.idOf.has(joined)) return false;
-    // (a repeated token would make ids depend on the reference's last-one-wins dict: fall back)
+    const before = this.idOf.size;
+    this.idOf.set(joined, this.tokens.length);
+    // a repeated token would make ids depend on the reference's last-one-wins dict: fall back
+    // (the caller then rebuilds from pairs(), which does not read idOf)
+    if (this.idOf.size === before) return false;
     if (this.count === this.left.length) {
       const grow = (arr: Int32Array): Int32Array => {
         const next = new Int32Array(arr.length * 2);
@@ -110,7 +114,6 @@ export class ReferenceVocabularyBuilder {
     this.left[this.count] = ia;
     this.right[this.count] = ib;
     this.count++;
-    this.idOf.set(joined, this.tokens.length);
     this.tokens.push(joined);
     return true;
   }

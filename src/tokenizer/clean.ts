@@ -11,6 +11,8 @@ const WHITE_SPACE = "\\t\\n\\v\\f\\r\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028
 
 const STRIP_RE = new RegExp(`^[${PY_ISSPACE}]+|[${PY_ISSPACE}]+$`, "g");
 const WHITE_SPACE_RUN_RE = new RegExp(`[${WHITE_SPACE}]+`, "g");
+// printable ASCII words without '&', single spaces, nothing at either end: only lower case changes it
+const PLAIN_ASCII_RE = /^[\x21-\x25\x27-\x7e]+(?: [\x21-\x25\x27-\x7e]+)*$/;
 const PLAIN_RE = /^[\x21-\x7e]+(?: [\x21-\x7e]+)*$/;
 
 /**
@@ -31,6 +33,7 @@ export function pyStrip(text: string): string {
 
 /** whitespace_clean(basic_clean(text)).lower(): ftfy, HTML unescaped twice, whitespace collapsed, lower case. */
 export function cleanText(text: string): string {
+  if (PLAIN_ASCII_RE.test(text)) return text.toLowerCase();
   let t = fixText(text);
   t = htmlUnescape(htmlUnescape(t));
   // the common case (printable ASCII words with single spaces) needs neither strip nor collapse

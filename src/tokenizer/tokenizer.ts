@@ -7,6 +7,7 @@ import { UserError } from "../errors.js";
 import { BpeModel, END_OF_TEXT, END_OF_WORD, START_OF_TEXT, referenceVocabulary, type Vocabulary } from "./bpe.js";
 import { cleanText, preTokenize } from "./clean.js";
 import { pushUtf8 } from "./utf8.js";
+import { PieceCache, asciiPieces, hashRange } from "./pieces.js";
 import { parseHfVocab, parseReferenceMerges } from "./vocab.js";
 
 /** What to do with a text longer than the context: throw, cut it and warn, or cut it silently. */
@@ -51,7 +52,7 @@ export interface LoadOptions {
   contextLength?: number;
 }
 
-/** Pieces whose ids are cached; cleared when full (captions need far fewer). */
+/** Entries of each cache (words, pieces); a full cache starts over (captions need far fewer). */
 const CACHE_LIMIT = 1 << 18;
 
 export class ClipTokenizer {
@@ -63,7 +64,12 @@ export class ClipTokenizer {
   readonly contextLength: number;
   readonly vocabulary: Vocabulary;
   private readonly model: BpeModel;
-  private readonly cache = new Map<string, readonly number[]>();
+  /** ids of each piece, as the reference caches bpe(); probed without creating the piece's string */
+  private readonly cache = new PieceCache(CACHE_LIMIT);
+  /** [start, end) of each piece of the text being encoded */
+  private bounds = new Int32Array(256);
+  /** ids of the text being encoded */
+  private scratch = new Int32Array(1024);
   private wordEnds: Uint8Array | undefined;
 
   constructor(vocabulary: Vocabulary, options: { contextLength?: number } = {}) {
@@ -74,8 +80,8 @@ export class ClipTokenizer {
     this.eotToken = vocabulary.eot;
     this.contextLength = checkContextLength(options.contextLength ?? CLIP_CONTEXT_LENGTH);
     // the reference caches the special tokens as themselves
-    this.cache.set(START_OF_TEXT, [this.sotToken]);
-    this.cache.set(END_OF_TEXT, [this.eotToken]);
+    this.cache.set(START_OF_TEXT, hashRange(START_OF_TEXT, 0, START_OF_TEXT.length), [this.sotToken]);
+    this.cache.set(END_OF_TEXT, hashRange(END_OF_TEXT, 0, END_OF_TEXT.length), [this.eotToken]);
   }
 
   /** From merges in rank order, with the reference's vocabulary layout (bytes, word-final bytes, merges, sot, eot). */
@@ -115,9 +121,8 @@ export class ClipTokenizer {
 
   /** BPE ids of one text, without <|startoftext|> / <|endoftext|> (the reference's encode). */
   encode(text: string): number[] {
-    const out: number[] = [];
-    this.encodeInto(cleanText(text), out);
-    return out;
+    const n = this.encodeToScratch(text);
+    return Array.from(this.scratch.subarray(0, n));
   }
 
   /** The pieces BPE sees: the cleaned, lower-cased text split by the reference's pattern. */
@@ -125,26 +130,61 @@ export class ClipTokenizer {
     return preTokenize(cleanText(text));
   }
 
-  private encodeInto(cleaned: string, out: number[]): void {
-    for (const piece of preTokenize(cleaned)) {
-      let ids = this.cache.get(piece);
-      if (ids === undefined) {
-        const bytes: number[] = [];
-        for (let i = 0; i < piece.length; i++) {
-          const c = piece.charCodeAt(i);
-          if (c < 0x80) bytes.push(c);
-          else {
-            const cp = piece.codePointAt(i)!;
-            if (cp > 0xffff) i++;
-            pushUtf8(bytes, cp);
-          }
-        }
-        ids = this.model.encodeWord(bytes);
-        if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
-        this.cache.set(piece, ids);
-      }
-      for (let k = 0; k < ids.length; k++) out.push(ids[k]);
+  /** Writes the ids of `text` to this.scratch; returns how many. */
+  private encodeToScratch(text: string): number {
+    const cleaned = cleanText(text);
+    if (this.bounds.length < 2 * cleaned.length) this.bounds = new Int32Array(2 * cleaned.length);
+    const bounds = this.bounds;
+    let count = 0;
+    let n = asciiPieces(cleaned, bounds);
+    let pieces: string[] | undefined;
+    if (n < 0) {
+      // text with non-ASCII characters goes through the pattern itself
+      pieces = preTokenize(cleaned);
+      n = pieces.length;
     }
+    // indexed loops only: before the JIT warms up, iterator protocol calls cost more than the work
+    for (let k = 0; k < n; k++) {
+      let ids: readonly number[] | undefined;
+      if (pieces === undefined) {
+        const start = bounds[2 * k];
+        const end = bounds[2 * k + 1];
+        const hash = hashRange(cleaned, start, end);
+        ids = this.cache.get(cleaned, start, end, hash) ?? this.encodePiece(cleaned.slice(start, end), hash);
+      } else {
+        const piece = pieces[k];
+        const hash = hashRange(piece, 0, piece.length);
+        ids = this.cache.get(piece, 0, piece.length, hash) ?? this.encodePiece(piece, hash);
+      }
+      if (count + ids.length > this.scratch.length) this.growScratch(count + ids.length);
+      const scratch = this.scratch;
+      for (let j = 0; j < ids.length; j++) scratch[count + j] = ids[j];
+      count += ids.length;
+    }
+    return count;
+  }
+
+  private growScratch(size: number): void {
+    const grown = new Int32Array(Math.max(2 * this.scratch.length, size));
+    grown.set(this.scratch);
+    this.scratch = grown;
+  }
+
+  /** BPE of one piece (a cache miss): its UTF-8 bytes through the merges. */
+  private encodePiece(piece: string, hash: number): readonly number[] {
+    const bytes: number[] = [];
+    for (let i = 0; i < piece.length; i++) {
+      const c = piece.charCodeAt(i);
+      if (c < 0x80) bytes.push(c);
+      else {
+        const cp = piece.codePointAt(i)!;
+        if (cp > 0xffff) i++;
+        pushUtf8(bytes, cp);
+      }
+    }
+    const ids = this.model.encodeWord(bytes);
+    this.cache.set(piece, hash, ids);
+    return ids;
   }
 
   /** Text of token ids: bytes decoded as UTF-8 (invalid ones as U+FFFD), each word followed by a space. */
@@ -159,17 +199,18 @@ export class ClipTokenizer {
    */
   tokenize(texts: string | readonly string[], options: TokenizeOptions = {}): number[][] {
     const { tokens, truncation } = this.tokenizeWithStats(texts, options);
-    if (truncation.texts > 0 && (options.truncate ?? "warn") === "warn") {
-      const ctx = options.contextLength ?? this.contextLength;
-      const total = typeof texts === "string" ? 1 : texts.length;
-      const message =
-        `truncated ${truncation.texts} of ${total} text(s) to the context length ${ctx}: ` +
-        `${truncation.tokensDropped} token(s) dropped (first: text ${truncation.indices[0]}); ` +
-        `use chunking to keep them, or truncate "silent" to hide this`;
-      if (options.onWarning) options.onWarning(message, truncation);
-      else console.warn(`clip-ts: warning: ${message}`);
-    }
+    this.warnTruncation(truncation, tokens.length, options.contextLength ?? this.contextLength, options);
     return tokens;
+  }
+
+  private warnTruncation(truncation: TruncationStats, total: number, ctx: number, options: TokenizeOptions): void {
+    if (truncation.texts === 0 || (options.truncate ?? "warn") !== "warn") return;
+    const message =
+      `truncated ${truncation.texts} of ${total} text(s) to the context length ${ctx}: ` +
+      `${truncation.tokensDropped} token(s) dropped (first: text ${truncation.indices[0]}); ` +
+      `use chunking to keep them, or truncate "silent" to hide this`;
+    if (options.onWarning) options.onWarning(message, truncation);
+    else console.warn(`clip-ts: warning: ${message}`);
   }
 
   /** tokenize() that returns what was cut instead of warning ("error" still throws). */
@@ -177,6 +218,45 @@ export class ClipTokenizer {
     texts: string | readonly string[],
     options: Omit<TokenizeOptions, "onWarning"> = {},
   ): { tokens: number[][]; truncation: TruncationStats } {
+    const tokens: number[][] = [];
+    let zeros: number[] = [];
+    const truncation = this.tokenizeRows(texts, options, (ids, n, ctx) => {
+      // copying a zero row is one builtin call, cheaper than writing ctx elements from script
+      if (zeros.length !== ctx) zeros = new Array<number>(ctx).fill(0);
+      const row = zeros.slice();
+      row[0] = this.sotToken;
+      for (let k = 0; k < n; k++) row[k + 1] = ids[k];
+      row[n + 1] = this.eotToken;
+      tokens.push(row);
+    });
+    return { tokens, truncation };
+  }
+
+  /**
+   * tokenize() into one Int32Array of shape [texts, contextLength], row-major: the layout of
+   * clip.tokenize's tensor, without an array per row. Same policies and warning as tokenize().
+   */
+  tokenizeTensor(texts: string | readonly string[], options: TokenizeOptions = {}): { data: Int32Array; shape: [number, number]; truncation: TruncationStats } {
+    const count = typeof texts === "string" ? 1 : texts.length;
+    const ctx = checkContextLength(options.contextLength ?? this.contextLength);
+    const data = new Int32Array(count * ctx);
+    let offset = 0;
+    const truncation = this.tokenizeRows(texts, options, (ids, n) => {
+      data[offset] = this.sotToken;
+      for (let k = 0; k < n; k++) data[offset + 1 + k] = ids[k];
+      data[offset + n + 1] = this.eotToken;
+      offset += ctx;
+    });
+    this.warnTruncation(truncation, count, ctx, options);
+    return { data, shape: [count, ctx], truncation };
+  }
+
+  /** Encodes each text and hands its ids (cut to ctx - 2 where needed) to `row`; applies the policy. */
+  private tokenizeRows(
+    texts: string | readonly string[],
+    options: Omit<TokenizeOptions, "onWarning">,
+    row: (ids: Int32Array, n: number, ctx: number) => void,
+  ): TruncationStats {
     const list = typeof texts === "string" ? [texts] : texts;
     const ctx = checkContextLength(options.contextLength ?? this.contextLength);
     const policy = options.truncate ?? "warn";
@@ -184,15 +264,11 @@ export class ClipTokenizer {
       throw new UserError(`truncate must be one of ${TRUNCATE_POLICIES.join("|")}, got ${JSON.stringify(policy)}`);
     }
     const truncation: TruncationStats = { texts: 0, tokensDropped: 0, indices: [] };
-    const ids: number[] = [];
-    const tokens = list.map((text, i) => {
-      ids.length = 0;
-      this.encodeInto(cleanText(text), ids);
-      const row = new Array<number>(ctx).fill(0);
-      row[0] = this.sotToken;
-      let n = ids.length;
+    for (let i = 0; i < list.length; i++) {
+      let n = this.encodeToScratch(list[i]);
       if (n + 2 > ctx) {
         if (policy === "error") {
+          const text = list[i];
           const preview = text.length > 60 ? JSON.stringify(text.slice(0, 60)) + "..." : JSON.stringify(text);
           throw new UserError(
             `text ${i} (${preview}) is ${n + 2} tokens with <|startoftext|> and <|endoftext|>, ` +
@@ -204,11 +280,9 @@ export class ClipTokenizer {
         truncation.indices.push(i);
         n = ctx - 2;
       }
-      for (let k = 0; k < n; k++) row[k + 1] = ids[k];
-      row[n + 1] = this.eotToken;
-      return row;
-    });
-    return { tokens, truncation };
+      row(this.scratch, n, ctx);
+    }
+    return truncation;
   }
 
   /**

@@ -47,6 +47,16 @@ test("truncate 'silent' cuts without a word; tokenizeWithStats still tells", () 
   assert.deepEqual(truncation, { texts: 2, tokensDropped: long.bpe_ids.length + 2 - 5 + 2, indices: [0, 1] });
 });
 
+test("tokenizeTensor: the same rows in one row-major Int32Array, with the same policy", () => {
+  const texts = [SHORT, long.text, ""];
+  const warnings: TruncationStats[] = [];
+  const { data, shape, truncation } = tokenizer.tokenizeTensor(texts, { onWarning: (_m, s) => warnings.push(s) });
+  assert.deepEqual(shape, [3, 77]);
+  assert.deepEqual(Array.from(data), tokenizer.tokenize(texts, { truncate: "silent" }).flat());
+  assert.deepEqual(warnings, [truncation]);
+  assert.throws(() => tokenizer.tokenizeTensor(texts, { truncate: "error" }), UserError);
+});
+
 test("bad options are UserErrors", () => {
   assert.throws(() => tokenizer.tokenize([SHORT], { contextLength: 1 }), UserError);
   assert.throws(() => tokenizer.tokenize([SHORT], { truncate: "cut" as "warn" }), UserError);

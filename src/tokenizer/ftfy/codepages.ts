@@ -22,17 +22,20 @@ function build(name: string, high: string, sub: string): CodePage {
   return { name, sloppy: name.startsWith("sloppy"), decode, encode };
 }
 
-let pages: CodePage[] | undefined;
-/** ftfy.chardata.CHARMAP_ENCODINGS, in the order ftfy tries them. */
-export function codePages(): readonly CodePage[] {
-  pages ??= CODE_PAGES.map((p) => build(p.name, p.high, p.sub));
-  return pages;
+const pages: (CodePage | undefined)[] = [];
+/** ftfy.chardata.CHARMAP_ENCODINGS, in the order ftfy tries them; each built on first use. */
+export function* codePages(): Generator<CodePage> {
+  for (let i = 0; i < CODE_PAGES.length; i++) {
+    const p = CODE_PAGES[i];
+    yield (pages[i] ??= build(p.name, p.high, p.sub));
+  }
 }
 
 export function codePage(name: string): CodePage {
-  const page = codePages().find((p) => p.name === name);
-  if (!page) throw new Error(`internal: unknown code page ${name}`);
-  return page;
+  const i = CODE_PAGES.findIndex((p) => p.name === name);
+  if (i < 0) throw new Error(`internal: unknown code page ${name}`);
+  const p = CODE_PAGES[i];
+  return (pages[i] ??= build(p.name, p.high, p.sub));
 }
 
 /**

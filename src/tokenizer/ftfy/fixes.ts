@@ -89,6 +89,7 @@ export function hasC1(text: string): boolean {
 }
 /** C1 controls read as their Windows-1252 characters, as browsers do. */
 export function fixC1Controls(text: string): string {
+  if (!hasC1(text)) return text;
   const page = codePage("sloppy-windows-1252");
   return text.replace(C1_RE, (c) => page.decode[c.charCodeAt(0)]);
 }

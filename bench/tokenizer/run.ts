@@ -1,0 +1,199 @@
+/**
+ * @file Tokenizer throughput on the Flickr8k training captions (../shared/datasets/flickr8k
+ * train-*.tar, every KEY.json's 5 captions), ours next to a Python implementation of the same
+ * algorithm (reference_tokenizer.py: python3-regex, with and without ftfy), in one run:
+ *   - in-process: captions/s of one tokenize() pass in a fresh process (cache empty and, for us,
+ *     the JIT cold, as each Python measurement is), a second pass with the cache warm, and the
+ *     vocabulary load (inprocess.ts is our side);
+ *   - whole processes: `clip tokenize --input --output` against `reference_tokenizer.py --input
+ *     --output`, start-up and vocabulary load included, and whether both wrote byte-identical
+ *     JSON lines; also the tokenize command registered alone (cli_alone.ts), since bin/clip.js
+ *     loads every command's modules at start.
+ * Sides alternate within each repeat; medians are reported, as wall time and as CPU time (the
+ * process's own, all threads; children's from /proc/self/stat), which a loaded machine disturbs less.
+ *
+ * Run (after `npm run build`):
+ *   node dist/bench/tokenizer/run.js [--repeats 5] [--python python3] [--json]
+ * The Python side needs `regex` and, for the ftfy rows, `ftfy` importable by --python (or $PYTHON).
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { CLI, DATASETS, ROOT, VOCAB } from "../../test/helpers/shared.js";
+import { shardCaptions } from "../../test/tokenizer/flickr.js";
+
+const { values } = parseArgs({
+  options: {
+    repeats: { type: "string", default: "5" },
+    python: { type: "string" },
+    json: { type: "boolean", default: false },
+  },
+});
+const repeats = Number(values.repeats);
+const REFERENCE_PY = path.join(ROOT, "bench/tokenizer/reference_tokenizer.py");
+const INPROCESS = path.join(ROOT, "dist/bench/tokenizer/inprocess.js");
+const ALONE = path.join(ROOT, "dist/bench/tokenizer/cli_alone.js");
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const log = (line: string): void => void process.stderr.write(line + "\n");
+
+/** CPU seconds of this process's waited-for children (cutime + cstime). */
+function childrenCpu(): number {
+  const stat = readFileSync("/proc/self/stat", "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // fields[0] is field 3 (state); cutime and cstime are fields 16 and 17
+  return (Number(fields[13]) + Number(fields[14])) / 100;
+}
+
+/** Runs a process to the end; its wall and CPU seconds. */
+function timeProcess(cmd: string, args: string[]): { wall: number; cpu: number } {
+  const c = childrenCpu();
+  const t = performance.now();
+  execFileSync(cmd, args, { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, CLIP_NO_PROGRESS: "1" } });
+  return { wall: (performance.now() - t) / 1000, cpu: childrenCpu() - c };
+}
+
+/** The first interpreter that imports regex (and ftfy, if any does). */
+function findPython(): { python: string; ftfy: string | null } | null {
+  const candidates = [values.python, process.env.PYTHON, "python3", "/usr/bin/python3"].filter((p): p is string => !!p);
+  let fallback: { python: string; ftfy: string | null } | null = null;
+  for (const python of candidates) {
+    const r = spawnSync(python, ["-c", "import regex\ntry:\n import ftfy; print(ftfy.__version__)\nexcept ImportError: print('')"], { encoding: "utf8" });
+    if (r.status !== 0) continue;
+    const ftfy = r.stdout.trim() || null;
+    if (ftfy) return { python, ftfy };
+    fallback ??= { python, ftfy: null };
+  }
+  return fallback;
+}
+
+type Sample = { wall: number[]; cpu: number[] };
+const sample = (): Sample => ({ wall: [], cpu: [] });
+const push = (s: Sample, wall: number, cpu: number): void => {
+  s.wall.push(wall);
+  s.cpu.push(cpu);
+};
+const med = (s: Sample): { wall: number; cpu: number } | null => (s.wall.length ? { wall: median(s.wall), cpu: median(s.cpu) } : null);
+
+async function main(): Promise<void> {
+  const shards = readdirSync(path.join(DATASETS, "flickr8k"))
+    .filter((f) => /^train-\d+\.tar$/.test(f))
+    .sort();
+  const captions = shards.flatMap((s) => shardCaptions(path.join(DATASETS, "flickr8k", s)));
+  const n = captions.length;
+  const tmp = mkdtempSync(path.join(tmpdir(), "clip-bench-tokenizer-"));
+  const input = path.join(tmp, "captions.txt");
+  writeFileSync(input, captions.join("\n") + "\n");
+  const py = findPython();
+  const variants = py ? (py.ftfy ? ["ftfy", "plain"] : ["plain"]) : [];
+  const load0 = loadavg()[0];
+  log(`${n} captions from flickr8k/${shards.join(", ")}; python: ${py ? `${py.python} (ftfy ${py.ftfy ?? "missing"})` : "none with regex"}`);
+
+  // in-process: seconds of one pass over all captions, and of the vocabulary load
+  const inproc: Record<string, { load: Sample; pass: Sample; warm: Sample }> = {};
+  for (const side of ["ours", ...variants]) inproc[side] = { load: sample(), pass: sample(), warm: sample() };
+  for (let r = 0; r < repeats; r++) {
+    const m = JSON.parse(execFileSync(process.execPath, [INPROCESS, "--input", input], { encoding: "utf8" }));
+    push(inproc.ours.load, m.load_s, m.load_cpu_s);
+    push(inproc.ours.pass, m.tokenize_s, m.tokenize_cpu_s);
+    push(inproc.ours.warm, m.warm_tokenize_s, m.warm_tokenize_cpu_s);
+    for (const v of variants) {
+      const args = [REFERENCE_PY, "--vocab", VOCAB, "--bench", input, ...(v === "plain" ? ["--no-ftfy"] : [])];
+      const o = JSON.parse(execFileSync(py!.python, args, { encoding: "utf8" }));
+      push(inproc[v].load, o.load_s, o.load_cpu_s);
+      push(inproc[v].pass, o.tokenize_s, o.tokenize_cpu_s);
+    }
+    log(`in-process ${r + 1}/${repeats}: ` + ["ours", ...variants].map((s) => `${s} ${Math.round(n / inproc[s].pass.wall[r])}/s`).join(", "));
+  }
+
+  // whole processes
+  const whole: Record<string, Sample> = { ours: sample(), alone: sample(), start: sample(), ftfy: sample(), plain: sample() };
+  const outputs: Record<string, string> = {};
+  const ourArgs = (out: string): string[] => ["tokenize", "--vocab", VOCAB, "--input", input, "--output", out, "--truncate", "silent"];
+  for (let r = 0; r < repeats; r++) {
+    outputs.ours = path.join(tmp, "ours.jsonl");
+    let t = timeProcess(process.execPath, [CLI, ...ourArgs(outputs.ours)]);
+    push(whole.ours, t.wall, t.cpu);
+    outputs.alone = path.join(tmp, "alone.jsonl");
+    t = timeProcess(process.execPath, [ALONE, ...ourArgs(outputs.alone)]);
+    push(whole.alone, t.wall, t.cpu);
+    t = timeProcess(process.execPath, [CLI, "--help"]);
+    push(whole.start, t.wall, t.cpu);
+    for (const v of variants) {
+      outputs[v] = path.join(tmp, `${v}.jsonl`);
+      const args = [REFERENCE_PY, "--vocab", VOCAB, "--input", input, "--output", outputs[v], ...(v === "plain" ? ["--no-ftfy"] : [])];
+      t = timeProcess(py!.python, args);
+      push(whole[v], t.wall, t.cpu);
+    }
+    log(`whole process ${r + 1}/${repeats}: ` + ["ours", "alone", ...variants].map((s) => `${s} ${whole[s].wall[r].toFixed(2)} s`).join(", "));
+  }
+  const identical: Record<string, boolean> = {};
+  for (const k of ["alone", ...variants]) identical[k] = readFileSync(outputs[k]).equals(readFileSync(outputs.ours));
+  rmSync(tmp, { recursive: true, force: true });
+
+  const result = {
+    machine: `${cpus().length} x ${cpus()[0]?.model ?? "?"}`,
+    load_average: [load0, loadavg()[0]],
+    captions: n,
+    shards: shards.map((s) => `flickr8k/${s}`),
+    repeats,
+    python: py,
+    in_process_seconds: Object.fromEntries(Object.entries(inproc).map(([k, v]) => [k, { load: med(v.load), pass: med(v.pass), warm_pass: med(v.warm) }])),
+    whole_process_seconds: Object.fromEntries(Object.entries(whole).map(([k, v]) => [k, med(v)])),
+    identical_output_to_clip_tokenize: identical,
+  };
+  if (values.json) {
+    process.stdout.write(JSON.stringify(result, null, 2) + "\n");
+    return;
+  }
+
+  const rate = (s: number | undefined): string => (s ? Math.round(n / s).toLocaleString("en-US") : "-");
+  const x = (a: number | undefined, b: number | undefined): string => (a && b ? `${(a / b).toFixed(1)}x` : "-");
+  const ip = inproc;
+  const row = (label: string, side: string): string => {
+    const p = med(ip[side]?.pass ?? sample());
+    const l = med(ip[side]?.load ?? sample());
+    const o = med(ip.ours.pass)!;
+    const vs = side === "ours" ? "" : `${x(p?.wall, o.wall)} / ${x(p?.cpu, o.cpu)}`;
+    return `| ${label} | ${rate(p?.wall)} | ${rate(p?.cpu)} | ${l ? `${l.wall.toFixed(2)} / ${l.cpu.toFixed(2)}` : "-"} | ${vs} |`;
+  };
+  const wrow = (label: string, side: string, same?: boolean): string => {
+    const w = med(whole[side]);
+    const o = med(whole.ours)!;
+    const a = med(whole.alone)!;
+    const vs = side === "ours" || side === "alone" || side === "start" ? "" : `${x(w?.wall, o.wall)} / ${x(w?.wall, a.wall)}`;
+    return `| ${label} | ${w ? w.wall.toFixed(2) : "-"} | ${w ? w.cpu.toFixed(2) : "-"} | ${side === "start" ? "" : rate(w?.wall)} | ${vs} | ${same === undefined ? "" : same} |`;
+  };
+  // the issue's baseline: the original tokenizer with ftfy did 13,500 captions/s after a 2.1 s start
+  const original = 2.1 + n / 13500;
+  const o = med(ip.ours.pass)!;
+  const lines = [
+    `machine: ${result.machine}; load average ${load0.toFixed(1)} -> ${loadavg()[0].toFixed(1)}; ${n} captions (${result.shards.join(", ")}); medians of ${repeats}`,
+    `python: ${py ? `${py.python}, ftfy ${py.ftfy ?? "not installed"}` : "not found"}`,
+    "",
+    "| in-process, one pass, fresh process | captions/s (wall) | captions/s (CPU) | vocabulary load s (wall / CPU) | clip-ts faster by (wall / CPU) |",
+    "| --- | --- | --- | --- | --- |",
+    row("clip-ts ClipTokenizer.tokenize", "ours"),
+    `| clip-ts, second pass (cache warm) | ${rate(med(ip.ours.warm)!.wall)} | ${rate(med(ip.ours.warm)!.cpu)} | | |`,
+    row("Python, same algorithm, + ftfy", "ftfy"),
+    row("Python, same algorithm, no ftfy", "plain"),
+    `| original openai/CLIP + ftfy (the issue's figure) | 13,500 | | 2.1 (start) | ${(n / o.wall / 13500).toFixed(1)}x / ${(n / o.cpu / 13500).toFixed(1)}x |`,
+    "",
+    "| whole process: captions file -> JSON lines | wall s | CPU s | captions/s (wall) | clip-ts faster by (clip tokenize / command alone, wall) | identical output |",
+    "| --- | --- | --- | --- | --- | --- |",
+    wrow("`clip tokenize` (bin/clip.js)", "ours"),
+    wrow("the tokenize command alone (cli_alone.js)", "alone", identical.alone),
+    wrow("`clip --help` (bin/clip.js start-up only)", "start"),
+    wrow("reference_tokenizer.py + ftfy", "ftfy", identical.ftfy),
+    wrow("reference_tokenizer.py, no ftfy", "plain", identical.plain),
+    `| original openai/CLIP + ftfy (2.1 s start + 13,500/s) | ${original.toFixed(2)} | | ${rate(original)} | ${x(original, med(whole.ours)!.wall)} / ${x(original, med(whole.alone)!.wall)} | |`,
+  ];
+  process.stdout.write(lines.join("\n") + "\n");
+}
+
+await main();

@@ -1,0 +1,152 @@
+/**
+ * @file The tokenizer's hot path: splitting cleaned ASCII text into pieces without the regex or
+ * substrings, and a cache from piece to ids probed with (text, start, end).
+ */
+
+const SPACE = 0x20;
+const APOSTROPHE = 0x27;
+const LESS_THAN = 0x3c;
+const START_OF_TEXT = "<|startoftext|>";
+const END_OF_TEXT = "<|endoftext|>";
+
+// ASCII classes of the reference pattern: 0 other, 1 letter, 2 digit, 3 White_Space
+const ASCII_CLASS = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  if ((c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a)) ASCII_CLASS[c] = 1;
+  else if (c >= 0x30 && c <= 0x39) ASCII_CLASS[c] = 2;
+  else if (c === SPACE || (c >= 0x09 && c <= 0x0d)) ASCII_CLASS[c] = 3;
+}
+
+function startsWithAt(text: string, at: number, word: string): boolean {
+  if (at + word.length > text.length) return false;
+  for (let k = 0; k < word.length; k++) if (text.charCodeAt(at + k) !== word.charCodeAt(k)) return false;
+  return true;
+}
+
+/** Length of a contraction ('s 't 're 've 'm 'll 'd) at `i` (an apostrophe), or 0. */
+function contractionAt(text: string, i: number): number {
+  const a = i + 1 < text.length ? text.charCodeAt(i + 1) : 0;
+  if (a === 0x73 || a === 0x74 || a === 0x6d || a === 0x64) return 2; // s t m d
+  const b = i + 2 < text.length ? text.charCodeAt(i + 2) : 0;
+  if ((a === 0x72 || a === 0x76) && b === 0x65) return 3; // re ve
+  if (a === 0x6c && b === 0x6c) return 3; // ll
+  return 0;
+}
+
+/**
+ * The reference pattern's findall on ASCII-only text, as [start, end) pairs written into `out`;
+ * returns the number of pieces. At each position the pattern's alternatives are tried in order:
+ * the special tokens, the contractions, a run of letters, one digit, a run of anything else
+ * (which runs on through '<' and "'" once started). Whitespace separates pieces. Returns -1 at
+ * the first non-ASCII character (the caller then uses the regex).
+ */
+export function asciiPieces(text: string, out: Int32Array): number {
+  let n = 0;
+  const len = text.length;
+  let i = 0;
+  while (i < len) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) return -1;
+    const cls = ASCII_CLASS[c];
+    let end: number;
+    if (cls === 3) {
+      i++;
+      continue;
+    } else if (cls === 1) {
+      end = i + 1;
+      while (end < len && ASCII_CLASS[text.charCodeAt(end)] === 1) end++; // undefined (non-ASCII) stops it
+    } else if (cls === 2) {
+      end = i + 1;
+    } else {
+      end = 0;
+      if (c === LESS_THAN) {
+        if (startsWithAt(text, i, START_OF_TEXT)) end = i + START_OF_TEXT.length;
+        else if (startsWithAt(text, i, END_OF_TEXT)) end = i + END_OF_TEXT.length;
+      } else if (c === APOSTROPHE) {
+        const k = contractionAt(text, i);
+        if (k > 0) end = i + k;
+      }
+      if (end === 0) {
+        end = i + 1;
+        for (let d = text.charCodeAt(end); end < len && d < 0x80 && ASCII_CLASS[d] === 0; d = text.charCodeAt(end)) end++;
+      }
+    }
+    out[n++] = i;
+    out[n++] = end;
+    i = end;
+  }
+  return n >> 1;
+}
+
+/** FNV-1a over the UTF-16 code units of text[start, end). */
+export function hashRange(text: string, start: number, end: number): number {
+  let h = 0x811c9dc5 | 0;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h;
+}
+
+/**
+ * Piece -> ids, probed with (text, start, end) so that a hit creates no string: open addressing
+ * on the FNV hash, keys compared in place. Starts over when it reaches `limit` entries.
+ */
+export class PieceCache {
+  private keys: string[] = [];
+  private hashes = new Int32Array(0);
+  private values: (readonly number[] | undefined)[] = [];
+  private mask = 0;
+  private count = 0;
+
+  constructor(private readonly limit: number) {
+    this.resize(1024, false);
+  }
+
+  private resize(capacity: number, keep: boolean): void {
+    const { keys, hashes, values } = this;
+    this.keys = new Array<string>(capacity).fill("");
+    this.hashes = new Int32Array(capacity);
+    this.values = new Array<readonly number[] | undefined>(capacity).fill(undefined);
+    this.mask = capacity - 1;
+    if (!keep) return;
+    for (let s = 0; s < values.length; s++) {
+      const v = values[s];
+      if (v !== undefined) this.insert(keys[s], hashes[s], v);
+    }
+  }
+
+  private insert(key: string, hash: number, value: readonly number[]): void {
+    let s = hash & this.mask;
+    while (this.values[s] !== undefined) s = (s + 1) & this.mask;
+    this.keys[s] = key;
+    this.hashes[s] = hash;
+    this.values[s] = value;
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** ids of text[start, end) (whose hashRange is `hash`), if cached */
+  get(text: string, start: number, end: number, hash: number): readonly number[] | undefined {
+    const len = end - start;
+    for (let s = hash & this.mask; ; s = (s + 1) & this.mask) {
+      const v = this.values[s];
+      if (v === undefined) return undefined;
+      if (this.hashes[s] !== hash) continue;
+      const key = this.keys[s];
+      if (key.length !== len) continue;
+      let k = 0;
+      while (k < len && key.charCodeAt(k) === text.charCodeAt(start + k)) k++;
+      if (k === len) return v;
+    }
+  }
+
+  set(key: string, hash: number, value: readonly number[]): void {
+    if (this.count >= this.limit) {
+      this.count = 0;
+      this.resize(1024, false);
+    }
+    if ((this.count + 1) * 2 > this.values.length) this.resize(this.values.length * 2, true);
+    this.insert(key, hash, value);
+    this.count++;
+  }
+}
