@@ -1,0 +1,75 @@
+/** @file RandomResizedCrop: deterministic for a seed, torchvision's box rules, same in the pool. */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import path from "node:path";
+import { REFERENCE } from "../helpers/shared.js";
+import {
+  decodeImage,
+  ImagePool,
+  OPENAI_MEAN,
+  OPENAI_STD,
+  randomResizedCrop,
+  randomResizedCropBox,
+  Rng,
+  type PreprocessConfig,
+} from "../../src/image/index.js";
+
+const cfg: PreprocessConfig = { size: 48, mean: OPENAI_MEAN, std: OPENAI_STD };
+const img0 = path.join(REFERENCE, "images/img0_640x480_RGB.png");
+const img5 = path.join(REFERENCE, "images/img5_257x256_RGBA.png");
+
+test("same seed gives the same tensor; another seed another", async () => {
+  const img = await decodeImage(img0);
+  const a = randomResizedCrop(img, cfg, new Rng(3));
+  const b = randomResizedCrop(img, cfg, new Rng(3));
+  const c = randomResizedCrop(img, cfg, new Rng(4));
+  assert.deepEqual(a, b);
+  assert.notDeepEqual(a, c);
+  assert.equal(a.length, 3 * 48 * 48);
+  assert.ok(a.every((v) => Number.isFinite(v)));
+});
+
+test("boxes follow torchvision: inside the image, area 90-100% and aspect 3/4-4/3 (up to rounding), or the fallback", () => {
+  const rng = new Rng(11);
+  for (let i = 0; i < 2000; i++) {
+    const [w, h] = [[640, 480], [300, 500], [224, 224], [37, 23]][i % 4]!;
+    const b = randomResizedCropBox(w, h, rng);
+    assert.ok(b.x >= 0 && b.y >= 0 && b.w >= 1 && b.h >= 1 && b.x + b.w <= w && b.y + b.h <= h, JSON.stringify(b));
+    if (w >= 224) {
+      // after 10 misses torchvision takes the central crop clamped to the ratio range: 300x400 of 300x500
+      const area = (b.w * b.h) / (w * h);
+      assert.ok((area > 0.88 && area <= 1.0) || (w === 300 && b.w === 300 && b.h === 400), `area ${area}`);
+      const aspect = b.w / b.h;
+      assert.ok(aspect > 0.74 && aspect < 1.35, `aspect ${aspect}`);
+    }
+  }
+});
+
+test("no valid box in 10 tries: torchvision's central fallback clamped to the ratio range", () => {
+  // a 1000 x 10 strip can never hold a crop of aspect <= 4/3 with 90% of its area
+  const b = randomResizedCropBox(1000, 10, new Rng(1));
+  assert.deepEqual(b, { x: Math.floor((1000 - 13) / 2), y: 0, w: 13, h: 10 });
+  const t = randomResizedCropBox(10, 1000, new Rng(1));
+  assert.deepEqual(t, { x: 0, y: Math.floor((1000 - 13) / 2), w: 10, h: 13 });
+});
+
+test("pool augmentation is deterministic per (seed, index), whatever the thread count", async () => {
+  const inputs = [img0, img5, img0, img5, img0];
+  const p1 = new ImagePool(cfg, { threads: 1 });
+  const p3 = new ImagePool(cfg, { threads: 3, chunk: 1 });
+  try {
+    const a = await p1.preprocessBatch(inputs, { augment: { seed: 9 } });
+    const b = await p3.preprocessBatch(inputs, { augment: { seed: 9 } });
+    const c = await p3.preprocessBatch(inputs, { augment: { seed: 10 } });
+    const evalOut = await p3.preprocessBatch(inputs);
+    assert.deepEqual(a.pixels, b.pixels);
+    assert.notDeepEqual(a.pixels, c.pixels);
+    assert.notDeepEqual(a.pixels, evalOut.pixels);
+    const per = 3 * 48 * 48;
+    // the same image at different indices gets different crops
+    assert.notDeepEqual(a.pixels.subarray(per, 2 * per), a.pixels.subarray(3 * per, 4 * per));
+  } finally {
+    await p1.close();
+    await p3.close();
+  }
+});
