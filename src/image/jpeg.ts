@@ -551,6 +551,7 @@ function decodeScan(
  */
 function decodeBaseline(scan: ScanData, f: Frame, scomps: Component[], restartInterval: number): void {
   const d = scan.data;
+  const zz = ZIGZAG; // module constants read in hot loops are slower than locals in V8
   const limit = scan.length + 8;
   let pos = 0, buf = 0, cnt = 0, nextRst = 0, todo = restartInterval;
   const nb = scomps.length;
@@ -620,7 +621,7 @@ function decodeBaseline(scan: ScanData, f: Frame, scomps: Component[], restartIn
           if (fa) {
             cnt -= fa & 255;
             z += (fa >> 8) & 255;
-            co[off + ZIGZAG[z]!] = fa >> 16;
+            co[off + zz[z]!] = fa >> 16;
             any = 1;
             z++;
             continue;
@@ -638,7 +639,7 @@ function decodeBaseline(scan: ScanData, f: Frame, scomps: Component[], restartIn
             }
             cnt -= sz;
             const v = (buf >>> cnt) & ((1 << sz) - 1);
-            co[off + ZIGZAG[z]!] = v < 1 << (sz - 1) ? v - (1 << sz) + 1 : v;
+            co[off + zz[z]!] = v < 1 << (sz - 1) ? v - (1 << sz) + 1 : v;
             any = 1;
             z++;
           } else {
@@ -652,9 +653,6 @@ function decodeBaseline(scan: ScanData, f: Frame, scomps: Component[], restartIn
   }
 }
 
-// jidctint.c constants (CONST_BITS = 13)
-const F0298 = 2446, F0390 = 3196, F0541 = 4433, F0765 = 6270, F0899 = 7373, F1175 = 9633;
-const F1501 = 12299, F1847 = 15137, F1961 = 16069, F2053 = 16819, F2562 = 20995, F3072 = 25172;
 
 /**
  * libjpeg's output range limiting after the IDCT: index (value & 1023) where values 0..127 map
@@ -675,6 +673,9 @@ function idctComponent(c: Component, q: Int32Array, ci: number): Uint8Array {
   const lim = IDCT_LIMIT;
   const imul = Math.imul;
   const q0 = q[0]!;
+  // jidctint.c constants (CONST_BITS = 13), local so the JIT sees them as constants
+  const F0298 = 2446, F0390 = 3196, F0541 = 4433, F0765 = 6270, F0899 = 7373, F1175 = 9633;
+  const F1501 = 12299, F1847 = 15137, F1961 = 16069, F2053 = 16819, F2562 = 20995, F3072 = 25172;
   // blocks below/right of the image data are never read afterwards
   for (let by = 0; by < c.bh; by++) {
     for (let bx = 0; bx < c.bw; bx++) {
@@ -916,18 +917,20 @@ function writeTensor(f: Frame, planes: Uint8Array[], sink: TensorSink): void {
   const cbRow = scratchU8("jpeg.cbRow", width), crRow = scratchU8("jpeg.crRow", width);
   const colsum = scratchI32("jpeg.colsum", width + 2);
   const cbC = f.comps[1]!, crC = f.comps[2]!;
+  const crr = CR_R, cbg = CB_G, crg = CR_G, cbb = CB_B;
   for (let y = 0; y < n; y++) {
     chromaRow(f, cbC, planes[1]!, y0 + y, cbRow, colsum);
     chromaRow(f, crC, planes[2]!, y0 + y, crRow, colsum);
     const yr = (y0 + y) * ys;
     let o0 = offset + y * n, o1 = o0 + plane, o2 = o1 + plane;
-    for (let x = x0; x < x0 + n; x++) {
+    const xe = x0 + n;
+    for (let x = x0; x < xe; x++) {
       const Y = yp[yr + x]! + 384;
       const B = cbRow[x]!;
       const R = crRow[x]!;
-      out[o0++] = lr[Y + CR_R[R]!]!;
-      out[o1++] = lg[Y + ((CB_G[B]! + CR_G[R]!) >> 16)]!;
-      out[o2++] = lb[Y + CB_B[B]!]!;
+      out[o0++] = lr[Y + crr[R]!]!;
+      out[o1++] = lg[Y + ((cbg[B]! + crg[R]!) >> 16)]!;
+      out[o2++] = lb[Y + cbb[B]!]!;
     }
   }
 }
@@ -940,6 +943,7 @@ function toRGB(f: Frame, planes: Uint8Array[], out: Uint8Array): RGBImage {
   const cbRow = scratchU8("jpeg.cbRow", width), crRow = scratchU8("jpeg.crRow", width);
   const colsum = scratchI32("jpeg.colsum", width + 2);
   const cbC = f.comps[1]!, crC = f.comps[2]!;
+  const crr = CR_R, cbg = CB_G, crg = CR_G, cbb = CB_B, clamp = CLAMP;
   for (let y = 0, o = 0; y < height; y++) {
     chromaRow(f, cbC, planes[1]!, y, cbRow, colsum);
     chromaRow(f, crC, planes[2]!, y, crRow, colsum);
@@ -948,9 +952,9 @@ function toRGB(f: Frame, planes: Uint8Array[], out: Uint8Array): RGBImage {
       const Y = yp[yr + x]! + 384;
       const B = cbRow[x]!;
       const R = crRow[x]!;
-      rgb[o] = CLAMP[Y + CR_R[R]!]!;
-      rgb[o + 1] = CLAMP[Y + ((CB_G[B]! + CR_G[R]!) >> 16)]!;
-      rgb[o + 2] = CLAMP[Y + CB_B[B]!]!;
+      rgb[o] = clamp[Y + crr[R]!]!;
+      rgb[o + 1] = clamp[Y + ((cbg[B]! + crg[R]!) >> 16)]!;
+      rgb[o + 2] = clamp[Y + cbb[B]!]!;
     }
   }
   return { width, height, data: rgb, mode: "RGB" };

@@ -98,7 +98,7 @@ export class ImagePool {
     return w;
   }
 
-  private send(job: WorkerJob): Promise<WorkerReply> {
+  private send(job: WorkerJob, transfer: ArrayBuffer[]): Promise<WorkerReply> {
     // least-loaded worker
     let best = 0;
     for (let i = 1; i < this.threads; i++) if (this.load[i]! < this.load[best]!) best = i;
@@ -115,7 +115,7 @@ export class ImagePool {
         worker: best,
       });
       w.ref();
-      w.postMessage(job);
+      w.postMessage(job, transfer);
     }).finally(() => {
       if (![...this.pending.values()].some((p) => p.worker === best)) this.workers[best]?.unref();
     });
@@ -139,17 +139,24 @@ export class ImagePool {
     const base = pixels.byteOffset / 4;
     const seed = opts.augment ? opts.augment.seed : null;
     const chunk = Math.max(1, this.opts.chunk ?? 8);
-    const items: WorkerItem[] = inputs.map((input, index) => ({
-      index,
-      // postMessage clones a view's whole ArrayBuffer: send only the bytes in view
-      input: typeof input !== "string" && input.byteLength !== input.buffer.byteLength ? input.slice() : input,
-      name: opts.names?.[index] ?? (typeof input === "string" ? input : `<bytes #${index}>`),
-    }));
+    // postMessage clones a view's whole ArrayBuffer: send a copy of the bytes in view, moved
+    // (transferred) rather than cloned a second time
+    const own = new Set<WorkerItem>();
+    const items: WorkerItem[] = inputs.map((input, index) => {
+      const name = opts.names?.[index] ?? (typeof input === "string" ? input : `<bytes #${index}>`);
+      if (typeof input !== "string" && input.byteLength !== input.buffer.byteLength) {
+        const item = { index, input: input.slice(), name };
+        own.add(item);
+        return item;
+      }
+      return { index, input, name };
+    });
     const jobs: Promise<WorkerReply>[] = [];
     const jobItems: WorkerItem[][] = [];
     for (let s = 0; s < B; s += chunk) {
       const part = items.slice(s, s + chunk);
       jobItems.push(part);
+      const transfer = part.filter((it) => own.has(it)).map((it) => (it.input as Uint8Array).buffer as ArrayBuffer);
       jobs.push(
         this.send({
           id: this.nextId++,
@@ -160,7 +167,7 @@ export class ImagePool {
           seed,
           applyExif: this.opts.applyExif ?? false,
           maxPixels: this.opts.maxPixels ?? DEFAULT_MAX_PIXELS,
-        }),
+        }, transfer),
       );
     }
     const replies = await Promise.all(jobs);
