@@ -1,35 +1,47 @@
 /**
  * @file One in-process measurement, run as its own process by run.ts so that each repeat starts
- * cold (fresh cache, fresh JIT), as each Python measurement does: loads the vocabulary, tokenizes
- * the captions file once, then once more with the cache warm; prints JSON.
+ * cold, as each Python measurement does. Prints JSON with wall and CPU seconds of:
+ *   load    the vocabulary;
+ *   first   one tokenize() pass over --input with that tokenizer: cache empty, JIT cold;
+ *   steady  one pass over --input with a new tokenizer (cache empty) after the JIT has warmed up
+ *           on --warmup (other captions, tokenized by yet another tokenizer): a long-running
+ *           process's speed on text it has not seen;
+ *   warm    a second pass of that tokenizer over --input (cache warm).
  *
- *   node dist/bench/tokenizer/inprocess.js --input captions.txt [--vocab FILE]
+ *   node dist/bench/tokenizer/inprocess.js --input captions.txt --warmup other.txt [--vocab FILE]
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { ClipTokenizer } from "../../src/tokenizer/index.js";
 import { VOCAB } from "../../test/helpers/shared.js";
 
-const { values } = parseArgs({ options: { input: { type: "string" }, vocab: { type: "string", default: VOCAB } } });
-const text = readFileSync(values.input!, "utf8");
-const captions = text.endsWith("\n") ? text.slice(0, -1).split("\n") : text.split("\n");
-
-/** CPU seconds of this process so far (all its threads: GC and zlib work included). */
-const cpu = (): number => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
+const { values } = parseArgs({ options: { input: { type: "string" }, warmup: { type: "string" }, vocab: { type: "string", default: VOCAB } } });
+const lines = (file: string): string[] => {
+  const text = readFileSync(file, "utf8");
+  return (text.endsWith("\n") ? text.slice(0, -1) : text).split("\n");
 };
-let t = performance.now();
-let c = cpu();
-const tokenizer = await ClipTokenizer.fromFile(values.vocab!);
-const load = [(performance.now() - t) / 1000, cpu() - c];
-t = performance.now();
-c = cpu();
-tokenizer.tokenize(captions, { truncate: "silent" });
-const cold = [(performance.now() - t) / 1000, cpu() - c];
-t = performance.now();
-c = cpu();
-tokenizer.tokenize(captions, { truncate: "silent" });
-const warm = [(performance.now() - t) / 1000, cpu() - c];
-const result = { captions: captions.length, load_s: load[0], load_cpu_s: load[1], tokenize_s: cold[0], tokenize_cpu_s: cold[1], warm_tokenize_s: warm[0], warm_tokenize_cpu_s: warm[1] };
+const captions = lines(values.input!);
+
+/** wall and CPU seconds of fn (CPU: all threads of this process, GC and JIT compilers included) */
+async function time(fn: () => unknown): Promise<[number, number]> {
+  const t = performance.now();
+  const c = process.cpuUsage();
+  await fn();
+  const u = process.cpuUsage(c);
+  return [(performance.now() - t) / 1000, (u.user + u.system) / 1e6];
+}
+
+let tokenizer!: ClipTokenizer;
+const load = await time(async () => (tokenizer = await ClipTokenizer.fromFile(values.vocab!)));
+const first = await time(() => tokenizer.tokenize(captions, { truncate: "silent" }));
+const result: Record<string, number> = { captions: captions.length, load_s: load[0], load_cpu_s: load[1], first_s: first[0], first_cpu_s: first[1] };
+if (values.warmup) {
+  const other = lines(values.warmup);
+  const warmer = new ClipTokenizer(tokenizer.vocabulary);
+  for (let k = 0; k < 10; k++) warmer.tokenize(other, { truncate: "silent" });
+  const fresh = new ClipTokenizer(tokenizer.vocabulary);
+  const steady = await time(() => fresh.tokenize(captions, { truncate: "silent" }));
+  const warm = await time(() => fresh.tokenize(captions, { truncate: "silent" }));
+  Object.assign(result, { steady_s: steady[0], steady_cpu_s: steady[1], warm_s: warm[0], warm_cpu_s: warm[1] });
+}
 process.stdout.write(JSON.stringify(result) + "\n");

@@ -54,7 +54,12 @@ export function asciiPieces(text: string, out: Int32Array): number {
       continue;
     } else if (cls === 1) {
       end = i + 1;
-      while (end < len && ASCII_CLASS[text.charCodeAt(end)] === 1) end++; // undefined (non-ASCII) stops it
+      // (bounds are checked before each read: reading past the end would deoptimize)
+      while (end < len) {
+        const d = text.charCodeAt(end);
+        if (d >= 0x80 || ASCII_CLASS[d] !== 1) break;
+        end++;
+      }
     } else if (cls === 2) {
       end = i + 1;
     } else {
@@ -68,7 +73,11 @@ export function asciiPieces(text: string, out: Int32Array): number {
       }
       if (end === 0) {
         end = i + 1;
-        for (let d = text.charCodeAt(end); end < len && d < 0x80 && ASCII_CLASS[d] === 0; d = text.charCodeAt(end)) end++;
+        while (end < len) {
+          const d = text.charCodeAt(end);
+          if (d >= 0x80 || ASCII_CLASS[d] !== 0) break;
+          end++;
+        }
       }
     }
     out[n++] = i;

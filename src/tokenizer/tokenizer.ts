@@ -67,7 +67,7 @@ export class ClipTokenizer {
   /** ids of each piece, as the reference caches bpe(); probed without creating the piece's string */
   private readonly cache = new PieceCache(CACHE_LIMIT);
   /** [start, end) of each piece of the text being encoded */
-  private bounds = new Int32Array(256);
+  private bounds = new Int32Array(8192);
   /** ids of the text being encoded */
   private scratch = new Int32Array(1024);
   private wordEnds: Uint8Array | undefined;
@@ -219,16 +219,7 @@ export class ClipTokenizer {
     options: Omit<TokenizeOptions, "onWarning"> = {},
   ): { tokens: number[][]; truncation: TruncationStats } {
     const tokens: number[][] = [];
-    let zeros: number[] = [];
-    const truncation = this.tokenizeRows(texts, options, (ids, n, ctx) => {
-      // copying a zero row is one builtin call, cheaper than writing ctx elements from script
-      if (zeros.length !== ctx) zeros = new Array<number>(ctx).fill(0);
-      const row = zeros.slice();
-      row[0] = this.sotToken;
-      for (let k = 0; k < n; k++) row[k + 1] = ids[k];
-      row[n + 1] = this.eotToken;
-      tokens.push(row);
-    });
+    const truncation = this.tokenizeInto(texts, options, tokens, null);
     return { tokens, truncation };
   }
 
@@ -240,22 +231,20 @@ export class ClipTokenizer {
     const count = typeof texts === "string" ? 1 : texts.length;
     const ctx = checkContextLength(options.contextLength ?? this.contextLength);
     const data = new Int32Array(count * ctx);
-    let offset = 0;
-    const truncation = this.tokenizeRows(texts, options, (ids, n) => {
-      data[offset] = this.sotToken;
-      for (let k = 0; k < n; k++) data[offset + 1 + k] = ids[k];
-      data[offset + n + 1] = this.eotToken;
-      offset += ctx;
-    });
+    const truncation = this.tokenizeInto(texts, options, null, data);
     this.warnTruncation(truncation, count, ctx, options);
     return { data, shape: [count, ctx], truncation };
   }
 
-  /** Encodes each text and hands its ids (cut to ctx - 2 where needed) to `row`; applies the policy. */
-  private tokenizeRows(
+  /**
+   * Encodes each text, applies the policy, and writes its row to `rows` (arrays) or `data` (a
+   * [texts, ctx] tensor). One loop for both, without callbacks, so it is quick to optimize.
+   */
+  private tokenizeInto(
     texts: string | readonly string[],
     options: Omit<TokenizeOptions, "onWarning">,
-    row: (ids: Int32Array, n: number, ctx: number) => void,
+    rows: number[][] | null,
+    data: Int32Array | null,
   ): TruncationStats {
     const list = typeof texts === "string" ? [texts] : texts;
     const ctx = checkContextLength(options.contextLength ?? this.contextLength);
@@ -264,25 +253,42 @@ export class ClipTokenizer {
       throw new UserError(`truncate must be one of ${TRUNCATE_POLICIES.join("|")}, got ${JSON.stringify(policy)}`);
     }
     const truncation: TruncationStats = { texts: 0, tokensDropped: 0, indices: [] };
+    // copying a zero row is one builtin call, cheaper than writing ctx elements from script
+    const zeros = rows ? new Array<number>(ctx).fill(0) : [];
+    const sot = this.sotToken;
+    const eot = this.eotToken;
     for (let i = 0; i < list.length; i++) {
       let n = this.encodeToScratch(list[i]);
       if (n + 2 > ctx) {
-        if (policy === "error") {
-          const text = list[i];
-          const preview = text.length > 60 ? JSON.stringify(text.slice(0, 60)) + "..." : JSON.stringify(text);
-          throw new UserError(
-            `text ${i} (${preview}) is ${n + 2} tokens with <|startoftext|> and <|endoftext|>, ` +
-              `longer than the context length ${ctx}; truncate it ("warn" or "silent") or split it into chunks`,
-          );
-        }
+        if (policy === "error") throw this.tooLong(list[i], i, n, ctx);
         truncation.texts++;
         truncation.tokensDropped += n + 2 - ctx;
         truncation.indices.push(i);
         n = ctx - 2;
       }
-      row(this.scratch, n, ctx);
+      const ids = this.scratch;
+      if (rows) {
+        const row = zeros.slice();
+        row[0] = sot;
+        for (let k = 0; k < n; k++) row[k + 1] = ids[k];
+        row[n + 1] = eot;
+        rows.push(row);
+      } else {
+        const offset = i * ctx;
+        data![offset] = sot;
+        for (let k = 0; k < n; k++) data![offset + 1 + k] = ids[k];
+        data![offset + n + 1] = eot;
+      }
     }
     return truncation;
+  }
+
+  private tooLong(text: string, i: number, n: number, ctx: number): UserError {
+    const preview = text.length > 60 ? JSON.stringify(text.slice(0, 60)) + "..." : JSON.stringify(text);
+    return new UserError(
+      `text ${i} (${preview}) is ${n + 2} tokens with <|startoftext|> and <|endoftext|>, ` +
+        `longer than the context length ${ctx}; truncate it ("warn" or "silent") or split it into chunks`,
+    );
   }
 
   /**
