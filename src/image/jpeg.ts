@@ -914,6 +914,11 @@ function writeTensor(f: Frame, planes: Uint8Array[], sink: TensorSink): void {
   const lr = clampedLut(lut);
   const lg = lr.subarray(1024), lb = lr.subarray(2048);
   const width = f.width;
+  const cb0 = f.comps[1]!;
+  if (f.hmax / cb0.h === 2 && f.vmax / cb0.v === 2 && f.comps[2]!.h === cb0.h && Math.ceil((width * cb0.h) / f.hmax) > 2) {
+    writeTensor420(f, planes, sink, lr, lg, lb);
+    return;
+  }
   const cbRow = scratchU8("jpeg.cbRow", width), crRow = scratchU8("jpeg.crRow", width);
   const colsum = scratchI32("jpeg.colsum", width + 2);
   const cbC = f.comps[1]!, crC = f.comps[2]!;
@@ -932,6 +937,53 @@ function writeTensor(f: Frame, planes: Uint8Array[], sink: TensorSink): void {
       out[o1++] = lg[Y + ((cbg[B]! + crg[R]!) >> 16)]!;
       out[o2++] = lb[Y + cbb[B]!]!;
     }
+  }
+}
+
+/**
+ * writeTensor for 4:2:0 with fancy upsampling, the common photo layout: the h2v2 triangle
+ * filter is evaluated inside the colour loop from per-row column sums (same arithmetic as
+ * chromaRow, without the intermediate rows).
+ */
+function writeTensor420(f: Frame, planes: Uint8Array[], sink: TensorSink, lr: Float32Array, lg: Float32Array, lb: Float32Array): void {
+  const { x0, y0, n, out, offset } = sink;
+  const plane = n * n;
+  const ys = f.comps[0]!.bwAlloc * 8;
+  const cs = f.comps[1]!.bwAlloc * 8;
+  const yp = planes[0]!, cbp = planes[1]!, crp = planes[2]!;
+  const dw = Math.ceil(f.width / 2);
+  const dh = Math.ceil(f.height / 2);
+  // column sums with one replicated column on each side: index i + 1 holds column i
+  const sb = scratchI32("jpeg.sumCb", dw + 2), sr = scratchI32("jpeg.sumCr", dw + 2);
+  const crr = CR_R, cbg = CB_G, crg = CR_G, cbb = CB_B;
+  const xe = x0 + n;
+  for (let y = 0; y < n; y++) {
+    const yy = y0 + y;
+    const k = yy >> 1;
+    const r0 = k * cs;
+    const r1 = (yy & 1 ? (k + 1 < dh ? k + 1 : dh - 1) : k > 0 ? k - 1 : 0) * cs;
+    for (let i = 0; i < dw; i++) {
+      sb[i + 1] = cbp[r0 + i]! * 3 + cbp[r1 + i]!;
+      sr[i + 1] = crp[r0 + i]! * 3 + crp[r1 + i]!;
+    }
+    sb[0] = sb[1]!;
+    sr[0] = sr[1]!;
+    sb[dw + 1] = sb[dw]!;
+    sr[dw + 1] = sr[dw]!;
+    const yr = yy * ys;
+    let o = offset + y * n - x0;
+    for (let x = x0; x < xe; x++) {
+      const i = (x >> 1) + 1;
+      const odd = x & 1;
+      // even pixels lean left with bias 8, odd ones right with bias 7 (jdsample.c h2v2_fancy_upsample)
+      const B = (sb[i]! * 3 + sb[i - 1 + 2 * odd]! + 8 - odd) >> 4;
+      const R = (sr[i]! * 3 + sr[i - 1 + 2 * odd]! + 8 - odd) >> 4;
+      const Y = yp[yr + x]! + 384;
+      out[o + x] = lr[Y + crr[R]!]!;
+      out[o + plane + x] = lg[Y + ((cbg[B]! + crg[R]!) >> 16)]!;
+      out[o + 2 * plane + x] = lb[Y + cbb[B]!]!;
+    }
+    o = 0;
   }
 }
 

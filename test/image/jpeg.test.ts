@@ -72,3 +72,28 @@ for (const [w, h] of [[1, 1], [2, 3], [17, 9], [9, 33], [64, 48], [257, 31]] as 
     });
   }
 }
+
+test("straight-to-tensor decoding equals decode, crop and normalize, for any window", async () => {
+  const { normalizeLut, toTensor } = await import("../../src/image/transform.js");
+  const lut = normalizeLut([0.48145466, 0.4578275, 0.40821073], [0.26862954, 0.26130258, 0.27577711]);
+  for (const [w, h, opts, grey] of [
+    [37, 29, { quality: 90 }, false],
+    [40, 31, { quality: 92, chromaSubsampling: "4:4:4" }, false],
+    [35, 33, { quality: 85, progressive: true }, false],
+    [33, 34, { quality: 80 }, true],
+  ] as [number, number, JpegOptions, boolean][]) {
+    let pipeline = sharp(synthetic(w, h), { raw: { width: w, height: h, channels: 3 } });
+    if (grey) pipeline = pipeline.toColourspace("b-w");
+    const jpg = new Uint8Array(await pipeline.jpeg(opts).toBuffer());
+    const full = decodeJpeg(jpg)!;
+    for (const [x0, y0, n] of [[0, 0, 29], [1, 1, 27], [3, 2, 24], [7, 5, 21], [w - 9, h - 9, 9]] as const) {
+      const crop = new Uint8Array(n * n * 3);
+      for (let y = 0; y < n; y++) crop.set(full.data.subarray(((y0 + y) * w + x0) * 3, ((y0 + y) * w + x0 + n) * 3), y * n * 3);
+      const want = new Float32Array(3 * n * n);
+      toTensor(crop, n, lut, want, 0);
+      const got = new Float32Array(3 * n * n + 5);
+      assert.ok(decodeJpeg(jpg, Infinity, undefined, { x0, y0, n, lut, out: got, offset: 5 }));
+      assert.deepEqual(got.subarray(5), want, `${w}x${h} ${JSON.stringify(opts)} window ${x0},${y0},${n}`);
+    }
+  }
+});
