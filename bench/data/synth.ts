@@ -39,7 +39,7 @@ async function main(): Promise<void> {
       await writeShards(synthWorld({ n, seed: r, size }), dir, 1000, { prefix: "train" });
       shards.push((n / (performance.now() - t)) * 1000);
       t = performance.now();
-      await writeSynthShards({ n, seed: r, size }, dir, 1000, { threads });
+      await writeSynthShards({ n, seed: r, size }, dir, 1000, { threads, minPerThread: 1 });
       parallel.push((n / (performance.now() - t)) * 1000);
       if (r === 0) console.log(`${size}px: mean PNG ${(bytes / n).toFixed(0)} bytes`);
     }

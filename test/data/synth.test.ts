@@ -36,7 +36,7 @@ test("shards rendered on worker threads are byte-identical to one thread's", asy
   const one = tmpDir("synth1");
   const two = tmpDir("synth2");
   await writeShards(synthWorld(opts), one, 40, { prefix: "val" });
-  const res = await writeSynthShards(opts, two, 40, { threads: 2 });
+  const res = await writeSynthShards(opts, two, 40, { threads: 2, minPerThread: 1 });
   assert.equal(res.count, 150);
   for (const name of ["val-000000.tar", "val-000003.tar"]) assert.ok(fs.readFileSync(path.join(one, name)).equals(fs.readFileSync(path.join(two, name))), name);
   assert.deepEqual(JSON.parse(fs.readFileSync(path.join(two, "sizes.json"), "utf8")), { "val-000000.tar": 40, "val-000001.tar": 40, "val-000002.tar": 40, "val-000003.tar": 30 });

@@ -12,6 +12,8 @@ export interface SynthShardOptions {
   threads: number;
   /** Shard file prefix (default: the split name). */
   prefix?: string;
+  /** Fewest images worth a thread of its own (default: ~5000 at 64 px, scaled by pixel count). */
+  minPerThread?: number;
   /** Called as shards complete, with the number of samples written so far. */
   onProgress?: (count: number) => void;
 }
@@ -27,7 +29,10 @@ export async function writeSynthShards(opts: SynthOptions, outDir: string, shard
   const prefix = o.prefix ?? split;
   const side = { classnames: synthClassnames(task), templates: synthTemplates(task) };
   const nShards = Math.ceil(opts.n / shardSize);
-  const threads = Math.min(o.threads, nShards);
+  // a fresh thread renders ~1.5x slower for its first few thousand images (cold JIT, small heap):
+  // give each at least ~5000 images' work (scaled by pixels) or stay on this thread
+  const perThread = o.minPerThread ?? Math.max(1, Math.ceil((5000 * 64 * 64) / ((opts.size ?? 64) ** 2)));
+  const threads = Math.min(o.threads, nShards, Math.ceil(opts.n / perThread));
   if (threads <= 1) {
     return writeShards(synthWorld(opts), outDir, shardSize, { prefix, ...side, onSample: (c) => c % shardSize === 0 && o.onProgress?.(c) });
   }
