@@ -84,30 +84,29 @@ export function formatReferenceMerges(merges: readonly Merge[]): string {
   return [MERGES_HEADER, ...merges.map(([a, b]) => `${a} ${b}`)].join("\n");
 }
 
-function specialIds(vocab: ReadonlyMap<string, number>, source: string): { sot: number; eot: number } {
-  const sot = vocab.get(START_OF_TEXT);
-  const eot = vocab.get(END_OF_TEXT);
-  if (sot === undefined || eot === undefined) {
-    throw new UserError(`${source}: vocabulary has no ${sot === undefined ? START_OF_TEXT : END_OF_TEXT} token`);
-  }
-  return { sot, eot };
-}
-
-function tokensFromMap(vocab: ReadonlyMap<string, number>, source: string): (string | undefined)[] {
-  const tokens: (string | undefined)[] = [];
-  for (const [token, id] of vocab) {
-    if (!Number.isInteger(id) || id < 0 || id > 10_000_000) throw new UserError(`${source}: token ${JSON.stringify(token)} has id ${id}, expected an integer >= 0`);
-    tokens[id] = token;
-  }
-  for (let i = 0; i < tokens.length; i++) if (!(i in tokens)) tokens[i] = undefined;
-  return tokens;
-}
-
-function mapOfJsonObject(value: unknown, source: string, field: string): Map<string, number> {
+/** A JSON object of token -> id as an id -> token list and the special tokens' ids. */
+function tokensOfJsonObject(value: unknown, source: string, field: string): { tokens: (string | undefined)[]; sot: number; eot: number } {
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     throw new UserError(`${source}: ${field} must be a JSON object of token -> id`);
   }
-  return new Map(Object.entries(value as Record<string, number>));
+  const vocab = value as Record<string, unknown>;
+  const keys = Object.keys(vocab);
+  // sized up front: assigning ids into an empty array would make it a slow sparse one
+  const tokens = new Array<string | undefined>(keys.length).fill(undefined);
+  for (const token of keys) {
+    const id = vocab[token];
+    if (typeof id !== "number" || !Number.isInteger(id) || id < 0 || id > 10_000_000) {
+      throw new UserError(`${source}: token ${JSON.stringify(token)} has id ${JSON.stringify(id)}, expected an integer >= 0`);
+    }
+    while (tokens.length <= id) tokens.push(undefined);
+    tokens[id] = token;
+  }
+  const sot = Object.hasOwn(vocab, START_OF_TEXT) ? (vocab[START_OF_TEXT] as number) : undefined;
+  const eot = Object.hasOwn(vocab, END_OF_TEXT) ? (vocab[END_OF_TEXT] as number) : undefined;
+  if (sot === undefined || eot === undefined) {
+    throw new UserError(`${source}: vocabulary has no ${sot === undefined ? START_OF_TEXT : END_OF_TEXT} token`);
+  }
+  return { tokens, sot, eot };
 }
 
 function parseJson(text: string, source: string): unknown {
@@ -120,14 +119,14 @@ function parseJson(text: string, source: string): unknown {
 
 /** Hugging Face's pair: vocab.json (token -> id) and merges.txt (optional "#version" header, then "A B" lines). */
 export function parseHfVocab(vocabJson: string, mergesTxt: string, source = "vocab.json"): Vocabulary {
-  const vocab = mapOfJsonObject(parseJson(vocabJson, source), source, "the file");
+  const vocab = tokensOfJsonObject(parseJson(vocabJson, source), source, "the file");
   const lines = mergesTxt.split("\n");
   let first = 0;
   if (lines.length > 0 && lines[0].startsWith("#version")) first = 1;
   const body = lines.slice(first);
   while (body.length > 0 && body[body.length - 1].trim() === "") body.pop();
   const merges = parseMergeLines(body, first + 1, source.replace(/vocab\.json$/, "merges.txt"));
-  return { tokens: tokensFromMap(vocab, source), merges, ...specialIds(vocab, source) };
+  return { ...vocab, merges };
 }
 
 /** Hugging Face's tokenizer.json (a BPE model: model.vocab and model.merges as "A B" strings or [A, B] pairs). */
@@ -137,12 +136,12 @@ export function parseHfTokenizerJson(text: string, source = "tokenizer.json"): V
   if (!model || (model.type !== undefined && model.type !== "BPE")) {
     throw new UserError(`${source}: expected a BPE model in "model", got ${JSON.stringify(model?.type)}`);
   }
-  const vocab = mapOfJsonObject(model.vocab, source, "model.vocab");
+  const vocab = tokensOfJsonObject(model.vocab, source, "model.vocab");
   if (!Array.isArray(model.merges)) throw new UserError(`${source}: model.merges must be an array`);
   const merges: Merge[] = model.merges.map((m: unknown, k: number) => {
     if (typeof m === "string") return parseMergeLines([m], k + 1, `${source} model.merges`)[0];
     if (Array.isArray(m) && m.length === 2 && typeof m[0] === "string" && typeof m[1] === "string") return [m[0], m[1]] as const;
     throw new UserError(`${source}: model.merges[${k}] must be "A B" or ["A", "B"]`);
   });
-  return { tokens: tokensFromMap(vocab, source), merges, ...specialIds(vocab, source) };
+  return { ...vocab, merges };
 }

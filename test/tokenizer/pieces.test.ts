@@ -11,13 +11,13 @@ function pieces(text: string): string[] | null {
   return Array.from({ length: n }, (_, k) => text.slice(bounds[2 * k], bounds[2 * k + 1]));
 }
 
-test("asciiPieces equals the reference pattern on ASCII text (200k seeded random strings)", () => {
+test("asciiPieces equals the reference pattern on ASCII text (50k seeded random strings)", () => {
   // characters that matter to the pattern, weighted towards its special cases
   const alphabet = "abcdefghijklmnopqrstuvwxyzABCZ0123456789 '''<<|||>>!?.,-_/#&\t\n\x0b\x0c\r\x1c\x1f\x00\x7f";
   const specials = ["<|startoftext|>", "<|endoftext|>", "'s", "'t", "'re", "'ve", "'m", "'ll", "'d", "<|start", "'r", "'l"];
   let seed = 12345;
   const rand = (): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
-  for (let k = 0; k < 200_000; k++) {
+  for (let k = 0; k < 50_000; k++) {
     let s = "";
     const len = Math.floor(rand() * 24);
     for (let i = 0; i < len; i++) {
