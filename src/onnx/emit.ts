@@ -170,7 +170,8 @@ export function emitModel(outputs: Record<string, Tensor>, opts: EmitOptions = {
       output: outputsInfo.map((o) => valueInfo(o.name, o.dtype, o.shape)),
     },
   };
-  const bytes = ModelProto.encode(ModelProto.fromObject(model)).finish();
+  // encode the plain object directly: fromObject would copy every initializer's bytes once more
+  const bytes = ModelProto.encode(model as never).finish();
   return { bytes, inputs, outputs: outputsInfo, external: opts.externalData ? external : undefined };
 }
 
