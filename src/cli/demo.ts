@@ -37,7 +37,7 @@ export function register(program: Command): void {
     .command("demo")
     .description("The offline main job: render a captioned world of shapes, train a small CLIP on it from scratch, and report zero-shot accuracy on held-out color-shape compositions and retrieval recall")
     .option("--out <dir>", "run directory (checkpoints, metrics, plot)", "clip-demo")
-    .option("--steps <n>", "training steps", intArg("--steps"), 1200)
+    .option("--steps <n>", "training steps", intArg("--steps"), 400)
     .option("--batch-size <n>", "contrastive batch", intArg("--batch-size", 2), 128)
     .option("--n <n>", "training scenes", intArg("--n", 100), 20000)
     .option("--seed <n>", "seed of the world and the run", intArg("--seed", 0), 0)

@@ -6,7 +6,7 @@ import { type Dim, fmtShape } from "../ir/shape.js";
 import type { Tensor } from "../ir/tensor.js";
 import { topoSort } from "../ir/graph.js";
 import { type Attr, type LowerCtx, LOWERINGS, OPSET } from "./lower.js";
-import { ATTR_TYPE, ModelProto, ONNX_DTYPE } from "./schema.js";
+import { ATTR_TYPE, GraphProto, ModelProto, ONNX_DTYPE, TensorProto } from "./schema.js";
 
 export interface GraphInput {
   name: string;
@@ -58,6 +58,8 @@ export function emitModel(outputs: Record<string, Tensor>, opts: EmitOptions = {
   const order = topoSort(outNames.map((k) => outputs[k]));
   const nodes: object[] = [];
   const initializers: object[] = [];
+  // large initializers are spliced into the output by hand so their bytes are copied exactly once
+  const spliced: { header: object; raw: Uint8Array }[] = [];
   const inputs: GraphInput[] = [];
   const external: Uint8Array[] = [];
   let externalOffset = 0;
@@ -82,6 +84,9 @@ export function emitModel(outputs: Record<string, Tensor>, opts: EmitOptions = {
       ];
       external.push(raw);
       externalOffset += raw.byteLength;
+    } else if (raw.byteLength > SPLICE_BYTES) {
+      spliced.push({ header: t, raw });
+      return;
     } else {
       t.rawData = raw;
     }
@@ -162,17 +167,57 @@ export function emitModel(outputs: Record<string, Tensor>, opts: EmitOptions = {
     producerName: "clip-ts",
     producerVersion: "0.1.0",
     opsetImport: [{ domain: "", version: OPSET }],
-    graph: {
-      name: opts.graphName ?? "clip-ts",
-      node: nodes,
-      initializer: initializers,
-      input: inputs.map((i) => valueInfo(i.name, i.dtype, i.shape)),
-      output: outputsInfo.map((o) => valueInfo(o.name, o.dtype, o.shape)),
-    },
   };
-  // encode the plain object directly: fromObject would copy every initializer's bytes once more
-  const bytes = ModelProto.encode(model as never).finish();
+  const graph = {
+    name: opts.graphName ?? "clip-ts",
+    node: nodes,
+    initializer: initializers,
+    input: inputs.map((i) => valueInfo(i.name, i.dtype, i.shape)),
+    output: outputsInfo.map((o) => valueInfo(o.name, o.dtype, o.shape)),
+  };
+  const bytes = spliceModel(ModelProto.encode(model as never).finish(), GraphProto.encode(graph as never).finish(), spliced);
   return { bytes, inputs, outputs: outputsInfo, external: opts.externalData ? external : undefined };
+}
+
+/** Initializers above this size bypass protobufjs (whose writer copies bytes several times). */
+const SPLICE_BYTES = 4096;
+
+function varint(n: number): number[] {
+  const out: number[] = [];
+  while (n >= 0x80) {
+    out.push((n % 0x80) | 0x80);
+    n = Math.floor(n / 0x80);
+  }
+  out.push(n);
+  return out;
+}
+
+/**
+ * ModelProto bytes = model fields + field 7 (graph) holding the graph's fields followed by one
+ * field-5 (initializer) TensorProto per spliced tensor, each ending in field 9 (raw_data).
+ * Protobuf allows repeated fields anywhere in a message, so this parses as one GraphProto.
+ */
+function spliceModel(modelHead: Uint8Array, graphBytes: Uint8Array, spliced: { header: object; raw: Uint8Array }[]): Uint8Array {
+  const parts: (Uint8Array | number[])[] = [];
+  let graphLen = graphBytes.length;
+  const entries = spliced.map(({ header, raw }) => {
+    const head = TensorProto.encode(header as never).finish();
+    const rawTag = [0x4a, ...varint(raw.byteLength)]; // field 9, length-delimited
+    const tensorLen = head.length + rawTag.length + raw.byteLength;
+    const tag = [0x2a, ...varint(tensorLen)]; // field 5, length-delimited
+    graphLen += tag.length + tensorLen;
+    return [tag, head, rawTag, raw] as const;
+  });
+  parts.push(modelHead, [0x3a, ...varint(graphLen)], graphBytes); // field 7, length-delimited
+  for (const e of entries) parts.push(...e);
+  const total = parts.reduce((s, p) => s + p.length, 0);
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
 }
 
 function dtypeOf(a: HostArray): DType {

@@ -91,6 +91,8 @@ const SCHEMA = {
 
 const root = protobuf.Root.fromJSON(SCHEMA);
 export const ModelProto = root.lookupType("onnx.ModelProto");
+export const GraphProto = root.lookupType("onnx.GraphProto");
+export const TensorProto = root.lookupType("onnx.TensorProto");
 
 /** TensorProto.DataType codes. */
 export const ONNX_DTYPE = { float32: 1, uint8: 2, int32: 6, int64: 7, bool: 9, float16: 10, float64: 11 } as const;
