@@ -142,11 +142,33 @@ export class ClipModel implements Embedder {
     return this.batched(g, n, (i, k) => ({ pixels: { data: pixels.subarray(i * per, (i + k) * per), shape: [k, 3, S, S] } }), opts);
   }
 
-  /** Decodes and preprocesses with the checkpoint's preprocess_cfg (worker threads), then encodes. */
+  /**
+   * Decodes and preprocesses with the checkpoint's preprocess_cfg in worker threads, then encodes;
+   * the next batch is preprocessed while the model runs on the current one.
+   */
   async encodeImages(images: (string | Uint8Array)[], opts: EncodeOptions = {}): Promise<Embeddings> {
-    this.pool ??= new ImagePool(imageConfig(this.preprocess), { threads: this.opts.threads });
-    const { pixels } = await this.pool.preprocessBatch(images);
-    return this.encodePixels(pixels, images.length, opts);
+    const pool = (this.pool ??= new ImagePool(imageConfig(this.preprocess), { threads: this.opts.threads }));
+    const bs = this.opts.batchSize ?? 32;
+    const S = this.imageSize;
+    const graph = await this.images();
+    const out = new Float32Array(images.length * this.embedDim);
+    const prepare = (i: number): Promise<{ pixels: Float32Array }> | undefined => {
+      if (i >= images.length) return undefined;
+      const p = pool.preprocessBatch(images.slice(i, i + bs));
+      p.catch(() => undefined); // reported when awaited
+      return p;
+    };
+    let next = prepare(0);
+    for (let i = 0; i < images.length; i += bs) {
+      const n = Math.min(bs, images.length - i);
+      const { pixels } = await next!;
+      next = prepare(i + bs);
+      const r = await graph.run({ pixels: { data: pixels, shape: [n, 3, S, S] } });
+      out.set(r.features.data as Float32Array, i * this.embedDim);
+      opts.onProgress?.(i + n, images.length);
+    }
+    if (opts.normalize !== false) normalizeRows(out, this.embedDim);
+    return { data: out, n: images.length, dim: this.embedDim };
   }
 
   /** Preprocesses images into [n, 3, S, S] pixels without encoding them. */
