@@ -3,7 +3,11 @@
  * our ImagePool against PIL + torchvision in a torch DataLoader (reference.py), same files, same
  * machine, alternating rounds. Prints both, the ratio per round, and medians.
  *
- *   npx tsc -p . && node dist/bench/preprocess/bench.js [--rounds 3] [--batch 64] [--size 224]
+ *   npx tsc -p . && node dist/bench/preprocess/bench.js [--rounds 3] [--batch 64] [--size 224] [--fresh]
+ *
+ * Our side reuses two batch buffers in turn (BatchOptions.out), as a training or embedding loop
+ * would; --fresh allocates a new SharedArrayBuffer per batch instead (first-touch page faults
+ * cost ~1 ms per image on this VM, as the DataLoader's new shared-memory batches do).
  */
 import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
@@ -27,6 +31,7 @@ const size = Number(arg("size", "224"));
 const threads = Number(arg("threads", String(availableParallelism())));
 const limit = Number(arg("limit", "0"));
 const python = arg("python", "/usr/bin/python3");
+const fresh = process.argv.includes("--fresh"); // a new batch buffer per call instead of the reused pair
 const shards = arg("shards", "")
   ? arg("shards", "").split(",")
   : readdirSync(DATA).filter((f) => f.endsWith(".tar")).sort().map((f) => path.join(DATA, f));
@@ -39,12 +44,15 @@ const median = (xs: number[]) => {
 let jpegs = shards.flatMap((s) => readTar(s, ".jpg").map((e) => e.data));
 if (limit > 0) jpegs = jpegs.slice(0, limit);
 console.log(`machine: ${cpus()[0]?.model ?? "?"}, ${availableParallelism()} cores; node ${process.version}`);
-console.log(`data: ${jpegs.length} JPEGs from ${shards.map((s) => path.basename(s)).join(", ")}; N=${size}, batch ${batch}`);
+console.log(
+  `data: ${jpegs.length} JPEGs from ${shards.map((s) => path.basename(s)).join(", ")}; N=${size}, batch ${batch}` +
+    (fresh ? "; clip-ts allocates a fresh batch buffer per call" : "; clip-ts reuses two batch buffers"),
+);
 
 const pool = new ImagePool({ size, mean: OPENAI_MEAN, std: OPENAI_STD }, { threads });
 
 // two batch buffers used in turn, as a training or embedding loop would reuse its input buffer
-const ring = [0, 1].map(() => new Float32Array(new SharedArrayBuffer(batch * 3 * size * size * 4)));
+const ring = [0, 1].map(() => pool.allocBatch(batch));
 
 /** One pass over all images, two batches in flight (as a DataLoader prefetches): [img/s, CPU ms/img]. */
 async function ours(): Promise<[number, number]> {
@@ -53,7 +61,7 @@ async function ours(): Promise<[number, number]> {
   let done = 0;
   let inflight: Promise<unknown> | null = null;
   for (let i = 0, k = 0; i < jpegs.length; i += batch, k++) {
-    const p = pool.preprocessBatch(jpegs.slice(i, i + batch), { out: ring[k % 2] }).then((r) => {
+    const p = pool.preprocessBatch(jpegs.slice(i, i + batch), fresh ? {} : { out: ring[k % 2] }).then((r) => {
       done += r.ok.length;
     });
     if (inflight) await inflight;

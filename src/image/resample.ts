@@ -8,6 +8,8 @@
  * the same pixels of the full resize, at a fraction of the work.
  */
 
+import { scratchI32, scratchU8 } from "./scratch.js";
+
 export type Filter = "bicubic" | "bilinear";
 
 /** Pillow's bicubic convolution kernel with a = -0.5, support 2. */
@@ -119,13 +121,13 @@ export interface Window {
  * Pillow's ImagingResample for 8-bit images (modes L, RGB, RGBA, RGBa, LA, La all go through
  * here), for 1, 3 or 4 interleaved channels: horizontal pass into 8-bit rows, then vertical pass,
  * each clipped to 0..255; a pass is skipped when its size does not change. Returns the window
- * as [winH, winW, channels] bytes.
+ * as [winH, winW, channels] bytes, in `into` when given (else a new array).
  */
-export function resample8(src: View8, outW: number, outH: number, filter: Filter, win: Window): Uint8Array {
+export function resample8(src: View8, outW: number, outH: number, filter: Filter, win: Window, into?: Uint8Array): Uint8Array {
   const C = src.channels;
   const winW = win.x1 - win.x0;
   const winH = win.y1 - win.y0;
-  const out = new Uint8Array(winW * winH * C);
+  const out = into ? into.subarray(0, Math.max(0, winW * winH * C)) : new Uint8Array(Math.max(0, winW * winH * C));
   if (winW <= 0 || winH <= 0) return out;
   const needH = outW !== src.width;
   const needV = outH !== src.height;
@@ -148,7 +150,7 @@ export function resample8(src: View8, outW: number, outH: number, filter: Filter
       yLast = win.y1;
     }
     midStride = winW * C;
-    mid = new Uint8Array((yLast - yFirst) * midStride);
+    mid = scratchU8("resample.mid", (yLast - yFirst) * midStride); // fully overwritten
     horizontal8(src, yFirst, yLast, ch, kh, win.x0, win.x1, mid);
     midX0 = 0;
     midY0 = yFirst;
@@ -162,7 +164,7 @@ export function resample8(src: View8, outW: number, outH: number, filter: Filter
   const rowBytes = winW * C;
   if (cv) {
     const kv = fixedCoeffs(cv.kk);
-    const acc = new Int32Array(rowBytes);
+    const acc = scratchI32("resample.acc", rowBytes);
     for (let yy = win.y0; yy < win.y1; yy++) {
       const ymin = cv.bounds[yy * 2]!;
       const n = cv.bounds[yy * 2 + 1]!;
@@ -359,11 +361,11 @@ export function nearestIndex(inSize: number, in0: number, in1: number, outSize: 
  * Nearest-neighbour resize window (Pillow forces it for modes "P" and "1"), any channel count.
  * Samples that fall outside the source are 0, as Pillow's fill.
  */
-export function resampleNearest(src: View8, outW: number, outH: number, win: Window): Uint8Array {
+export function resampleNearest(src: View8, outW: number, outH: number, win: Window, into?: Uint8Array): Uint8Array {
   const C = src.channels;
   const winW = win.x1 - win.x0;
   const winH = win.y1 - win.y0;
-  const out = new Uint8Array(Math.max(0, winW * winH * C));
+  const out = into ? into.subarray(0, Math.max(0, winW * winH * C)).fill(0) : new Uint8Array(Math.max(0, winW * winH * C));
   if (winW <= 0 || winH <= 0) return out;
   const xi = nearestIndex(src.width, 0, src.width, outW);
   const yi = nearestIndex(src.height, 0, src.height, outH);
@@ -395,8 +397,8 @@ function mulDiv255(a: number, b: number): number {
 }
 
 /** RGBA -> RGBa (premultiplied) as Pillow's rgbA2rgba, for the [W*H] view given. */
-export function premultiply(rgb: Uint8Array, alpha: Uint8Array, pixels: number): Uint8Array {
-  const out = new Uint8Array(pixels * 4);
+export function premultiply(rgb: Uint8Array, alpha: Uint8Array, pixels: number, into?: Uint8Array): Uint8Array {
+  const out = into ? into.subarray(0, pixels * 4) : new Uint8Array(pixels * 4);
   for (let i = 0, p = 0, q = 0; i < pixels; i++, p += 3, q += 4) {
     const a = alpha[i]!;
     out[q] = mulDiv255(rgb[p]!, a);
@@ -408,8 +410,8 @@ export function premultiply(rgb: Uint8Array, alpha: Uint8Array, pixels: number):
 }
 
 /** RGBa -> RGB as Pillow's rgba2rgbA followed by dropping alpha: integer division, clipped. */
-export function unpremultiplyToRGB(rgba: Uint8Array, pixels: number): Uint8Array {
-  const out = new Uint8Array(pixels * 3);
+export function unpremultiplyToRGB(rgba: Uint8Array, pixels: number, into?: Uint8Array): Uint8Array {
+  const out = into ? into.subarray(0, pixels * 3) : new Uint8Array(pixels * 3);
   for (let i = 0, p = 0, q = 0; i < pixels; i++, p += 3, q += 4) {
     const a = rgba[q + 3]!;
     if (a === 255 || a === 0) {
@@ -426,8 +428,8 @@ export function unpremultiplyToRGB(rgba: Uint8Array, pixels: number): Uint8Array
 }
 
 /** Pillow's cmyk2rgb: nk = 255 - k; channel = nk - c * nk / 255 (MULDIV255), clipped. */
-export function cmykToRGB(cmyk: Uint8Array, pixels: number): Uint8Array {
-  const rgb = new Uint8Array(pixels * 3);
+export function cmykToRGB(cmyk: Uint8Array, pixels: number, into?: Uint8Array): Uint8Array {
+  const rgb = into ? into.subarray(0, pixels * 3) : new Uint8Array(pixels * 3);
   for (let i = 0; i < pixels; i++) {
     const nk = 255 - cmyk[i * 4 + 3]!;
     for (let c = 0; c < 3; c++) {

@@ -17,6 +17,7 @@ import {
 } from "./resample.js";
 import type { Rng } from "../util/rng.js";
 import { UserError } from "../errors.js";
+import { scratchI32, scratchU8 } from "./scratch.js";
 
 /** Python's round(): half to even. */
 export function roundHalfEven(x: number): number {
@@ -71,7 +72,8 @@ export interface CropBox {
  * Resizes the region `box` of `img` to outW x outH as PIL would in the source mode (after
  * cropping it out), and returns the RGB bytes of the output window `win` ([winH, winW, 3]),
  * i.e. PIL's resize -> crop -> convert("RGB"). Window pixels outside the resized image get
- * `fill` (torchvision pads before cropping).
+ * `fill` (torchvision pads before cropping). The result lives in this thread's scratch memory:
+ * it is valid until the next call.
  */
 export function resizeWindowRGB(
   img: RGBImage,
@@ -93,33 +95,35 @@ export function resizeWindowRGB(
     y1: Math.min(win.y1, outH),
   };
   const same = outW === box.w && outH === box.h;
+  const innerPixels = Math.max(0, inner.x1 - inner.x0) * Math.max(0, inner.y1 - inner.y0);
+  const innerBytes = innerPixels * 3;
   let rgb: Uint8Array; // [innerH, innerW, 3]
   const view: View8 = { data: img.data, stride: img.width * 3, channels: 3, x0: box.x, y0: box.y, width: box.w, height: box.h };
   if (same) {
     rgb = copyWindow(view, inner); // PIL returns a copy: no resampling, no premultiply
   } else if (mode === "P" || mode === "1") {
-    rgb = resampleNearest(view, outW, outH, inner);
+    rgb = resampleNearest(view, outW, outH, inner, scratchU8("tf.rgb", innerBytes));
   } else if ((mode === "RGBA" || mode === "LA") && img.alpha) {
     const sub = cropPixels(img, box);
-    const rgba = premultiply(sub.rgb, sub.alpha!, box.w * box.h);
+    const rgba = premultiply(sub.rgb, sub.alpha!, box.w * box.h, scratchU8("tf.premul", box.w * box.h * 4));
     const v4: View8 = { data: rgba, stride: box.w * 4, channels: 4, x0: 0, y0: 0, width: box.w, height: box.h };
-    const out4 = resample8(v4, outW, outH, filter, inner);
-    rgb = unpremultiplyToRGB(out4, (inner.x1 - inner.x0) * (inner.y1 - inner.y0));
+    const out4 = resample8(v4, outW, outH, filter, inner, scratchU8("tf.out4", innerPixels * 4));
+    rgb = unpremultiplyToRGB(out4, innerPixels, scratchU8("tf.rgb", innerBytes));
   } else if (mode === "CMYK" && img.cmyk) {
     const v4: View8 = { data: img.cmyk, stride: img.width * 4, channels: 4, x0: box.x, y0: box.y, width: box.w, height: box.h };
-    const out4 = resample8(v4, outW, outH, filter, inner);
-    rgb = cmykToRGB(out4, (inner.x1 - inner.x0) * (inner.y1 - inner.y0));
+    const out4 = resample8(v4, outW, outH, filter, inner, scratchU8("tf.out4", innerPixels * 4));
+    rgb = cmykToRGB(out4, innerPixels, scratchU8("tf.rgb", innerBytes));
   } else if (mode === "I" && img.gray32) {
     const sub = cropGray32(img, box);
     const g = resample32(sub, box.w, box.h, outW, outH, filter, inner);
-    rgb = new Uint8Array(g.length * 3);
+    rgb = scratchU8("tf.rgb", g.length * 3);
     for (let i = 0; i < g.length; i++) {
       const v = g[i]!;
       const c = v <= 0 ? 0 : v >= 255 ? 255 : v; // Pillow's i2rgb clips
       rgb[i * 3] = rgb[i * 3 + 1] = rgb[i * 3 + 2] = c;
     }
   } else {
-    rgb = resample8(view, outW, outH, filter, inner);
+    rgb = resample8(view, outW, outH, filter, inner, scratchU8("tf.rgb", innerBytes));
   }
   if (inner.x0 === win.x0 && inner.y0 === win.y0 && inner.x1 === win.x1 && inner.y1 === win.y1) return rgb;
   return padInto(rgb, inner, win, winW, winH, padColor(img, fill));
@@ -133,7 +137,7 @@ function copyWindow(view: View8, win: Window): Uint8Array {
   const rowBytes = w * 3;
   const start = (view.y0 + win.y0) * view.stride + (view.x0 + win.x0) * 3;
   if (rowBytes === view.stride) return view.data.subarray(start, start + h * rowBytes);
-  const out = new Uint8Array(h * rowBytes);
+  const out = scratchU8("tf.rgb", h * rowBytes);
   for (let y = 0; y < h; y++) {
     const s = start + y * view.stride;
     out.set(view.data.subarray(s, s + rowBytes), y * rowBytes);
@@ -162,7 +166,7 @@ function padInto(
   winH: number,
   color: [number, number, number],
 ): Uint8Array {
-  const out = new Uint8Array(winW * winH * 3);
+  const out = scratchU8("tf.pad", winW * winH * 3);
   for (let i = 0; i < winW * winH; i++) {
     out[i * 3] = color[0];
     out[i * 3 + 1] = color[1];
@@ -181,8 +185,8 @@ function cropPixels(img: RGBImage, box: CropBox): { rgb: Uint8Array; alpha: Uint
   if (box.x === 0 && box.y === 0 && box.w === img.width && box.h === img.height) {
     return { rgb: img.data, alpha: img.alpha };
   }
-  const rgb = new Uint8Array(box.w * box.h * 3);
-  const alpha = img.alpha ? new Uint8Array(box.w * box.h) : undefined;
+  const rgb = scratchU8("tf.crop", box.w * box.h * 3);
+  const alpha = img.alpha ? scratchU8("tf.cropAlpha", box.w * box.h) : undefined;
   for (let y = 0; y < box.h; y++) {
     const s = (box.y + y) * img.width + box.x;
     rgb.set(img.data.subarray(s * 3, (s + box.w) * 3), y * box.w * 3);
@@ -194,7 +198,7 @@ function cropPixels(img: RGBImage, box: CropBox): { rgb: Uint8Array; alpha: Uint
 function cropGray32(img: RGBImage, box: CropBox): Int32Array {
   const g = img.gray32!;
   if (box.x === 0 && box.y === 0 && box.w === img.width && box.h === img.height) return g;
-  const out = new Int32Array(box.w * box.h);
+  const out = scratchI32("tf.cropGray", box.w * box.h);
   for (let y = 0; y < box.h; y++) {
     const s = (box.y + y) * img.width + box.x;
     out.set(g.subarray(s, s + box.w), y * box.w);

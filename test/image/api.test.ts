@@ -93,6 +93,9 @@ test("pool writes into a caller's reused SharedArrayBuffer", async () => {
     assert.equal(r.pixels.buffer, out.buffer);
     assert.deepEqual(out.subarray(0, 768), await preprocessImage(file, cfg));
     await assert.rejects(pool.preprocessBatch([file], { out: new Float32Array(10) }), RangeError);
+    const buf = pool.allocBatch(3);
+    assert.equal(buf.length, 3 * 3 * 16 * 16);
+    assert.ok(buf.buffer instanceof SharedArrayBuffer);
   } finally {
     await pool.close();
   }
