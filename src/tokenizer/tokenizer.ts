@@ -52,7 +52,7 @@ export interface LoadOptions {
   contextLength?: number;
 }
 
-/** Entries of each cache (words, pieces); a full cache starts over (captions need far fewer). */
+/** Entries of the piece cache; a full cache starts over (captions need far fewer). */
 const CACHE_LIMIT = 1 << 18;
 
 export class ClipTokenizer {
