@@ -1,7 +1,7 @@
 /** @file The `clip` command line: one subcommand module per job, registered here. */
 import { Command, CommanderError } from "commander";
 import { UserError } from "../errors.js";
-import { COMMANDS } from "./commands.js";
+import { registrations } from "./commands.js";
 
 /** Runs the CLI with argv (without node and script); returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -11,7 +11,7 @@ export async function main(argv: string[]): Promise<number> {
     .description("CLIP in TypeScript: embed, classify, search, train and evaluate CLIP models")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
-  for (const register of COMMANDS) register(program);
+  for (const register of await registrations(argv)) register(program);
   try {
     await program.parseAsync(argv, { from: "user" });
     return typeof process.exitCode === "number" ? process.exitCode : 0;
