@@ -38,6 +38,9 @@ const EXTERNAL_THRESHOLD = 1.8e9;
 /** A graph compiled into an ORT session; run it with feeds by input name. */
 export class CompiledGraph {
   private released = false;
+  /** Reused plain-memory copies of shared-memory feeds, by input name (runs of one graph are awaited in turn). */
+  private readonly staging = new Map<string, HostArray>();
+  private running = 0;
   private constructor(
     private readonly session: ort.InferenceSession,
     readonly inputs: GraphInput[],
@@ -84,7 +87,7 @@ export class CompiledGraph {
       const f = feeds[inp.name];
       if (!f) throw new UserError(`run: missing feed for ${inp.kind} '${inp.name}' ${inp.dtype}${fmtShape(inp.shape)} (made at ${inp.where})`);
       checkFeed(inp, f, sizes);
-      ortFeeds[inp.name] = new ort.Tensor(ORT_TYPE[inp.dtype], plainMemory(f.data) as never, f.shape);
+      ortFeeds[inp.name] = new ort.Tensor(ORT_TYPE[inp.dtype], this.plain(inp.name, f.data) as never, f.shape);
     }
     for (const k of Object.keys(feeds)) {
       if (!this.inputs.some((i) => i.name === k)) {
@@ -92,13 +95,34 @@ export class CompiledGraph {
       }
     }
     const names = fetch ?? this.outputs.map((o) => o.name);
-    const res = await this.session.run(ortFeeds, names);
+    this.running++;
+    let res: ort.InferenceSession.OnnxValueMapType;
+    try {
+      res = await this.session.run(ortFeeds, names);
+    } finally {
+      this.running--;
+    }
     const out: Record<string, HostTensor> = {};
     for (const n of names) {
       const t = res[n];
       out[n] = { data: t.data as HostArray, shape: t.dims.map(Number) };
     }
     return out;
+  }
+
+  /** A feed in plain memory: shared-memory arrays (worker output) are copied into a reused buffer. */
+  private plain(name: string, a: HostArray): HostArray {
+    if (a.buffer instanceof ArrayBuffer) return a;
+    if (this.running > 0) return plainMemory(a); // a concurrent run may still read the staging buffer
+    let buf = this.staging.get(name);
+    if (!buf || buf.length < a.length || buf.constructor !== a.constructor) {
+      buf = a.slice() as HostArray;
+      this.staging.set(name, buf);
+      return buf;
+    }
+    const view = buf.subarray(0, a.length) as HostArray;
+    (view as Float32Array).set(a as Float32Array);
+    return view;
   }
 
   async release(): Promise<void> {

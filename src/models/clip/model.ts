@@ -152,9 +152,11 @@ export class ClipModel implements Embedder {
     const S = this.imageSize;
     const graph = await this.images();
     const out = new Float32Array(images.length * this.embedDim);
+    // two reused batch buffers: one being filled by the workers while the model reads the other
+    const buffers = [pool.allocBatch(Math.min(bs, images.length)), pool.allocBatch(Math.min(bs, images.length))];
     const prepare = (i: number): Promise<{ pixels: Float32Array }> | undefined => {
       if (i >= images.length) return undefined;
-      const p = pool.preprocessBatch(images.slice(i, i + bs));
+      const p = pool.preprocessBatch(images.slice(i, i + bs), { out: buffers[(i / bs) % 2] });
       p.catch(() => undefined); // reported when awaited
       return p;
     };
@@ -163,7 +165,7 @@ export class ClipModel implements Embedder {
       const n = Math.min(bs, images.length - i);
       const { pixels } = await next!;
       next = prepare(i + bs);
-      const r = await graph.run({ pixels: { data: pixels, shape: [n, 3, S, S] } });
+      const r = await graph.run({ pixels: { data: pixels.subarray(0, n * 3 * S * S), shape: [n, 3, S, S] } });
       out.set(r.features.data as Float32Array, i * this.embedDim);
       opts.onProgress?.(i + n, images.length);
     }
