@@ -249,10 +249,11 @@ async function decodeSharp(b: Uint8Array, opts: DecodeOptions, maxPixels: number
   checkSize(width, height, maxPixels);
   const n = width * height;
   const m: SourceMode = mode ?? (channels === 4 ? "RGBA" : channels === 2 ? "LA" : channels === 1 ? "L" : "RGB");
-  const keepAlpha = m === "RGBA" || m === "LA";
   if (channels === 3) return { width, height, data: new Uint8Array(data.buffer, data.byteOffset, n * 3), mode: m };
+  // alpha is kept only where the reference resizes with it (modes RGBA, LA)
+  const hasAlpha = (channels === 4 || channels === 2) && (m === "RGBA" || m === "LA");
   const rgb = new Uint8Array(n * 3);
-  const alpha = keepAlpha ? new Uint8Array(n) : undefined;
+  const alpha = hasAlpha ? new Uint8Array(n) : undefined;
   if (channels === 4) {
     for (let i = 0, p = 0, q = 0; i < n; i++, p += 3, q += 4) {
       rgb[p] = data[q]!;
@@ -263,12 +264,12 @@ async function decodeSharp(b: Uint8Array, opts: DecodeOptions, maxPixels: number
   } else if (channels === 2 || channels === 1) {
     for (let i = 0, q = 0; i < n; i++, q += channels) {
       rgb[i * 3] = rgb[i * 3 + 1] = rgb[i * 3 + 2] = data[q]!;
-      if (alpha && channels === 2) alpha[i] = data[q + 1]!;
+      if (alpha) alpha[i] = data[q + 1]!;
     }
   } else {
     throw new ImageFormatError(`unexpected ${channels}-channel output from the decoder`);
   }
-  if (keepAlpha && !alpha) return { width, height, data: rgb, mode: m === "RGBA" ? "RGB" : "L" };
+  if ((m === "RGBA" || m === "LA") && !alpha) return { width, height, data: rgb, mode: m === "RGBA" ? "RGB" : "L" };
   return { width, height, data: rgb, mode: m, alpha };
 }
 

@@ -23,6 +23,7 @@ export {
 export { precomputeCoeffs, resample8, resampleNearest, type Filter } from "./resample.js";
 export { decodeBmp } from "./bmp.js";
 export { decodeGif } from "./gif.js";
+export { decodeJpeg, type TensorSink } from "./jpeg.js";
 export { decodeImage, sniffFormat, DEFAULT_MAX_PIXELS, type DecodeOptions, type ImageFormat } from "./decode.js";
 export { preprocessImage } from "./pipeline.js";
 export { ImagePool, type ImagePoolOptions, type BatchOptions, type BatchResult } from "./pool.js";

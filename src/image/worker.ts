@@ -1,8 +1,7 @@
 /** @file Worker thread of ImagePool: decodes and preprocesses images straight into the shared batch. */
 import { parentPort } from "node:worker_threads";
 import { InternalError } from "../errors.js";
-import type { PreprocessConfig } from "./config.js";
-import type { RGBImage } from "./config.js";
+import type { PreprocessConfig, RGBImage } from "./config.js";
 import { decodeImage, decodeImageSync, readImageFile } from "./decode.js";
 import { preprocessRGB, randomResizedCrop } from "./transform.js";
 import { scratchU8 } from "./scratch.js";
@@ -63,7 +62,8 @@ const port = parentPort;
 async function runJob(job: WorkerJob): Promise<PromiseSettledResult<void>[]> {
   const out = new Float32Array(job.pixels);
   const settled: PromiseSettledResult<void>[] = [];
-  // one item at a time: the scratch buffers are shared by the items of this thread
+  // one item at a time (a job's items in order; jobs interleave only at awaits, and no scratch
+  // buffer is held across an await)
   for (const item of job.items) {
     try {
       await runItem(job, item, out);
