@@ -416,6 +416,9 @@ function decodeScan(
   al: number,
 ): number {
   const scan = extractScan(b, start);
+  // the file ends inside the entropy-coded data: refuse it (as PIL does) rather than decode the
+  // missing tail as zeros
+  if (scan.truncated) throw new ImageFormatError("image file is truncated");
   for (const c of scomps) {
     c.pred = 0;
     const needDc = !f.progressive || (ss === 0 && ah === 0);
