@@ -50,13 +50,26 @@ interface Pending {
   worker: number;
 }
 
+interface Queued {
+  job: WorkerJob;
+  transfer: ArrayBuffer[];
+  resolve: (r: WorkerReply) => void;
+  reject: (e: Error) => void;
+}
+
+/** Chunks a worker holds at once: one running, one queued so it never waits for the main thread. */
+const MAX_INFLIGHT = 2;
+
 export class ImagePool {
   readonly cfg: PreprocessConfig;
   readonly threads: number;
   private readonly opts: ImagePoolOptions;
   private workers: (Worker | null)[];
-  private load: number[];
+  /** Chunks sent to each worker and not answered yet. */
+  private inflight: number[];
   private pending = new Map<number, Pending>();
+  /** Chunks waiting for a worker: handed out as workers finish, so a slow thread gets fewer. */
+  private queue: Queued[] = [];
   private nextId = 1;
   private closed = false;
 
@@ -65,7 +78,7 @@ export class ImagePool {
     this.opts = opts;
     this.threads = Math.max(1, Math.floor(opts.threads ?? availableParallelism()));
     this.workers = new Array(this.threads).fill(null);
-    this.load = new Array(this.threads).fill(0);
+    this.inflight = new Array(this.threads).fill(0);
   }
 
   private worker(i: number): Worker {
@@ -77,18 +90,22 @@ export class ImagePool {
       const p = this.pending.get(reply.id);
       if (!p) return;
       this.pending.delete(reply.id);
+      this.inflight[i]!--;
+      if (this.inflight[i] === 0) this.workers[i]?.unref(); // idle threads do not keep the process alive
       p.resolve(reply);
+      this.pump();
     });
     const fail = (err: Error) => {
       // the thread is gone: fail its jobs and start a fresh one on next use
       this.workers[i] = null;
-      this.load[i] = 0;
+      this.inflight[i] = 0;
       for (const [id, p] of this.pending) {
         if (p.worker === i) {
           this.pending.delete(id);
           p.reject(new InternalError(`image worker died: ${err.message}`));
         }
       }
+      if (!this.closed) this.pump();
     };
     w.on("error", fail);
     w.on("exit", (code) => {
@@ -99,26 +116,27 @@ export class ImagePool {
   }
 
   private send(job: WorkerJob, transfer: ArrayBuffer[]): Promise<WorkerReply> {
-    // least-loaded worker
-    let best = 0;
-    for (let i = 1; i < this.threads; i++) if (this.load[i]! < this.load[best]!) best = i;
-    const w = this.worker(best);
-    this.load[best]! += job.items.length;
-    const n = job.items.length;
     return new Promise<WorkerReply>((resolve, reject) => {
-      this.pending.set(job.id, {
-        resolve: (r) => {
-          this.load[best]! -= n;
-          resolve(r);
-        },
-        reject,
-        worker: best,
-      });
-      w.ref();
-      w.postMessage(job, transfer);
-    }).finally(() => {
-      if (![...this.pending.values()].some((p) => p.worker === best)) this.workers[best]?.unref();
+      this.queue.push({ job, transfer, resolve, reject });
+      this.pump();
     });
+  }
+
+  /** Hands queued chunks to the workers with the fewest in flight, up to MAX_INFLIGHT each. */
+  private pump(): void {
+    while (this.queue.length > 0) {
+      let best = -1;
+      for (let i = 0; i < this.threads; i++) {
+        if (this.inflight[i]! < MAX_INFLIGHT && (best < 0 || this.inflight[i]! < this.inflight[best]!)) best = i;
+      }
+      if (best < 0) return;
+      const q = this.queue.shift()!;
+      const w = this.worker(best);
+      this.inflight[best]!++;
+      this.pending.set(q.job.id, { resolve: q.resolve, reject: q.reject, worker: best });
+      w.ref();
+      w.postMessage(q.job, q.transfer);
+    }
   }
 
   /**
@@ -208,6 +226,7 @@ export class ImagePool {
       this.pending.delete(id);
       p.reject(new InternalError("ImagePool closed while a batch was running"));
     }
+    for (const q of this.queue.splice(0)) q.reject(new InternalError("ImagePool closed while a batch was running"));
     await Promise.all(ws.map((w) => w.terminate()));
   }
 }
