@@ -28,6 +28,7 @@ interface DemoFlags {
   batchSize: number;
   n: number;
   seed: number;
+  evalN: number;
   threads?: number;
   json?: boolean;
 }
@@ -41,6 +42,7 @@ export function register(program: Command): void {
     .option("--batch-size <n>", "contrastive batch", intArg("--batch-size", 2), 128)
     .option("--n <n>", "training scenes", intArg("--n", 100), 20000)
     .option("--seed <n>", "seed of the world and the run", intArg("--seed", 0), 0)
+    .option("--eval-n <n>", "scenes per evaluation set", intArg("--eval-n", 10), 800)
     .option("--threads <n>", "threads (default: all cores)", intArg("--threads"))
     .option("--json", "print the results as one JSON document")
     .action(async (o: DemoFlags) => {
@@ -79,10 +81,10 @@ export function register(program: Command): void {
       const evals: Record<string, Record<string, number>> = {};
       try {
         for (const task of ["shape", "color", "count"]) {
-          evals[`heldout_${task}`] = await validate(model, `synth:?n=800&seed=${o.seed + 1001}&size=64&split=heldout&task=${task}`);
-          evals[`seen_${task}`] = await validate(model, `synth:?n=800&seed=${o.seed + 2001}&size=64&split=val&task=${task}`);
+          evals[`heldout_${task}`] = await validate(model, `synth:?n=${o.evalN}&seed=${o.seed + 1001}&size=64&split=heldout&task=${task}`);
+          evals[`seen_${task}`] = await validate(model, `synth:?n=${o.evalN}&seed=${o.seed + 2001}&size=64&split=val&task=${task}`);
         }
-        evals.retrieval_val = await validate(model, `synth:?n=1000&seed=${o.seed + 3001}&size=64&split=val`);
+        evals.retrieval_val = await validate(model, `synth:?n=${o.evalN}&seed=${o.seed + 3001}&size=64&split=val`);
       } finally {
         await model.close();
       }
@@ -110,7 +112,7 @@ export function register(program: Command): void {
         "| --- | --- | --- | --- |",
         ...(["shape", "color", "count"] as const).map((t) => `| ${t} | ${pct(evals[`heldout_${t}`].zeroshot_top1)} | ${pct(evals[`seen_${t}`].zeroshot_top1)} | ${pct(chance[t])} |`),
         "",
-        `Retrieval on 1000 unseen scenes: text->image R@1 ${pct(evals.retrieval_val["t2i_R@1"])}, R@5 ${pct(evals.retrieval_val["t2i_R@5"])}; image->text R@1 ${pct(evals.retrieval_val["i2t_R@1"])}, R@5 ${pct(evals.retrieval_val["i2t_R@5"])}`,
+        `Retrieval on ${o.evalN} unseen scenes: text->image R@1 ${pct(evals.retrieval_val["t2i_R@1"])}, R@5 ${pct(evals.retrieval_val["t2i_R@5"])}; image->text R@1 ${pct(evals.retrieval_val["i2t_R@1"])}, R@5 ${pct(evals.retrieval_val["i2t_R@5"])}`,
         "",
         `Try it: npx clip classify --model ${path.join(args.save, "latest")} --labels "star,circle,ring,square" IMAGE.png`,
       ];

@@ -1,0 +1,30 @@
+/** @file The offline main job end to end, shrunk: synth world -> training -> zero-shot and retrieval report. */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { CLI } from "../helpers/shared.js";
+
+const run = promisify(execFile);
+
+test("clip demo trains on the procedural world and reports what it learned", async () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), "clip-demo-"));
+  try {
+    const { stdout } = await run(process.execPath, [CLI, "demo", "--out", out, "--steps", "4", "--n", "200", "--batch-size", "16", "--eval-n", "32", "--json"], {
+      env: { ...process.env, CLIP_NO_PROGRESS: "1" },
+    });
+    const doc = JSON.parse(stdout) as { checkpoint: string; steps: number; zeroshot_top1: Record<string, number>; retrieval: Record<string, number> };
+    assert.equal(doc.steps, 4);
+    assert.deepEqual(Object.keys(doc.zeroshot_top1).sort(), ["heldout_color", "heldout_count", "heldout_shape", "seen_color", "seen_count", "seen_shape"]);
+    for (const v of Object.values(doc.zeroshot_top1)) assert.ok(v >= 0 && v <= 1);
+    assert.ok(doc.retrieval["t2i_R@1"] >= 0 && doc.retrieval["i2t_R@10"] <= 1);
+    // the checkpoint it leaves is usable by the other commands
+    const emb = JSON.parse((await run(process.execPath, [CLI, "embed", "--model", doc.checkpoint, "--text", "a red star", "--json"])).stdout) as { text_embeddings: number[][] };
+    assert.equal(emb.text_embeddings[0].length, 128);
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+});
