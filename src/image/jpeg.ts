@@ -974,19 +974,46 @@ function writeTensor420(f: Frame, planes: Uint8Array[], sink: TensorSink, lr: Fl
     sb[dw + 1] = sb[dw]!;
     sr[dw + 1] = sr[dw]!;
     const yr = yy * ys;
-    let o = offset + y * n - x0;
-    for (let x = x0; x < xe; x++) {
+    const o = offset + y * n - x0;
+    // pixels 2i and 2i+1 share chroma column i: even ones lean left (bias 8), odd ones right
+    // (bias 7), as jdsample.c h2v2_fancy_upsample; window edges on odd x go one by one
+    let x = x0;
+    if (x & 1) {
       const i = (x >> 1) + 1;
-      const odd = x & 1;
-      // even pixels lean left with bias 8, odd ones right with bias 7 (jdsample.c h2v2_fancy_upsample)
-      const B = (sb[i]! * 3 + sb[i - 1 + 2 * odd]! + 8 - odd) >> 4;
-      const R = (sr[i]! * 3 + sr[i - 1 + 2 * odd]! + 8 - odd) >> 4;
+      const B = (sb[i]! * 3 + sb[i + 1]! + 7) >> 4;
+      const R = (sr[i]! * 3 + sr[i + 1]! + 7) >> 4;
       const Y = yp[yr + x]! + 384;
       out[o + x] = lr[Y + crr[R]!]!;
       out[o + plane + x] = lg[Y + ((cbg[B]! + crg[R]!) >> 16)]!;
       out[o + 2 * plane + x] = lb[Y + cbb[B]!]!;
+      x++;
     }
-    o = 0;
+    const o1 = o + plane, o2 = o + 2 * plane;
+    for (; x + 1 < xe; x += 2) {
+      const i = (x >> 1) + 1;
+      const b3 = sb[i]! * 3, r3 = sr[i]! * 3;
+      let B = (b3 + sb[i - 1]! + 8) >> 4;
+      let R = (r3 + sr[i - 1]! + 8) >> 4;
+      let Y = yp[yr + x]! + 384;
+      out[o + x] = lr[Y + crr[R]!]!;
+      out[o1 + x] = lg[Y + ((cbg[B]! + crg[R]!) >> 16)]!;
+      out[o2 + x] = lb[Y + cbb[B]!]!;
+      B = (b3 + sb[i + 1]! + 7) >> 4;
+      R = (r3 + sr[i + 1]! + 7) >> 4;
+      Y = yp[yr + x + 1]! + 384;
+      out[o + x + 1] = lr[Y + crr[R]!]!;
+      out[o1 + x + 1] = lg[Y + ((cbg[B]! + crg[R]!) >> 16)]!;
+      out[o2 + x + 1] = lb[Y + cbb[B]!]!;
+    }
+    if (x < xe) {
+      const i = (x >> 1) + 1;
+      const B = (sb[i]! * 3 + sb[i - 1]! + 8) >> 4;
+      const R = (sr[i]! * 3 + sr[i - 1]! + 8) >> 4;
+      const Y = yp[yr + x]! + 384;
+      out[o + x] = lr[Y + crr[R]!]!;
+      out[o1 + x] = lg[Y + ((cbg[B]! + crg[R]!) >> 16)]!;
+      out[o2 + x] = lb[Y + cbb[B]!]!;
+    }
   }
 }
 
