@@ -592,7 +592,7 @@ function decodeBaseline(scan: ScanData, f: Frame, scomps: Component[], restartIn
         // DC
         let h = c.dcTable!;
         if (cnt < 16) {
-          while (cnt <= 24) { buf = (buf << 8) | d[pos++]!; cnt += 8; }
+          if (cnt <= 16) { buf = (buf << 16) | (d[pos]! << 8) | d[pos + 1]!; pos += 2; cnt += 16; } if (cnt <= 24) { buf = (buf << 8) | d[pos++]!; cnt += 8; }
           if (pos > limit) { if (scan.truncated) throw new ImageFormatError("image file is truncated"); pos = limit; }
         }
         let e = h.lut[(buf >>> (cnt - LOOKAHEAD)) & PEEK_MASK]!;
@@ -601,7 +601,7 @@ function decodeBaseline(scan: ScanData, f: Frame, scomps: Component[], restartIn
         const t = e & 255;
         if (t) {
           if (cnt < t) {
-            while (cnt <= 24) { buf = (buf << 8) | d[pos++]!; cnt += 8; }
+            if (cnt <= 16) { buf = (buf << 16) | (d[pos]! << 8) | d[pos + 1]!; pos += 2; cnt += 16; } if (cnt <= 24) { buf = (buf << 8) | d[pos++]!; cnt += 8; }
             if (pos > limit) { if (scan.truncated) throw new ImageFormatError("image file is truncated"); pos = limit; }
           }
           cnt -= t;
@@ -616,7 +616,7 @@ function decodeBaseline(scan: ScanData, f: Frame, scomps: Component[], restartIn
         let any = 0;
         for (let z = 1; z < 64; ) {
           if (cnt < 16) {
-            while (cnt <= 24) { buf = (buf << 8) | d[pos++]!; cnt += 8; }
+            if (cnt <= 16) { buf = (buf << 16) | (d[pos]! << 8) | d[pos + 1]!; pos += 2; cnt += 16; } if (cnt <= 24) { buf = (buf << 8) | d[pos++]!; cnt += 8; }
             if (pos > limit) { if (scan.truncated) throw new ImageFormatError("image file is truncated"); pos = limit; }
           }
           const peek = (buf >>> (cnt - LOOKAHEAD)) & PEEK_MASK;
@@ -637,7 +637,7 @@ function decodeBaseline(scan: ScanData, f: Frame, scomps: Component[], restartIn
           if (sz) {
             z += rs >> 4;
             if (cnt < sz) {
-              while (cnt <= 24) { buf = (buf << 8) | d[pos++]!; cnt += 8; }
+              if (cnt <= 16) { buf = (buf << 16) | (d[pos]! << 8) | d[pos + 1]!; pos += 2; cnt += 16; } if (cnt <= 24) { buf = (buf << 8) | d[pos++]!; cnt += 8; }
               if (pos > limit) { if (scan.truncated) throw new ImageFormatError("image file is truncated"); pos = limit; }
             }
             cnt -= sz;
