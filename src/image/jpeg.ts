@@ -36,19 +36,32 @@ interface Huffman {
 }
 
 /** Tables built per distinct DHT content: most files of a collection share the same few. */
-const huffmanCache = new Map<string, Huffman>();
+const huffmanCache = new Map<number, { key: Uint8Array; table: Huffman }[]>();
 
 function cachedHuffman(counts: Uint8Array, values: Uint8Array): Huffman {
-  let key = "";
-  for (let i = 0; i < 16; i++) key += String.fromCharCode(counts[i]!);
-  for (let i = 0; i < values.length; i++) key += String.fromCharCode(values[i]!);
-  let h = huffmanCache.get(key);
-  if (!h) {
-    if (huffmanCache.size > 256) huffmanCache.clear();
-    h = buildHuffman(counts, values);
-    huffmanCache.set(key, h);
+  // FNV-1a over the table bytes; entries keep the bytes to rule out collisions
+  let h = 0x811c9dc5;
+  for (let i = 0; i < 16; i++) h = Math.imul(h ^ counts[i]!, 0x01000193);
+  for (let i = 0; i < values.length; i++) h = Math.imul(h ^ values[i]!, 0x01000193);
+  const bucket = huffmanCache.get(h);
+  if (bucket) {
+    for (const e of bucket) {
+      const k = e.key;
+      if (k.length !== 16 + values.length) continue;
+      let same = true;
+      for (let i = 0; i < 16 && same; i++) same = k[i] === counts[i];
+      for (let i = 0; i < values.length && same; i++) same = k[16 + i] === values[i];
+      if (same) return e.table;
+    }
   }
-  return h;
+  if (huffmanCache.size > 256) huffmanCache.clear();
+  const key = new Uint8Array(16 + values.length);
+  key.set(counts.subarray(0, 16));
+  key.set(values, 16);
+  const table = buildHuffman(counts, values);
+  if (bucket) bucket.push({ key, table });
+  else huffmanCache.set(h, [{ key, table }]);
+  return table;
 }
 
 function buildHuffman(counts: Uint8Array, values: Uint8Array): Huffman {
