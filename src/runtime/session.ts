@@ -1,6 +1,6 @@
 /** @file The runtime boundary: the only file that imports onnxruntime. Compiles graphs to sessions and runs them. */
 import { mkdtempSync, rmSync, writeFileSync, openSync, writeSync, closeSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import path from "node:path";
 import * as ort from "onnxruntime-node";
 import type { DType, HostArray } from "../ir/dtype.js";
@@ -21,7 +21,7 @@ export type ExecutionProvider = "cpu" | "webgpu";
 export interface CompileOptions {
   /** Param values: those given become initializers (inference); the rest are fed each run (training). */
   weights?: Map<string, HostArray> | ((name: string) => HostArray | undefined);
-  /** Intra-op threads (default: ORT's choice, all cores). */
+  /** Intra-op threads (default: all logical cores). */
   threads?: number;
   executionProvider?: ExecutionProvider;
   /** ORT graph optimization level (default "all"). */
@@ -56,7 +56,9 @@ export class CompiledGraph {
       executionProviders: [opts.executionProvider ?? "cpu"],
       // ORT's extended fusions (QuickGelu, attention...) exist for float32 only and break float64 graphs
       graphOptimizationLevel: opts.optimization ?? (usesFloat64(emitted) ? "basic" : "all"),
-      ...(opts.threads ? { intraOpNumThreads: opts.threads, interOpNumThreads: 1 } : {}),
+      // ORT's own default counts physical cores, which on 2-vCPU machines means one thread
+      intraOpNumThreads: opts.threads ?? availableParallelism(),
+      interOpNumThreads: 1,
       ...(opts.optimizedModelPath ? { optimizedModelFilePath: opts.optimizedModelPath } : {}),
     };
     let session: ort.InferenceSession;
