@@ -53,7 +53,8 @@ export class ClipModel implements Embedder {
     readonly config: ClipConfig,
     readonly preprocess: PreprocessCfg,
     private readonly state: StateDict,
-    readonly tokenizer: ClipTokenizer,
+    /** The tokenizer, or why there is none (images can still be encoded). */
+    private readonly tok: ClipTokenizer | UserError,
     private readonly opts: ModelOptions = {},
     readonly source = "<memory>",
   ) {
@@ -62,15 +63,22 @@ export class ClipModel implements Embedder {
     this.contextLength = config.text_cfg.context_length;
     const ls = state.get("logit_scale");
     this.logitScale = ls ? Math.exp(ls.data[0]) : 100;
-    if (tokenizer.vocabSize > config.text_cfg.vocab_size) {
-      throw new UserError(`${source}: the tokenizer has ${tokenizer.vocabSize} tokens but the model's token_embedding has ${config.text_cfg.vocab_size} rows`);
+    if (tok instanceof ClipTokenizer && tok.vocabSize > config.text_cfg.vocab_size) {
+      throw new UserError(`${source}: the tokenizer has ${tok.vocabSize} tokens but the model's token_embedding has ${config.text_cfg.vocab_size} rows`);
     }
   }
 
   /** Loads a checkpoint directory (open_clip, Hugging Face or PyTorch layout) with its tokenizer. */
   static async load(dir: string, opts: ModelOptions = {}): Promise<ClipModel> {
     const ck: LoadedCheckpoint = loadCheckpoint(dir);
-    const tokenizer = await ClipTokenizer.fromDir(ck.dir, { vocabSize: ck.config.text_cfg.vocab_size, contextLength: ck.config.text_cfg.context_length });
+    let tokenizer: ClipTokenizer | UserError;
+    try {
+      tokenizer = await ClipTokenizer.fromDir(ck.dir, { vocabSize: ck.config.text_cfg.vocab_size, contextLength: ck.config.text_cfg.context_length });
+    } catch (e) {
+      // a checkpoint without vocabulary files still embeds images; texts say what is missing
+      if (!(e instanceof UserError)) throw e;
+      tokenizer = e;
+    }
     return new ClipModel(ck.config, ck.preprocess, ck.state, tokenizer, opts, dir);
   }
 
@@ -109,6 +117,12 @@ export class ClipModel implements Embedder {
     }
     if (opts.normalize !== false) normalizeRows(out, this.embedDim);
     return { data: out, n: total, dim: this.embedDim };
+  }
+
+  /** The checkpoint's tokenizer; a UserError naming the missing files when it has none. */
+  get tokenizer(): ClipTokenizer {
+    if (this.tok instanceof UserError) throw this.tok;
+    return this.tok;
   }
 
   /** Token ids [n, context_length] for texts, with the truncation policy. */
