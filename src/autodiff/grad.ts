@@ -1,6 +1,6 @@
 /** @file Reverse-mode autodiff over the IR: gradients are new tensors in the same graph. */
 import { isFloat } from "../ir/dtype.js";
-import { NON_DIFFERENTIABLE, type OpName } from "../ir/ops.js";
+import type { OpName } from "../ir/ops.js";
 import { fmtShape, sameShape, type Shape } from "../ir/shape.js";
 import * as T from "../ir/tensor.js";
 import type { Tensor } from "../ir/tensor.js";
@@ -55,7 +55,7 @@ export function grad(outputs: Tensor | Tensor[], wrt: Tensor[], seeds?: Tensor[]
   const live = new Set<number>();
   for (const t of order) {
     if (wrtIds.has(t.id)) live.add(t.id);
-    else if (!NON_DIFFERENTIABLE.has(t.op) && t.inputs.some((x) => live.has(x.id))) live.add(t.id);
+    else if (GRAD_RULES[t.op] !== NONDIFF && t.inputs.some((x) => live.has(x.id))) live.add(t.id);
   }
 
   const acc = new Map<number, Tensor>();

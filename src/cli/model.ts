@@ -3,7 +3,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { UserError } from "../errors.js";
-import { ClipModel } from "../models/clip/model.js";
+import { ClipModel, normalizeRows } from "../models/clip/model.js";
+import type { Embeddings } from "../models/clip/embedder.js";
 import { initState } from "../models/clip/init.js";
 import { PRESET_NAMES, presetConfig } from "../models/clip/presets.js";
 import { defaultPreprocess } from "../models/clip/config.js";
@@ -52,10 +53,9 @@ export function register(program: Command): void {
           Array.from({ length: e.n }, (_v, i) => Array.from(e.data.subarray(i * e.dim, (i + 1) * e.dim)));
         let logits: number[][] | undefined;
         if (img && txt) {
-          // logits are always of the normalized embeddings
-          const ni = o.raw ? await model.encodeImages(o.image) : img;
-          const nt = o.raw ? await model.encodeTexts(o.text) : txt;
-          logits = model.logits(ni, nt);
+          // logits are always of the normalized embeddings: normalize copies of raw ones, never re-encode
+          const unit = (e: Embeddings): Embeddings => (o.raw ? { ...e, data: normalizeRows(Float32Array.from(e.data), e.dim) } : e);
+          logits = model.logits(unit(img), unit(txt));
         }
         if (o.json) {
           printJson({

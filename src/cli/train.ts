@@ -50,41 +50,9 @@ export function trainProgress(label: string): { hooks: Pick<RunHooks, "onStep" |
   };
 }
 
-interface TrainFlags {
-  data?: string;
-  valData?: string;
-  arch?: string;
-  config?: string;
-  init?: string;
-  vocab?: string;
-  vocabSize?: number;
-  batchSize?: number;
-  steps?: number;
-  epochs?: number;
-  accumFreq: number;
-  lr: number;
-  wd: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
-  warmup: number;
-  schedule: "cosine" | "const";
-  loss: "clip" | "siglip";
-  augment: boolean;
-  shuffle: boolean;
-  seed: number;
-  lockImage?: boolean;
-  lockText?: boolean;
-  lock: string[];
-  unlock: string[];
-  gradClip?: number;
-  save?: string;
-  saveEvery?: number;
-  evalEvery?: number;
-  resume?: string;
-  threads?: number;
-  json?: boolean;
-}
+/** What commander parses: the run's arguments (required ones checked in the action), plus CLI-only flags. */
+type TrainFlags = Omit<TrainArgs, "data" | "save" | "batchSize" | "lockImage" | "lockText"> &
+  Partial<Pick<TrainArgs, "data" | "save" | "batchSize" | "lockImage" | "lockText">> & { resume?: string; json?: boolean };
 
 export function register(program: Command): void {
   program
@@ -139,39 +107,8 @@ export function register(program: Command): void {
           if (!o.save) throw new UserError("--save DIR is required: the run directory for checkpoints and metrics");
           if (!o.batchSize) throw new UserError("--batch-size N is required");
           if (o.steps === undefined && o.epochs === undefined) throw new UserError("give --steps N or --epochs N");
-          const args: TrainArgs = {
-            data: o.data,
-            valData: o.valData,
-            arch: o.arch,
-            config: o.config,
-            init: o.init,
-            vocab: o.vocab,
-            vocabSize: o.vocabSize,
-            batchSize: o.batchSize,
-            steps: o.steps,
-            epochs: o.epochs,
-            accumFreq: o.accumFreq,
-            lr: o.lr,
-            wd: o.wd,
-            beta1: o.beta1,
-            beta2: o.beta2,
-            eps: o.eps,
-            warmup: o.warmup,
-            schedule: o.schedule,
-            loss: o.loss,
-            augment: o.augment,
-            shuffle: o.shuffle,
-            seed: o.seed,
-            lockImage: !!o.lockImage,
-            lockText: !!o.lockText,
-            lock: o.lock,
-            unlock: o.unlock,
-            gradClip: o.gradClip,
-            save: o.save,
-            saveEvery: o.saveEvery,
-            evalEvery: o.evalEvery,
-            threads: o.threads,
-          };
+          const { resume: _resume, json: _json, ...flags } = o;
+          const args: TrainArgs = { ...flags, data: o.data, save: o.save, batchSize: o.batchSize, lockImage: !!o.lockImage, lockText: !!o.lockText };
           for (const [flag, list] of [["--lock", o.lock], ["--unlock", o.unlock]] as const) {
             for (const p of list) {
               try {

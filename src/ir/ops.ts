@@ -72,15 +72,3 @@ export interface OpAttrs {
 }
 
 export type OpName = keyof OpAttrs;
-
-/** Ops whose outputs carry no gradient: integer/bool results, or gradient barriers. */
-export const NON_DIFFERENTIABLE: ReadonlySet<OpName> = new Set<OpName>([
-  "input",
-  "const",
-  "less",
-  "greater",
-  "equal",
-  "argmax",
-  "oneHot",
-  "stopGradient",
-]);

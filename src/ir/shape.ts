@@ -4,9 +4,7 @@
 export type Dim = number | string;
 export type Shape = readonly Dim[];
 
-export function fmtShape(s: Shape): string {
-  return `[${s.join(",")}]`;
-}
+export { fmtShape } from "../errors.js";
 
 export function isConcrete(s: Shape): s is readonly number[] {
   return s.every((d) => typeof d === "number");

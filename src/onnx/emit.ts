@@ -1,5 +1,5 @@
 /** @file Emits a deterministic ONNX ModelProto for the tensors a caller wants computed. */
-import type { DType, HostArray } from "../ir/dtype.js";
+import { type DType, dtypeOfHost, type HostArray } from "../ir/dtype.js";
 
 import type { OpAttrs } from "../ir/ops.js";
 import { type Dim, fmtShape } from "../ir/shape.js";
@@ -118,7 +118,7 @@ export function emitModel(outputs: Record<string, Tensor>, opts: EmitOptions = {
         if (hit) return hit;
       }
       const name = `c${nConsts++}`;
-      addInitializer(name, value, shape, dtypeOf(value));
+      addInitializer(name, value, shape, dtypeOfHost(value));
       if (small) constCache.set(key, name);
       return name;
     },
@@ -218,13 +218,5 @@ function spliceModel(modelHead: Uint8Array, graphBytes: Uint8Array, spliced: { h
     o += p.length;
   }
   return out;
-}
-
-function dtypeOf(a: HostArray): DType {
-  if (a instanceof Float32Array) return "float32";
-  if (a instanceof Float64Array) return "float64";
-  if (a instanceof BigInt64Array) return "int64";
-  if (a instanceof Int32Array) return "int32";
-  return "bool";
 }
 

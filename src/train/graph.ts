@@ -2,7 +2,7 @@
 import { grad } from "../autodiff/grad.js";
 import * as T from "../ir/tensor.js";
 import type { Tensor } from "../ir/tensor.js";
-import { type ClipConfig, expectedParams, isBuffer, isResNet } from "../models/clip/config.js";
+import { type ClipConfig, expectedParams, isResNet } from "../models/clip/config.js";
 import { type BatchNormState, encodeImage, encodeText, type Params } from "../models/clip/towers.js";
 import { clipLoss, type LossKind, normalizeFeatures, siglipLoss } from "./losses.js";
 
@@ -90,9 +90,4 @@ export function buildFeatureGraph(spec: TrainGraphSpec): Record<string, Tensor> 
   const P = params(trainingShapes(spec.config, spec.loss));
   const bn: BatchNormState = { training: spec.trainBatchNorm && isResNet(spec.config.vision_cfg), updates: new Map() };
   return features(spec, P, bn);
-}
-
-/** Keys that are state but never trained: BatchNorm running statistics. */
-export function isStatistic(key: string): boolean {
-  return isBuffer(key);
 }

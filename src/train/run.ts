@@ -4,7 +4,7 @@ import path from "node:path";
 import { UserError } from "../errors.js";
 import { openDataset, keepDecoded, formatStats, type Dataset, type DataPosition, type Sample } from "../data/index.js";
 import { ImagePool } from "../image/index.js";
-import { type ClipConfig, defaultPreprocess, parseModelCfg, parseOpenClipConfig, type PreprocessCfg, type StateDict } from "../models/clip/config.js";
+import { type ClipConfig, defaultPreprocess, isBuffer, parseModelCfg, parseOpenClipConfig, type PreprocessCfg, type StateDict } from "../models/clip/config.js";
 import { initState } from "../models/clip/init.js";
 import { imageConfig } from "../models/clip/model.js";
 import { presetConfig } from "../models/clip/presets.js";
@@ -114,7 +114,7 @@ export function trainableKeys(state: StateDict, args: Pick<TrainArgs, "lockImage
   const unlock = args.unlock.map((p) => new RegExp(p));
   const out = new Set<string>();
   for (const k of state.keys()) {
-    if (/\.(running_mean|running_var|num_batches_tracked)$/.test(k)) continue;
+    if (isBuffer(k)) continue;
     let locked = (args.lockImage && k.startsWith("visual.")) || (args.lockText && !k.startsWith("visual.") && k !== "logit_scale" && k !== "logit_bias");
     if (lock.some((r) => r.test(k))) locked = true;
     if (unlock.some((r) => r.test(k))) locked = false;

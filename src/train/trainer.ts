@@ -1,9 +1,9 @@
 /** @file One optimizer step of CLIP training: compiled graphs, feature-cached accumulation, AdamW, clamping. */
 import type { HostArray } from "../ir/dtype.js";
 import type { ClipConfig, StateDict } from "../models/clip/config.js";
-import { isResNet } from "../models/clip/config.js";
+import { isBuffer, isResNet } from "../models/clip/config.js";
 import { CompiledGraph, type HostTensor } from "../runtime/session.js";
-import { buildFeatureGraph, buildStepGraph, isStatistic, trainingShapes, type TrainGraphSpec } from "./graph.js";
+import { buildFeatureGraph, buildStepGraph, trainingShapes, type TrainGraphSpec } from "./graph.js";
 import { INIT_LOGIT_BIAS, type LossKind } from "./losses.js";
 import { AdamW, type AdamWOptions, clipGradNorm, excludedFromDecay } from "./optimizer.js";
 import { learningRate, type ScheduleKind } from "./schedule.js";
@@ -61,7 +61,7 @@ export class Trainer {
     const spec: TrainGraphSpec = { config, loss: opts.loss, micro: opts.micro, batch: opts.micro * opts.accumFreq, trainable: opts.trainable, trainBatchNorm };
     // fixed tensors become initializers; trained ones and live BatchNorm statistics are fed each step
     const shapes = trainingShapes(config, opts.loss);
-    const fed = (k: string): boolean => opts.trainable.has(k) || (trainBatchNorm && isStatistic(k) && k.startsWith("visual."));
+    const fed = (k: string): boolean => opts.trainable.has(k) || (trainBatchNorm && isBuffer(k) && k.startsWith("visual."));
     const weights = (k: string): HostArray | undefined => (shapes.has(k) && !fed(k) ? state.get(k)?.data : undefined);
     const compileOpts = { weights, threads: opts.threads };
     const stepGraph = await CompiledGraph.compile(buildStepGraph(spec), compileOpts);

@@ -6,16 +6,11 @@ import * as T from "../../src/ir/tensor.js";
 import type { Tensor } from "../../src/ir/tensor.js";
 import { CompiledGraph } from "../../src/runtime/session.js";
 import type { InputSpec } from "./cases.js";
+import { Rng } from "../../src/util/rng.js";
 
 export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 export function genValues(spec: InputSpec, dtype: DType, r: () => number): HostArray {

@@ -187,12 +187,6 @@ export class ClipModel implements Embedder {
     return { data: out, n: images.length, dim: this.embedDim };
   }
 
-  /** Preprocesses images into [n, 3, S, S] pixels without encoding them. */
-  async preprocessImages(images: (string | Uint8Array)[], skipBad = false): Promise<{ pixels: Float32Array; ok: boolean[]; errors: string[] }> {
-    this.pool ??= new ImagePool(imageConfig(this.preprocess), { threads: this.opts.threads });
-    return this.pool.preprocessBatch(images, { skipBad });
-  }
-
   /** exp(logit_scale) * cosine similarity, [images, texts]. Inputs must be normalized. */
   logits(images: Embeddings, texts: Embeddings): number[][] {
     const out: number[][] = [];
