@@ -36,6 +36,7 @@ export async function benchModel(dir: string, batch: number, threads: number | u
   // token ids are synthetic, so the bench needs no vocabulary file
   const tokenizer = new ClipTokenizer(referenceVocabulary([]), { contextLength: ck.config.text_cfg.context_length });
   const model = new ClipModel(ck.config, ck.preprocess, ck.state, tokenizer, { threads, batchSize: batch }, dir);
+  ck.state.clear(); // the model holds the weights now, and lets each tower's go once compiled
   try {
     const S = model.imageSize;
     const pixels = new Float32Array(batch * 3 * S * S);

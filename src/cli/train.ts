@@ -18,6 +18,17 @@ function num(name: string, min = -Infinity): (v: string) => number {
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
+/** "A,B" with 0 < A <= B (and B <= max): a range flag such as --aug-scale. */
+function range(name: string, max = Infinity): (v: string) => [number, number] {
+  return (v) => {
+    const parts = v.split(",").map((x) => Number(x.trim()));
+    if (parts.length !== 2 || !parts.every(Number.isFinite) || !(parts[0] > 0 && parts[0] <= parts[1] && parts[1] <= max)) {
+      throw new InvalidArgumentError(`${name} must be two numbers MIN,MAX with 0 < MIN <= MAX${max < Infinity ? ` <= ${max}` : ""}, got "${v}"`);
+    }
+    return [parts[0], parts[1]];
+  };
+}
+
 /** Progress on stderr: a bar on a terminal, a line every few steps otherwise. */
 export function trainProgress(label: string): { hooks: Pick<RunHooks, "onStep" | "onMessage">; stop: () => void } {
   let bar: cliProgress.SingleBar | undefined;
@@ -78,6 +89,8 @@ export function register(program: Command): void {
     .addOption(new Option("--schedule <kind>", "learning-rate schedule after warmup").choices(["cosine", "const"]).default(DEFAULT_ARGS.schedule))
     .addOption(new Option("--loss <kind>", "clip: symmetric InfoNCE; siglip: sigmoid loss with a learned bias").choices(["clip", "siglip"]).default(DEFAULT_ARGS.loss))
     .option("--no-augment", "inference preprocessing instead of random resized crops; always the first caption")
+    .option("--aug-scale <min,max>", "random resized crop: range of the crop's area fraction (open_clip default 0.9,1)", range("--aug-scale", 1))
+    .option("--aug-ratio <min,max>", "random resized crop: range of the crop's aspect ratio (default 0.75,1.3333)", range("--aug-ratio"))
     .option("--no-shuffle", "take samples in file order")
     .option("--seed <n>", "seed of initialization, shuffling and augmentation", intArg("--seed", 0), DEFAULT_ARGS.seed)
     .option("--lock-image", "freeze the image tower (LiT)")

@@ -8,6 +8,7 @@ import { Worker } from "node:worker_threads";
 import { InternalError, UserError } from "../errors.js";
 import type { PreprocessConfig } from "./config.js";
 import { DEFAULT_MAX_PIXELS } from "./decode.js";
+import { AUG_RATIO, AUG_SCALE } from "./transform.js";
 import type { WorkerItem, WorkerJob, WorkerReply } from "./worker.js";
 
 export interface ImagePoolOptions {
@@ -22,8 +23,11 @@ export interface ImagePoolOptions {
 }
 
 export interface BatchOptions {
-  /** Random resized crop seeded per (seed, index), identical for any thread count; default off. */
-  augment?: { seed: number } | false;
+  /**
+   * Random resized crop seeded per (seed, index), identical for any thread count; default off.
+   * `scale` (area fraction) and `ratio` (aspect) ranges default to open_clip's [0.9, 1] and [3/4, 4/3].
+   */
+  augment?: { seed: number; scale?: [number, number]; ratio?: [number, number] } | false;
   /** Bad images become zero tensors counted in `errors` instead of failing the batch. */
   skipBad?: boolean;
   /** Names for error messages, one per input (default: the path, or "<bytes #i>"). */
@@ -166,6 +170,8 @@ export class ImagePool {
     const sab = pixels.buffer as SharedArrayBuffer;
     const base = pixels.byteOffset / 4;
     const seed = opts.augment ? opts.augment.seed : null;
+    const scale = opts.augment ? opts.augment.scale ?? AUG_SCALE : AUG_SCALE;
+    const ratio = opts.augment ? opts.augment.ratio ?? AUG_RATIO : AUG_RATIO;
     const chunk = Math.max(1, this.opts.chunk ?? 8);
     // postMessage clones a view's whole ArrayBuffer: send a copy of the bytes in view, moved
     // (transferred) rather than cloned a second time
@@ -193,6 +199,8 @@ export class ImagePool {
           base,
           items: part,
           seed,
+          scale,
+          ratio,
           applyExif: this.opts.applyExif ?? false,
           maxPixels: this.opts.maxPixels ?? DEFAULT_MAX_PIXELS,
         }, transfer),

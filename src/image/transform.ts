@@ -19,6 +19,10 @@ import type { Rng } from "../util/rng.js";
 import { UserError } from "../errors.js";
 import { scratchI32, scratchU8 } from "./scratch.js";
 
+/** open_clip's RandomResizedCrop defaults: area fraction and aspect-ratio ranges. */
+export const AUG_SCALE: [number, number] = [0.9, 1.0];
+export const AUG_RATIO: [number, number] = [3 / 4, 4 / 3];
+
 /** Python's round(): half to even. */
 export function roundHalfEven(x: number): number {
   const r = Math.round(x);
@@ -296,8 +300,8 @@ export function randomResizedCropBox(
   width: number,
   height: number,
   rng: Rng,
-  scale: [number, number] = [0.9, 1.0],
-  ratio: [number, number] = [3 / 4, 4 / 3],
+  scale: [number, number] = AUG_SCALE,
+  ratio: [number, number] = AUG_RATIO,
 ): CropBox {
   const area = width * height;
   const logR0 = Math.log(ratio[0]);
@@ -336,8 +340,8 @@ export function randomResizedCrop(
   img: RGBImage,
   cfg: PreprocessConfig,
   rng: Rng,
-  scale: [number, number] = [0.9, 1.0],
-  ratio: [number, number] = [3 / 4, 4 / 3],
+  scale: [number, number] = AUG_SCALE,
+  ratio: [number, number] = AUG_RATIO,
   out?: Float32Array,
   offset = 0,
 ): Float32Array {

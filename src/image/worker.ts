@@ -23,6 +23,9 @@ export interface WorkerJob {
   items: WorkerItem[];
   /** Seed for augmentation; null for the evaluation transform. */
   seed: number | null;
+  /** Random resized crop ranges: area fraction and aspect ratio. */
+  scale: [number, number];
+  ratio: [number, number];
   applyExif: boolean;
   maxPixels: number;
 }
@@ -54,7 +57,7 @@ async function runItem(job: WorkerJob, item: WorkerItem, out: Float32Array): Pro
     return;
   }
   const img: RGBImage = decodeImageSync(bytes, opts, (n) => scratchU8("worker.rgb", n)) ?? (await decodeImage(bytes, opts));
-  randomResizedCrop(img, job.cfg, itemRng(job.seed, item.index), undefined, undefined, out, offset);
+  randomResizedCrop(img, job.cfg, itemRng(job.seed, item.index), job.scale, job.ratio, out, offset);
 }
 
 if (!parentPort) throw new InternalError("image worker started outside a worker thread");

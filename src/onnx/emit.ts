@@ -20,8 +20,14 @@ export interface GraphInput {
 export interface EmitOptions {
   /** Values of params: those present become initializers, the others graph inputs. */
   weights?: (name: string) => HostArray | undefined;
-  /** Put initializers larger than 1 KiB into a separate buffer referenced as `location` (needed beyond protobuf's 2 GB). */
-  externalData?: { location: string };
+  /**
+   * Initializers larger than 1 KiB go outside the model: `{ location }` packs them into one file's
+   * bytes (`external`, or handed to `sink` in order, which must consume them before returning, and
+   * then `external` is empty: needed beyond protobuf's 2 GB); `{ inMemory: true }` names one virtual file
+   * per tensor whose bytes are the weight array itself (`externalFiles`, zero copies), for ORT's
+   * in-memory external data.
+   */
+  externalData?: { location: string; sink?: (bytes: Uint8Array) => void } | { inMemory: true };
   graphName?: string;
 }
 
@@ -29,8 +35,10 @@ export interface Emitted {
   bytes: Uint8Array;
   inputs: GraphInput[];
   outputs: { name: string; dtype: DType; shape: readonly Dim[] }[];
-  /** The external data file's bytes when `externalData` was asked for. */
+  /** The external data file's bytes when `externalData: { location }` was asked for. */
   external?: Uint8Array[];
+  /** The virtual files (name, bytes viewing the weight) when `externalData: { inMemory }` was asked for. */
+  externalFiles?: { path: string; data: Uint8Array }[];
 }
 
 const ATTR_KIND: Record<string, number> = { i: ATTR_TYPE.INT, f: ATTR_TYPE.FLOAT, ints: ATTR_TYPE.INTS, floats: ATTR_TYPE.FLOATS, s: ATTR_TYPE.STRING };
@@ -62,6 +70,7 @@ export function emitModel(outputs: Record<string, Tensor>, opts: EmitOptions = {
   const spliced: { header: object; raw: Uint8Array }[] = [];
   const inputs: GraphInput[] = [];
   const external: Uint8Array[] = [];
+  const externalFiles: { path: string; data: Uint8Array }[] = [];
   let externalOffset = 0;
   const names = new Map<number, string>();
   const leafByName = new Map<string, Tensor>();
@@ -72,9 +81,19 @@ export function emitModel(outputs: Record<string, Tensor>, opts: EmitOptions = {
   const addInitializer = (name: string, value: HostArray, shape: readonly number[], dtype: DType): void => {
     const raw = hostBytes(value);
     const t: Record<string, unknown> = { name, dims: shape, dataType: ONNX_DTYPE[dtype] };
-    if (opts.externalData && raw.byteLength > 1024) {
+    if (opts.externalData && "inMemory" in opts.externalData && raw.byteLength > 1024) {
+      const file = `w${externalFiles.length}.bin`;
+      t.dataLocation = 1;
+      t.externalData = [
+        { key: "location", value: file },
+        { key: "offset", value: "0" },
+        { key: "length", value: String(raw.byteLength) },
+      ];
+      externalFiles.push({ path: file, data: raw });
+    } else if (opts.externalData && "location" in opts.externalData && raw.byteLength > 1024) {
+      const put = opts.externalData.sink ?? ((b: Uint8Array) => external.push(b));
       const pad = (64 - (externalOffset % 64)) % 64; // keep every tensor 64-byte aligned for mmap
-      if (pad) external.push(new Uint8Array(pad));
+      if (pad) put(new Uint8Array(pad));
       externalOffset += pad;
       t.dataLocation = 1;
       t.externalData = [
@@ -82,7 +101,7 @@ export function emitModel(outputs: Record<string, Tensor>, opts: EmitOptions = {
         { key: "offset", value: String(externalOffset) },
         { key: "length", value: String(raw.byteLength) },
       ];
-      external.push(raw);
+      put(raw);
       externalOffset += raw.byteLength;
     } else if (raw.byteLength > SPLICE_BYTES) {
       spliced.push({ header: t, raw });
@@ -124,7 +143,25 @@ export function emitModel(outputs: Record<string, Tensor>, opts: EmitOptions = {
     },
   };
 
+  // A weight whose every use is a 2-D transpose is stored transposed: MatMul reads it as is, and ORT
+  // neither folds a transposed copy nor keeps the original beside it.
+  const folded = foldableTransposes(order, opts.weights);
+
   for (const t of order) {
+    if (t.op === "transpose" && folded.has(t.inputs[0].id)) {
+      const p = t.inputs[0];
+      const name = (p.attrs as OpAttrs["param"]).name;
+      const [rows, cols] = p.shape as number[];
+      const ext = opts.externalData;
+      const streamed = ext && "sink" in ext && ext.sink !== undefined; // consumed at once: reuse one buffer
+      addInitializer(`${name}.T`, transpose2d(opts.weights!(name)!, rows, cols, streamed), [cols, rows], p.dtype);
+      names.set(t.id, `${name}.T`);
+      continue;
+    }
+    if (t.op === "param" && folded.has(t.id)) {
+      leafByName.set((t.attrs as OpAttrs["param"]).name, t);
+      continue;
+    }
     if (t.op === "input" || t.op === "param") {
       const name = (t.attrs as OpAttrs["input"]).name;
       const prev = leafByName.get(name);
@@ -135,10 +172,8 @@ export function emitModel(outputs: Record<string, Tensor>, opts: EmitOptions = {
       names.set(t.id, name);
       const w = t.op === "param" ? opts.weights?.(name) : undefined;
       if (w) {
-        const shape = t.shape as number[];
-        const n = shape.reduce((a, b) => a * b, 1);
-        if (w.length !== n) throw new Error(`emit: weight '${name}' has ${w.length} values, param ${fmtShape(t.shape)} needs ${n}`);
-        addInitializer(name, w, shape, t.dtype);
+        checkWeight(name, w, t);
+        addInitializer(name, w, t.shape as number[], t.dtype);
       } else {
         inputs.push({ name, kind: t.op, dtype: t.dtype, shape: t.shape, where: t.where });
       }
@@ -176,7 +211,63 @@ export function emitModel(outputs: Record<string, Tensor>, opts: EmitOptions = {
     output: outputsInfo.map((o) => valueInfo(o.name, o.dtype, o.shape)),
   };
   const bytes = spliceModel(ModelProto.encode(model as never).finish(), GraphProto.encode(graph as never).finish(), spliced);
-  return { bytes, inputs, outputs: outputsInfo, external: opts.externalData ? external : undefined };
+  transposeScratch = new ArrayBuffer(0);
+  const ext = opts.externalData;
+  return {
+    bytes,
+    inputs,
+    outputs: outputsInfo,
+    external: ext && "location" in ext ? external : undefined,
+    externalFiles: ext && "inMemory" in ext ? externalFiles : undefined,
+  };
+}
+
+function checkWeight(name: string, w: HostArray, t: Tensor): void {
+  const n = (t.shape as number[]).reduce((a, b) => a * b, 1);
+  if (w.length !== n) throw new Error(`emit: weight '${name}' has ${w.length} values, param ${fmtShape(t.shape)} needs ${n}`);
+}
+
+/** Ids of params with weights whose every consumer is a [1, 0] transpose. */
+function foldableTransposes(order: Tensor[], weights: EmitOptions["weights"]): Set<number> {
+  const ok = new Map<number, boolean>();
+  if (!weights) return new Set();
+  for (const t of order) {
+    for (const x of t.inputs) {
+      if (x.op !== "param") continue;
+      const isT = t.op === "transpose" && x.rank === 2 && (t.attrs as OpAttrs["transpose"]).perm[0] === 1;
+      ok.set(x.id, (ok.get(x.id) ?? true) && isT);
+    }
+  }
+  const out = new Set<number>();
+  for (const t of order) {
+    if (t.op !== "param" || !ok.get(t.id)) continue;
+    const w = weights((t.attrs as OpAttrs["param"]).name);
+    if (w) {
+      checkWeight((t.attrs as OpAttrs["param"]).name, w, t);
+      out.add(t.id);
+    }
+  }
+  return out;
+}
+
+let transposeScratch = new ArrayBuffer(0);
+
+/** A [rows, cols] row-major array as [cols, rows]; in a shared scratch buffer when `scratch`. */
+function transpose2d(src: HostArray, rows: number, cols: number, scratch = false): HostArray {
+  const Ctor = src.constructor as new (b: ArrayBuffer, off: number, n: number) => HostArray;
+  if (scratch && transposeScratch.byteLength < src.byteLength) transposeScratch = new ArrayBuffer(src.byteLength);
+  const out = new Ctor(scratch ? transposeScratch : new ArrayBuffer(src.byteLength), 0, src.length);
+  const a = src as Float32Array; // any element type: values are only moved
+  const o = out as Float32Array;
+  const B = 32; // tiles keep both sides in cache
+  for (let i0 = 0; i0 < rows; i0 += B) {
+    for (let j0 = 0; j0 < cols; j0 += B) {
+      const i1 = Math.min(rows, i0 + B);
+      const j1 = Math.min(cols, j0 + B);
+      for (let i = i0; i < i1; i++) for (let j = j0; j < j1; j++) o[j * rows + i] = a[i * cols + j];
+    }
+  }
+  return out;
 }
 
 /** Initializers above this size bypass protobufjs (whose writer copies bytes several times). */

@@ -6,6 +6,8 @@ import * as ort from "onnxruntime-node";
 import type { DType, HostArray } from "../ir/dtype.js";
 import { dtypeOfHost } from "../ir/dtype.js";
 import { type Dim, fmtShape } from "../ir/shape.js";
+import { topoSort } from "../ir/graph.js";
+import type { OpAttrs } from "../ir/ops.js";
 import type { Tensor } from "../ir/tensor.js";
 import { type EmitOptions, type Emitted, emitModel, type GraphInput } from "../onnx/emit.js";
 import { UserError } from "../errors.js";
@@ -26,14 +28,21 @@ export interface CompileOptions {
   executionProvider?: ExecutionProvider;
   /** ORT graph optimization level (default "all"). */
   optimization?: "disabled" | "basic" | "extended" | "all";
-  /** Force external data (set automatically beyond 1.8 GB of weights). */
+  /** Force external data (automatic beyond 64 MiB of weights, and for graphs beyond 1.8 GB). */
   externalData?: boolean;
+  /**
+   * Called once the weights have been copied out (into the model bytes or the mapped file) and
+   * before ORT builds the session: the caller may drop its copy to lower peak memory.
+   */
+  onWeightsCopied?: () => void;
   /** Where ORT writes its optimized model, for inspection. */
   optimizedModelPath?: string;
 }
 
 const ORT_TYPE: Record<DType, ort.Tensor.Type> = { float32: "float32", float64: "float64", int64: "int64", int32: "int32", bool: "bool" };
 const EXTERNAL_THRESHOLD = 1.8e9;
+/** Initializer bytes beyond which inference weights are passed to ORT as a mapped file. */
+const MAPPED_WEIGHTS_BYTES = 64 * 2 ** 20;
 
 /** A graph compiled into an ORT session; run it with feeds by input name. */
 export class CompiledGraph {
@@ -51,33 +60,44 @@ export class CompiledGraph {
     const w = opts.weights;
     const weights = w instanceof Map ? (n: string) => w.get(n) : w;
     const emitOpts: EmitOptions = { weights };
-    let emitted = emitModel(outputs, emitOpts);
-    const sessionOptions: ort.InferenceSession.SessionOptions = {
+    const sessionOptions = (e: Emitted): ort.InferenceSession.SessionOptions => ({
       executionProviders: [opts.executionProvider ?? "cpu"],
       // ORT's extended fusions (QuickGelu, attention...) exist for float32 only and break float64 graphs
-      graphOptimizationLevel: opts.optimization ?? (usesFloat64(emitted) ? "basic" : "all"),
+      graphOptimizationLevel: opts.optimization ?? (usesFloat64(e) ? "basic" : "all"),
       // ORT's own default counts physical cores, which on 2-vCPU machines means one thread
       intraOpNumThreads: opts.threads ?? availableParallelism(),
       interOpNumThreads: 1,
       ...(opts.optimizedModelPath ? { optimizedModelFilePath: opts.optimizedModelPath } : {}),
-    };
-    let session: ort.InferenceSession;
-    if (opts.externalData || emitted.bytes.byteLength > EXTERNAL_THRESHOLD) {
-      emitted = emitModel(outputs, { ...emitOpts, externalData: { location: "weights.bin" } });
-      const dir = mkdtempSync(path.join(tmpdir(), "clip-ts-"));
-      try {
-        writeFileSync(path.join(dir, "model.onnx"), emitted.bytes);
-        const fd = openSync(path.join(dir, "weights.bin"), "w");
-        for (const chunk of emitted.external ?? []) writeSync(fd, chunk);
-        closeSync(fd);
-        session = await createSession(path.join(dir, "model.onnx"), sessionOptions);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
+    });
+    // Large weights go to a file ORT maps into memory: its pages are the only copy ORT keeps besides
+    // the pre-packed GEMM panels (inline weights are copied out of the model bytes, then packed).
+    if (!opts.externalData && (!weights || weightBytes(outputs, weights) <= MAPPED_WEIGHTS_BYTES)) {
+      const emitted = emitModel(outputs, emitOpts);
+      if (emitted.bytes.byteLength <= EXTERNAL_THRESHOLD) {
+        opts.onWeightsCopied?.();
+        return new CompiledGraph(await createSession(emitted.bytes, sessionOptions(emitted)), emitted.inputs, emitted.outputs);
       }
-    } else {
-      session = await createSession(emitted.bytes, sessionOptions);
     }
-    return new CompiledGraph(session, emitted.inputs, emitted.outputs);
+    const dir = mkdtempSync(path.join(tmpdir(), "clip-ts-"));
+    try {
+      const fd = openSync(path.join(dir, "weights.bin"), "w");
+      let emitted: Emitted;
+      try {
+        const sink = (chunk: Uint8Array): void => {
+          for (let off = 0; off < chunk.byteLength; ) off += writeSync(fd, chunk, off);
+        };
+        emitted = emitModel(outputs, { ...emitOpts, externalData: { location: "weights.bin", sink } });
+      } finally {
+        closeSync(fd);
+      }
+      writeFileSync(path.join(dir, "model.onnx"), emitted.bytes);
+      opts.onWeightsCopied?.();
+      // ORT maps the file; the mapping outlives the directory's removal below
+      const session = await createSession(path.join(dir, "model.onnx"), sessionOptions(emitted));
+      return new CompiledGraph(session, emitted.inputs, emitted.outputs);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
 
   /** Runs with feeds for every non-initializer input; returns the requested outputs (all by default). */
@@ -138,6 +158,15 @@ export class CompiledGraph {
 /** ORT's Node binding cannot read SharedArrayBuffer memory (worker outputs): copy those. */
 function plainMemory(a: HostArray): HostArray {
   return a.buffer instanceof ArrayBuffer ? a : (a.slice() as HostArray);
+}
+
+/** Bytes of the weights the graph's params take from `weights`. */
+function weightBytes(outputs: Record<string, Tensor>, weights: (name: string) => HostArray | undefined): number {
+  let n = 0;
+  for (const t of topoSort(Object.values(outputs))) {
+    if (t.op === "param") n += weights((t.attrs as OpAttrs["param"]).name)?.byteLength ?? 0;
+  }
+  return n;
 }
 
 function usesFloat64(e: Emitted): boolean {

@@ -39,6 +39,10 @@ export interface TrainArgs {
   schedule: ScheduleKind;
   loss: LossKind;
   augment: boolean;
+  /** Random resized crop area-fraction range (open_clip's aug_cfg `scale`); default [0.9, 1]. */
+  augScale?: [number, number];
+  /** Random resized crop aspect-ratio range (open_clip's aug_cfg `ratio`); default [3/4, 4/3]. */
+  augRatio?: [number, number];
   shuffle: boolean;
   seed: number;
   lockImage: boolean;
@@ -315,7 +319,7 @@ export async function runTraining(argsIn: TrainArgs | undefined, resumeDir: stri
         if (r.done) throw new UserError(`${args.data}: the data ran out (${ds.stats().samples} usable samples); is it empty or all bad?`);
         want.push(r.value);
       }
-      const augment = args.augment ? { seed: Math.floor(hash(args.seed, step, round) * 2 ** 31) } : false;
+      const augment = args.augment ? { seed: Math.floor(hash(args.seed, step, round) * 2 ** 31), scale: args.augScale, ratio: args.augRatio } : false;
       const res = await pool.preprocessBatch(want.map((x) => x.image!), { augment, skipBad: true, names: want.map((x) => `${x.shard}:${x.key}`) });
       for (const i of keepDecoded(ds, want, res.ok, res.errors)) {
         pixels.set(res.pixels.subarray(i * per, (i + 1) * per), have * per);

@@ -7,6 +7,7 @@ import * as T from "../../src/ir/tensor.js";
 import type { Tensor } from "../../src/ir/tensor.js";
 import { causalMask, linear, quickGelu, selfAttention } from "../../src/nn/functional.js";
 import { emitModel } from "../../src/onnx/emit.js";
+import { ModelProto } from "../../src/onnx/schema.js";
 import { CompiledGraph } from "../../src/runtime/session.js";
 import { UserError } from "../../src/errors.js";
 import { makeInputs, maxAbs, maxAbsDiff } from "./harness.js";
@@ -176,4 +177,41 @@ test("params become initializers when given, inputs otherwise; external data run
   const want = big.reduce((s, v) => s + v * v, 0);
   assert.ok(Math.abs((r3.y.data as Float32Array)[0] - want) < 1e-3 * want);
   await Promise.all([asInit.release(), asInput.release(), ext.release()]);
+});
+
+test("a weight used only transposed is stored transposed; one also used directly is not", () => {
+  const x = T.input("x", "float32", ["B", 100]);
+  const w = T.param("w", [3, 100]);
+  const v = T.param("v", [100, 100]);
+  const weights = (n: string): Float32Array | undefined => (n === "w" ? new Float32Array(300).map((_x, i) => i) : n === "v" ? new Float32Array(10000).map((_x, i) => -i) : undefined);
+  const y = T.add(T.matmul(T.matmul(x, v), T.mT(w)), T.reduceSum(T.matmul(x, T.mT(v)), [1], true));
+  const e = emitModel({ y }, { weights, externalData: { location: "x.bin" } });
+  const graph = (ModelProto.decode(e.bytes) as unknown as { graph: { initializer: { name: string }[]; node: { opType: string }[] } }).graph;
+  assert.deepEqual(graph.initializer.map((i) => i.name).filter((n) => /^[wv]/.test(n)).sort(), ["v", "w.T"]);
+  assert.equal(graph.node.filter((n) => n.opType === "Transpose").length, 1, "only v's transpose remains");
+  // the folded weight's bytes are w transposed: row j of w.T is column j of w
+  const folded = e.external!.find((c) => c.byteLength === 1200)!;
+  const wt = new Float32Array(folded.buffer, folded.byteOffset, 300);
+  assert.deepEqual(Array.from(wt.subarray(0, 6)), [0, 100, 200, 1, 101, 201]);
+  assert.deepEqual(Array.from(wt.subarray(297)), [99, 199, 299]);
+});
+
+test("large weights through the mapped file (folded transposes, streamed) match the interpreter, and the caller's copy can go first", async () => {
+  const x = T.input("x", "float32", [2, 64]);
+  const w1 = T.param("w1", [96, 64]);
+  const w2 = T.param("w2", [64, 96]);
+  const y = linear(quickGelu(linear(x, w1)), w2);
+  const vals = new Map([
+    ["w1", new Float32Array(96 * 64).map((_v, i) => Math.sin(i) * 0.1)],
+    ["w2", new Float32Array(64 * 96).map((_v, i) => Math.cos(i) * 0.1)],
+  ]);
+  const xv = new Float32Array(128).map((_v, i) => Math.sin(3 * i));
+  const want = interpret([y], { x: fromHost(Float64Array.from(xv), [2, 64]), w1: fromHost(Float64Array.from(vals.get("w1")!), [96, 64]), w2: fromHost(Float64Array.from(vals.get("w2")!), [64, 96]) })[0];
+  const weights = new Map(vals);
+  let copied = 0;
+  const g = await CompiledGraph.compile({ y }, { weights, externalData: true, onWeightsCopied: () => (copied++, weights.clear()) });
+  assert.equal(copied, 1);
+  const got = (await g.run({ x: { data: xv, shape: [2, 64] } })).y.data as Float32Array;
+  assert.ok(maxAbsDiff(got, want.data) < 1e-5, `max diff ${maxAbsDiff(got, want.data)}`);
+  await g.release();
 });

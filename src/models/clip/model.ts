@@ -4,6 +4,7 @@ import { ImagePool, type PreprocessConfig } from "../../image/index.js";
 import * as T from "../../ir/tensor.js";
 import { CompiledGraph, type ExecutionProvider, type HostTensor } from "../../runtime/session.js";
 import { ClipTokenizer, type TruncatePolicy } from "../../tokenizer/index.js";
+import { collectGarbage } from "../../util/gc.js";
 import { loadCheckpoint, type LoadedCheckpoint } from "../../weights/checkpoint.js";
 import type { ClipConfig, PreprocessCfg, StateDict } from "./config.js";
 import type { EncodeOptions, Embedder, Embeddings } from "./embedder.js";
@@ -48,11 +49,13 @@ export class ClipModel implements Embedder {
   private imageGraph?: Promise<CompiledGraph>;
   private textGraph?: Promise<CompiledGraph>;
   private pool?: ImagePool;
+  /** Weights not yet handed to a session: a tower's entries go once ORT holds them (the caller's map is untouched). */
+  private readonly pending: StateDict;
 
   constructor(
     readonly config: ClipConfig,
     readonly preprocess: PreprocessCfg,
-    private readonly state: StateDict,
+    state: StateDict,
     /** The tokenizer, or why there is none (images can still be encoded). */
     private readonly tok: ClipTokenizer | UserError,
     private readonly opts: ModelOptions = {},
@@ -61,6 +64,7 @@ export class ClipModel implements Embedder {
     this.embedDim = config.embed_dim;
     this.imageSize = config.vision_cfg.image_size;
     this.contextLength = config.text_cfg.context_length;
+    this.pending = new Map(state);
     const ls = state.get("logit_scale");
     this.logitScale = ls ? Math.exp(ls.data[0]) : 100;
     if (tok instanceof ClipTokenizer && tok.vocabSize > config.text_cfg.vocab_size) {
@@ -83,15 +87,23 @@ export class ClipModel implements Embedder {
   }
 
   private weights(): (name: string) => Float32Array | undefined {
-    return (n) => this.state.get(n)?.data;
+    return (n) => this.pending.get(n)?.data;
+  }
+
+  /** Compiles a tower with the pending weights, letting go of that tower's JS copy once ORT has it. */
+  private compileTower(features: T.Tensor, visual: boolean): Promise<CompiledGraph> {
+    const onWeightsCopied = (): void => {
+      for (const k of [...this.pending.keys()]) if (k.startsWith("visual.") === visual && k !== "logit_scale" && k !== "logit_bias") this.pending.delete(k);
+      collectGarbage();
+    };
+    return CompiledGraph.compile({ features }, { weights: this.weights(), threads: this.opts.threads, executionProvider: this.opts.executionProvider, onWeightsCopied });
   }
 
   private images(): Promise<CompiledGraph> {
     this.imageGraph ??= (() => {
       const S = this.imageSize;
       const pixels = T.input("pixels", "float32", ["B", 3, S, S]);
-      const features = encodeImage(this.config, pixels, paramLeaves(this.config));
-      return CompiledGraph.compile({ features }, { weights: this.weights(), threads: this.opts.threads, executionProvider: this.opts.executionProvider });
+      return this.compileTower(encodeImage(this.config, pixels, paramLeaves(this.config)), true);
     })();
     return this.imageGraph;
   }
@@ -99,8 +111,7 @@ export class ClipModel implements Embedder {
   private texts(): Promise<CompiledGraph> {
     this.textGraph ??= (() => {
       const tokens = T.input("tokens", "int64", ["B", this.contextLength]);
-      const features = encodeText(this.config, tokens, paramLeaves(this.config));
-      return CompiledGraph.compile({ features }, { weights: this.weights(), threads: this.opts.threads, executionProvider: this.opts.executionProvider });
+      return this.compileTower(encodeText(this.config, tokens, paramLeaves(this.config)), false);
     })();
     return this.textGraph;
   }
