@@ -37,22 +37,24 @@ function maxDiff(a: number[][], b: ArrayLike<number>): number {
 for (const name of ["vit-tiny", "rn-tiny"]) {
   const dir = path.join(REFERENCE, name);
 
-  test(`${name}: features and logits from the reference pixels and tokens`, async () => {
-    const f = readSafetensorsFile(path.join(dir, "forward.safetensors")).tensors;
-    const model = await ClipModel.load(dir, { threads: 2 });
-    try {
-      const pixels = f.get("pixels")!;
-      const tokens = f.get("tokens")!;
-      const img = await model.encodePixels(pixels.data as Float32Array, pixels.shape[0], { normalize: false });
-      const txt = await model.encodeTokens(tokens.data as BigInt64Array, tokens.shape[0], { normalize: false });
-      for (const c of rowCosines(img.data, f.get("image_features")!.data as Float32Array, img.dim)) assert.ok(c >= 0.99999, `image cosine ${c}`);
-      for (const c of rowCosines(txt.data, f.get("text_features")!.data as Float32Array, txt.dim)) assert.ok(c >= 0.99999, `text cosine ${c}`);
-      const logits = model.logits(await model.encodePixels(pixels.data as Float32Array, pixels.shape[0]), await model.encodeTokens(tokens.data as BigInt64Array, tokens.shape[0]));
-      assert.ok(maxDiff(logits, f.get("logits_per_image")!.data as Float32Array) < 1e-3);
-    } finally {
-      await model.close();
-    }
-  });
+  for (const mapWeights of [false, true]) {
+    test(`${name}: features and logits from the reference pixels and tokens${mapWeights ? " (weights as a mapped file)" : ""}`, async () => {
+      const f = readSafetensorsFile(path.join(dir, "forward.safetensors")).tensors;
+      const model = await ClipModel.load(dir, { threads: 2, mapWeights });
+      try {
+        const pixels = f.get("pixels")!;
+        const tokens = f.get("tokens")!;
+        const img = await model.encodePixels(pixels.data as Float32Array, pixels.shape[0], { normalize: false });
+        const txt = await model.encodeTokens(tokens.data as BigInt64Array, tokens.shape[0], { normalize: false });
+        for (const c of rowCosines(img.data, f.get("image_features")!.data as Float32Array, img.dim)) assert.ok(c >= 0.99999, `image cosine ${c}`);
+        for (const c of rowCosines(txt.data, f.get("text_features")!.data as Float32Array, txt.dim)) assert.ok(c >= 0.99999, `text cosine ${c}`);
+        const logits = model.logits(await model.encodePixels(pixels.data as Float32Array, pixels.shape[0]), await model.encodeTokens(tokens.data as BigInt64Array, tokens.shape[0]));
+        assert.ok(maxDiff(logits, f.get("logits_per_image")!.data as Float32Array) < 1e-3);
+      } finally {
+        await model.close();
+      }
+    });
+  }
 
   test(`${name}: end to end from the PNGs and captions`, async () => {
     const e = JSON.parse(fs.readFileSync(path.join(dir, "e2e.json"), "utf8")) as { images: string[]; texts: string[] };

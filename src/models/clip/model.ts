@@ -20,6 +20,8 @@ export interface ModelOptions {
   truncate?: TruncatePolicy;
   /** Receives warnings (default: stderr). */
   onWarning?: (message: string) => void;
+  /** Hand the weights to ORT as a mapped file whatever their size (automatic beyond 64 MiB). */
+  mapWeights?: boolean;
 }
 
 /** The image preprocessing a checkpoint's preprocess_cfg asks for. */
@@ -96,7 +98,7 @@ export class ClipModel implements Embedder {
       for (const k of [...this.pending.keys()]) if (k.startsWith("visual.") === visual && k !== "logit_scale" && k !== "logit_bias") this.pending.delete(k);
       collectGarbage();
     };
-    return CompiledGraph.compile({ features }, { weights: this.weights(), threads: this.opts.threads, executionProvider: this.opts.executionProvider, onWeightsCopied });
+    return CompiledGraph.compile({ features }, { weights: this.weights(), threads: this.opts.threads, executionProvider: this.opts.executionProvider, externalData: this.opts.mapWeights, onWeightsCopied });
   }
 
   private images(): Promise<CompiledGraph> {
