@@ -78,7 +78,12 @@ export class CompiledGraph {
         return new CompiledGraph(await createSession(emitted.bytes, sessionOptions(emitted)), emitted.inputs, emitted.outputs);
       }
     }
-    const dir = mkdtempSync(path.join(tmpdir(), "clip-ts-"));
+    let dir: string;
+    try {
+      dir = mkdtempSync(path.join(tmpdir(), "clip-ts-"));
+    } catch (e) {
+      throw tmpError(e, tmpdir());
+    }
     try {
       const fd = openSync(path.join(dir, "weights.bin"), "w");
       let emitted: Emitted;
@@ -87,10 +92,12 @@ export class CompiledGraph {
           for (let off = 0; off < chunk.byteLength; ) off += writeSync(fd, chunk, off);
         };
         emitted = emitModel(outputs, { ...emitOpts, externalData: { location: "weights.bin", sink } });
+        writeFileSync(path.join(dir, "model.onnx"), emitted.bytes);
+      } catch (e) {
+        throw tmpError(e, dir);
       } finally {
         closeSync(fd);
       }
-      writeFileSync(path.join(dir, "model.onnx"), emitted.bytes);
       opts.onWeightsCopied?.();
       // ORT maps the file; the mapping outlives the directory's removal below
       const session = await createSession(path.join(dir, "model.onnx"), sessionOptions(emitted));
@@ -158,6 +165,13 @@ export class CompiledGraph {
 /** ORT's Node binding cannot read SharedArrayBuffer memory (worker outputs): copy those. */
 function plainMemory(a: HostArray): HostArray {
   return a.buffer instanceof ArrayBuffer ? a : (a.slice() as HostArray);
+}
+
+/** A file-system error while writing the weights file as a user error naming the directory and the fix. */
+function tmpError(e: unknown, dir: string): unknown {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (!code || !/^(ENOSPC|EACCES|EPERM|EROFS|EDQUOT|ENOENT|ENOTDIR)$/.test(code)) return e;
+  return new UserError(`could not write the model's weights for ONNX Runtime into ${dir} (${code}); point TMPDIR at a writable directory with room for them`);
 }
 
 /** Bytes of the weights the graph's params take from `weights`. */
