@@ -5,6 +5,7 @@ import type { OpAttrs } from "../ir/ops.js";
 import { type Dim, fmtShape } from "../ir/shape.js";
 import type { Tensor } from "../ir/tensor.js";
 import { topoSort } from "../ir/graph.js";
+import { checkWeight, foldableTransposes, releaseTransposeScratch, transpose2d } from "./fold.js";
 import { type Attr, type LowerCtx, LOWERINGS, OPSET } from "./lower.js";
 import { ATTR_TYPE, GraphProto, ModelProto, ONNX_DTYPE, TensorProto } from "./schema.js";
 
@@ -147,7 +148,7 @@ export function emitModel(outputs: Record<string, Tensor>, opts: EmitOptions = {
 
   // A weight whose every use is a 2-D transpose is stored transposed: MatMul reads it as is, and ORT
   // neither folds a transposed copy nor keeps the original beside it.
-  const folded = opts.foldTransposes === false ? new Set<number>() : foldableTransposes(order, opts.weights);
+  const folded = opts.foldTransposes === false ? new Set<number>() : foldableTransposes(order, opts.weights, outNames.map((k) => outputs[k]));
 
   for (const t of order) {
     if (t.op === "transpose" && folded.has(t.inputs[0].id)) {
@@ -213,7 +214,7 @@ export function emitModel(outputs: Record<string, Tensor>, opts: EmitOptions = {
     output: outputsInfo.map((o) => valueInfo(o.name, o.dtype, o.shape)),
   };
   const bytes = spliceModel(ModelProto.encode(model as never).finish(), GraphProto.encode(graph as never).finish(), spliced);
-  transposeScratch = new ArrayBuffer(0);
+  releaseTransposeScratch();
   const ext = opts.externalData;
   return {
     bytes,
@@ -224,53 +225,6 @@ export function emitModel(outputs: Record<string, Tensor>, opts: EmitOptions = {
   };
 }
 
-function checkWeight(name: string, w: HostArray, t: Tensor): void {
-  const n = (t.shape as number[]).reduce((a, b) => a * b, 1);
-  if (w.length !== n) throw new Error(`emit: weight '${name}' has ${w.length} values, param ${fmtShape(t.shape)} needs ${n}`);
-}
-
-/** Ids of params with weights whose every consumer is a [1, 0] transpose. */
-function foldableTransposes(order: Tensor[], weights: EmitOptions["weights"]): Set<number> {
-  const ok = new Map<number, boolean>();
-  if (!weights) return new Set();
-  for (const t of order) {
-    for (const x of t.inputs) {
-      if (x.op !== "param") continue;
-      const isT = t.op === "transpose" && x.rank === 2 && (t.attrs as OpAttrs["transpose"]).perm[0] === 1;
-      ok.set(x.id, (ok.get(x.id) ?? true) && isT);
-    }
-  }
-  const out = new Set<number>();
-  for (const t of order) {
-    if (t.op !== "param" || !ok.get(t.id)) continue;
-    const w = weights((t.attrs as OpAttrs["param"]).name);
-    if (w) {
-      checkWeight((t.attrs as OpAttrs["param"]).name, w, t);
-      out.add(t.id);
-    }
-  }
-  return out;
-}
-
-let transposeScratch = new ArrayBuffer(0);
-
-/** A [rows, cols] row-major array as [cols, rows]; in a shared scratch buffer when `scratch`. */
-function transpose2d(src: HostArray, rows: number, cols: number, scratch = false): HostArray {
-  const Ctor = src.constructor as new (b: ArrayBuffer, off: number, n: number) => HostArray;
-  if (scratch && transposeScratch.byteLength < src.byteLength) transposeScratch = new ArrayBuffer(src.byteLength);
-  const out = new Ctor(scratch ? transposeScratch : new ArrayBuffer(src.byteLength), 0, src.length);
-  const a = src as Float32Array; // any element type: values are only moved
-  const o = out as Float32Array;
-  const B = 32; // tiles keep both sides in cache
-  for (let i0 = 0; i0 < rows; i0 += B) {
-    for (let j0 = 0; j0 < cols; j0 += B) {
-      const i1 = Math.min(rows, i0 + B);
-      const j1 = Math.min(cols, j0 + B);
-      for (let i = i0; i < i1; i++) for (let j = j0; j < j1; j++) o[j * rows + i] = a[i * cols + j];
-    }
-  }
-  return out;
-}
 
 /** Initializers above this size bypass protobufjs (whose writer copies bytes several times). */
 const SPLICE_BYTES = 4096;

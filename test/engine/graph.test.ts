@@ -215,3 +215,13 @@ test("large weights through the mapped file (folded transposes, streamed) match 
   assert.ok(maxAbsDiff(got, want.data) < 1e-5, `max diff ${maxAbsDiff(got, want.data)}`);
   await g.release();
 });
+
+test("a weight that is an output as well as transposed is emitted as itself", async () => {
+  const x = T.input("x", "float32", [1, 2]);
+  const w = T.param("w", [3, 2]);
+  const g = await CompiledGraph.compile({ y: T.matmul(x, T.mT(w)), wOut: w }, { weights: new Map([["w", new Float32Array([1, 2, 3, 4, 5, 6])]]) });
+  const r = await g.run({ x: { data: new Float32Array([1, 1]), shape: [1, 2] } });
+  assert.deepEqual(Array.from(r.y.data as Float32Array), [3, 7, 11]);
+  assert.deepEqual(Array.from(r.wOut.data as Float32Array), [1, 2, 3, 4, 5, 6]);
+  await g.release();
+});
