@@ -101,17 +101,18 @@ async function main(): Promise<void> {
   writeFileSync(warmup, dev.join("\n") + "\n");
   const PHASES = ["load", "first", "steady", "warm"] as const;
   const inproc: Record<string, Record<(typeof PHASES)[number], Sample>> = {};
-  for (const side of ["ours", ...variants]) inproc[side] = { load: sample(), first: sample(), steady: sample(), warm: sample() };
+  for (const side of ["ours", "tensor", ...variants]) inproc[side] = { load: sample(), first: sample(), steady: sample(), warm: sample() };
   const record = (side: string, m: Record<string, number>): void => {
     for (const phase of PHASES) push(inproc[side][phase], m[`${phase}_s`], m[`${phase}_cpu_s`]);
   };
   for (let r = 0; r < repeats; r++) {
     record("ours", JSON.parse(execFileSync(process.execPath, [INPROCESS, "--input", input, "--warmup", warmup], { encoding: "utf8" })));
+    record("tensor", JSON.parse(execFileSync(process.execPath, [INPROCESS, "--input", input, "--warmup", warmup, "--api", "tensor"], { encoding: "utf8" })));
     for (const v of variants) {
       const args = [REFERENCE_PY, "--vocab", VOCAB, "--bench", input, "--warmup", warmup, ...(v === "plain" ? ["--no-ftfy"] : [])];
       record(v, JSON.parse(execFileSync(py!.python, args, { encoding: "utf8" })));
     }
-    log(`in-process ${r + 1}/${repeats}: ` + ["ours", ...variants].map((s) => `${s} ${Math.round(n / inproc[s].first.wall[r])}/s first, ${Math.round(n / inproc[s].steady.wall[r])}/s steady`).join("; "));
+    log(`in-process ${r + 1}/${repeats}: ` + ["ours", "tensor", ...variants].map((s) => `${s} ${Math.round(n / inproc[s].first.wall[r])}/s first, ${Math.round(n / inproc[s].steady.wall[r])}/s steady`).join("; "));
   }
 
   // whole processes
@@ -171,7 +172,8 @@ async function main(): Promise<void> {
     const p = med(ip[side]?.[phase] ?? sample());
     const l = phase === "first" ? med(ip[side]?.load ?? sample()) : null;
     const base = phase === "warm" ? null : o(phase);
-    const vs = side === "ours" || !base ? "" : `${x(p?.wall, base.wall)} / ${x(p?.cpu, base.cpu)}`;
+    const t = phase === "warm" ? null : med(ip.tensor[phase]);
+    const vs = side === "ours" || side === "tensor" || !base ? "" : `${x(p?.wall, base.wall)} / ${x(p?.cpu, base.cpu)}${t ? ` (tensor: ${x(p?.wall, t.wall)} / ${x(p?.cpu, t.cpu)})` : ""}`;
     return `| ${label} | ${rate(p?.wall)} | ${rate(p?.cpu)} | ${l ? `${l.wall.toFixed(2)} / ${l.cpu.toFixed(2)}` : ""} | ${vs} |`;
   };
   const wrow = (label: string, side: string, same?: boolean): string => {
@@ -190,14 +192,16 @@ async function main(): Promise<void> {
     "| in-process, one pass over the captions | captions/s (wall) | captions/s (CPU) | vocabulary load s (wall / CPU) | clip-ts faster by (wall / CPU) |",
     "| --- | --- | --- | --- | --- |",
     row("clip-ts tokenize(), first pass in a fresh process", "ours", "first"),
+    row("clip-ts tokenizeTensor() ([N, 77] like clip.tokenize), first pass in a fresh process", "tensor", "first"),
     row("Python + ftfy, first pass", "ftfy", "first"),
     row("Python, no ftfy, first pass", "plain", "first"),
     row("clip-ts, new tokenizer in a warmed-up process (cache empty)", "ours", "steady"),
+    row("clip-ts tokenizeTensor(), same", "tensor", "steady"),
     row("Python + ftfy, new tokenizer after warm-up (cache empty)", "ftfy", "steady"),
     row("Python, no ftfy, new tokenizer after warm-up", "plain", "steady"),
     row("clip-ts, second pass (cache warm)", "ours", "warm"),
     row("Python + ftfy, second pass (cache warm)", "ftfy", "warm"),
-    `| original openai/CLIP + ftfy (the issue's figure) | 13,500 | | 2.1 (start) | first pass ${(n / o("first").wall / 13500).toFixed(1)}x, warmed-up ${(n / o("steady").wall / 13500).toFixed(1)}x (wall) |`,
+    `| original openai/CLIP + ftfy (the issue's figure) | 13,500 | | 2.1 (start) | first pass ${(n / o("first").wall / 13500).toFixed(1)}x (tensor ${(n / med(ip.tensor.first)!.wall / 13500).toFixed(1)}x), warmed-up ${(n / o("steady").wall / 13500).toFixed(1)}x (tensor ${(n / med(ip.tensor.steady)!.wall / 13500).toFixed(1)}x) (wall) |`,
     "",
     "| whole process: captions file -> JSON lines | wall s | CPU s | captions/s (wall) | clip-ts faster by (clip tokenize / command alone, wall) | output identical to the command's |",
     "| --- | --- | --- | --- | --- | --- |",

@@ -140,13 +140,13 @@ export class ClipModel implements Embedder {
 
   /** Token ids [n, context_length] for texts, with the truncation policy. */
   tokenize(texts: string[]): BigInt64Array {
-    const rows = this.tokenizer.tokenize(texts, {
+    const { data } = this.tokenizer.tokenizeTensor(texts, {
       contextLength: this.contextLength,
       truncate: this.opts.truncate ?? "warn",
       onWarning: (m) => (this.opts.onWarning ?? ((s: string) => process.stderr.write(`clip: warning: ${s}\n`)))(m),
     });
-    const ids = new BigInt64Array(texts.length * this.contextLength);
-    rows.forEach((r, i) => r.forEach((v, j) => (ids[i * this.contextLength + j] = BigInt(v))));
+    const ids = new BigInt64Array(data.length);
+    for (let i = 0; i < data.length; i++) ids[i] = BigInt(data[i]);
     return ids;
   }
 
