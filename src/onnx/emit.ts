@@ -22,13 +22,12 @@ export interface EmitOptions {
   /** Values of params: those present become initializers, the others graph inputs. */
   weights?: (name: string) => HostArray | undefined;
   /**
-   * Initializers larger than 1 KiB go outside the model: `{ location }` packs them into one file's
-   * bytes (`external`, or handed to `sink` in order, which must consume them before returning, and
-   * then `external` is empty: needed beyond protobuf's 2 GB); `{ inMemory: true }` names one virtual file
-   * per tensor whose bytes are the weight array itself (`externalFiles`, zero copies), for ORT's
-   * in-memory external data.
+   * Initializers larger than 1 KiB go outside the model, packed into one file referenced as
+   * `location` (needed beyond protobuf's 2 GB, and what ORT maps instead of copying): its bytes
+   * are returned in `external`, or handed in order to `sink`, which must consume each before
+   * returning (then `external` is empty).
    */
-  externalData?: { location: string; sink?: (bytes: Uint8Array) => void } | { inMemory: true };
+  externalData?: { location: string; sink?: (bytes: Uint8Array) => void };
   graphName?: string;
   /** Store weights that are only used transposed as transposed initializers (default true). */
   foldTransposes?: boolean;
@@ -38,10 +37,8 @@ export interface Emitted {
   bytes: Uint8Array;
   inputs: GraphInput[];
   outputs: { name: string; dtype: DType; shape: readonly Dim[] }[];
-  /** The external data file's bytes when `externalData: { location }` was asked for. */
+  /** The external data file's bytes when `externalData` was asked for without a sink. */
   external?: Uint8Array[];
-  /** The virtual files (name, bytes viewing the weight) when `externalData: { inMemory }` was asked for. */
-  externalFiles?: { path: string; data: Uint8Array }[];
 }
 
 const ATTR_KIND: Record<string, number> = { i: ATTR_TYPE.INT, f: ATTR_TYPE.FLOAT, ints: ATTR_TYPE.INTS, floats: ATTR_TYPE.FLOATS, s: ATTR_TYPE.STRING };
@@ -73,7 +70,6 @@ export function emitModel(outputs: Record<string, Tensor>, opts: EmitOptions = {
   const spliced: { header: object; raw: Uint8Array }[] = [];
   const inputs: GraphInput[] = [];
   const external: Uint8Array[] = [];
-  const externalFiles: { path: string; data: Uint8Array }[] = [];
   let externalOffset = 0;
   const names = new Map<number, string>();
   const leafByName = new Map<string, Tensor>();
@@ -84,16 +80,7 @@ export function emitModel(outputs: Record<string, Tensor>, opts: EmitOptions = {
   const addInitializer = (name: string, value: HostArray, shape: readonly number[], dtype: DType): void => {
     const raw = hostBytes(value);
     const t: Record<string, unknown> = { name, dims: shape, dataType: ONNX_DTYPE[dtype] };
-    if (opts.externalData && "inMemory" in opts.externalData && raw.byteLength > 1024) {
-      const file = `w${externalFiles.length}.bin`;
-      t.dataLocation = 1;
-      t.externalData = [
-        { key: "location", value: file },
-        { key: "offset", value: "0" },
-        { key: "length", value: String(raw.byteLength) },
-      ];
-      externalFiles.push({ path: file, data: raw });
-    } else if (opts.externalData && "location" in opts.externalData && raw.byteLength > 1024) {
+    if (opts.externalData && raw.byteLength > 1024) {
       const put = opts.externalData.sink ?? ((b: Uint8Array) => external.push(b));
       const pad = (64 - (externalOffset % 64)) % 64; // keep every tensor 64-byte aligned for mmap
       if (pad) put(new Uint8Array(pad));
@@ -155,8 +142,7 @@ export function emitModel(outputs: Record<string, Tensor>, opts: EmitOptions = {
       const p = t.inputs[0];
       const name = (p.attrs as OpAttrs["param"]).name;
       const [rows, cols] = p.shape as number[];
-      const ext = opts.externalData;
-      const streamed = ext && "sink" in ext && ext.sink !== undefined; // consumed at once: reuse one buffer
+      const streamed = opts.externalData?.sink !== undefined; // consumed at once: reuse one buffer
       addInitializer(`${name}.T`, transpose2d(opts.weights!(name)!, rows, cols, streamed), [cols, rows], p.dtype);
       names.set(t.id, `${name}.T`);
       continue;
@@ -215,14 +201,7 @@ export function emitModel(outputs: Record<string, Tensor>, opts: EmitOptions = {
   };
   const bytes = spliceModel(ModelProto.encode(model as never).finish(), GraphProto.encode(graph as never).finish(), spliced);
   releaseTransposeScratch();
-  const ext = opts.externalData;
-  return {
-    bytes,
-    inputs,
-    outputs: outputsInfo,
-    external: ext && "location" in ext ? external : undefined,
-    externalFiles: ext && "inMemory" in ext ? externalFiles : undefined,
-  };
+  return { bytes, inputs, outputs: outputsInfo, external: opts.externalData ? external : undefined };
 }
 
 

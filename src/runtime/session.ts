@@ -85,7 +85,12 @@ export class CompiledGraph {
       throw tmpError(e, tmpdir());
     }
     try {
-      const fd = openSync(path.join(dir, "weights.bin"), "w");
+      let fd: number;
+      try {
+        fd = openSync(path.join(dir, "weights.bin"), "w");
+      } catch (e) {
+        throw tmpError(e, dir);
+      }
       let emitted: Emitted;
       try {
         const sink = (chunk: Uint8Array): void => {
