@@ -15,6 +15,7 @@ export {
   preprocessRGB,
   randomResizedCrop,
   randomResizedCropBox,
+  itemRng,
   resizedSize,
   centerCropOrigin,
   normalizeLut,

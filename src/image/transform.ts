@@ -15,7 +15,7 @@ import {
   type View8,
   type Window,
 } from "./resample.js";
-import type { Rng } from "../util/rng.js";
+import { Rng } from "../util/rng.js";
 import { UserError } from "../errors.js";
 import { scratchI32, scratchU8 } from "./scratch.js";
 
@@ -353,4 +353,9 @@ export function randomResizedCrop(
   const rgb = resizeWindowRGB(img, box, n, n, cfg.interpolation ?? "bicubic", win, 0);
   toTensor(rgb, n, normalizeLut(cfg.mean, cfg.std), dst, offset);
   return dst;
+}
+
+/** Per-image generator for augmentation: depends only on (seed, index), not on scheduling. */
+export function itemRng(seed: number, index: number): Rng {
+  return new Rng((Math.imul(seed | 0, 0x9e3779b1) ^ Math.imul(index + 1, 0x85ebca6b)) >>> 0);
 }

@@ -3,10 +3,9 @@ import { parentPort } from "node:worker_threads";
 import { InternalError } from "../errors.js";
 import type { PreprocessConfig, RGBImage } from "./config.js";
 import { decodeImage, decodeImageSync, readImageFile } from "./decode.js";
-import { preprocessRGB, randomResizedCrop } from "./transform.js";
+import { itemRng, preprocessRGB, randomResizedCrop } from "./transform.js";
 import { scratchU8 } from "./scratch.js";
 import { preprocessBytesSync } from "./pipeline.js";
-import { Rng } from "../util/rng.js";
 
 export interface WorkerItem {
   index: number;
@@ -36,11 +35,6 @@ export interface WorkerReply {
   errors: (string | null)[];
   /** Whether each error is a user error (bad file) rather than our bug. */
   userErrors: boolean[];
-}
-
-/** Per-image generator for augmentation: depends only on (seed, index), not on scheduling. */
-export function itemRng(seed: number, index: number): Rng {
-  return new Rng((Math.imul(seed | 0, 0x9e3779b1) ^ Math.imul(index + 1, 0x85ebca6b)) >>> 0);
 }
 
 /**

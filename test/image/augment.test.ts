@@ -6,6 +6,7 @@ import { REFERENCE } from "../helpers/shared.js";
 import {
   decodeImage,
   ImagePool,
+  itemRng,
   OPENAI_MEAN,
   OPENAI_STD,
   randomResizedCrop,
@@ -71,5 +72,32 @@ test("pool augmentation is deterministic per (seed, index), whatever the thread 
   } finally {
     await p1.close();
     await p3.close();
+  }
+});
+
+test("the pool passes the crop ranges (--aug-scale / --aug-ratio) to its workers", async () => {
+  const img = await decodeImage(img0);
+  const pool = new ImagePool(cfg, { threads: 2, chunk: 1 });
+  try {
+    for (const [scale, ratio] of [
+      [[0.25, 0.25], [1, 1]],
+      [[0.5, 0.8], [0.6, 0.9]],
+    ] as [[number, number], [number, number]][]) {
+      const got = await pool.preprocessBatch([img0, img0], { augment: { seed: 5, scale, ratio } });
+      const per = 3 * 48 * 48;
+      for (let i = 0; i < 2; i++) {
+        // what the worker computes: the crop with these ranges and the image's own generator
+        const want = randomResizedCrop(img, cfg, itemRng(5, i), scale, ratio);
+        assert.deepEqual(got.pixels.subarray(i * per, (i + 1) * per), Float32Array.from(want));
+      }
+      const box = randomResizedCropBox(640, 480, itemRng(5, 0), scale, ratio);
+      const area = (box.w * box.h) / (640 * 480);
+      assert.ok(area >= scale[0] - 0.01 && area <= scale[1] + 0.01, `area ${area} outside ${scale}`);
+    }
+    const dflt = await pool.preprocessBatch([img0], { augment: { seed: 5 } });
+    const small = await pool.preprocessBatch([img0], { augment: { seed: 5, scale: [0.25, 0.25] } });
+    assert.notDeepEqual(dflt.pixels, small.pixels);
+  } finally {
+    await pool.close();
   }
 });
