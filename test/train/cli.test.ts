@@ -83,3 +83,19 @@ test("clip train explains bad arguments in one line", async () => {
   await fail(["--data", path.join(E2E, "shard-000000.tar"), "--arch", "ViT-B-32", "--batch-size", "4", "--steps", "1", "--save", path.join(os.tmpdir(), "never")], /needs a vocabulary/);
   await fail(["--resume", "/nonexistent/run"], /no args.json/);
 });
+
+test("clip train refuses crop ranges that are not MIN,MAX", async () => {
+  for (const bad of ["0.5", "0,1", "0.9,0.5", "0.5,1.5", "a,b"]) {
+    const r = await run(process.execPath, [CLI, "train", "--aug-scale", bad], { env }).then(
+      () => assert.fail(`--aug-scale ${bad} should fail`),
+      (e: { stderr: string; code: number }) => e,
+    );
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`--aug-scale must be two numbers MIN,MAX with 0 < MIN <= MAX <= 1, got "${bad.replace(".", "\\.")}"`));
+  }
+  const r = await run(process.execPath, [CLI, "train", "--aug-ratio", "2,1"], { env }).then(
+    () => assert.fail("--aug-ratio 2,1 should fail"),
+    (e: { stderr: string }) => e,
+  );
+  assert.match(r.stderr, /--aug-ratio must be two numbers MIN,MAX/);
+});
