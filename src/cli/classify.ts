@@ -5,6 +5,7 @@
  * --json prints { model, labels, templates: {source, count}, results: [{image, top: [{label, prob}]}] }.
  */
 import { type Command } from "commander";
+import { SUMMARIES } from "./commands.js";
 import { UserError } from "../errors.js";
 import { resolveTemplates, templateSetNames } from "../eval/templates.js";
 import { buildZeroShotClassifier, classify, loadClassnamesFile, parseLabelList } from "../eval/zeroshot.js";
@@ -48,6 +49,7 @@ async function runClassify(images: string[], o: ClassifyOpts): Promise<void> {
 export function register(program: Command): void {
   program
     .command("classify")
+    .summary(SUMMARIES.classify)
     .description("zero-shot classify images: class names x prompt templates -> softmax over exp(logit_scale) * cosine")
     .argument("<image...>", "image files")
     .requiredOption("--model <dir>", "checkpoint directory")

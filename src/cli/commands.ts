@@ -20,9 +20,27 @@ export const COMMANDS: Record<string, Loader> = {
   demo: async () => (await import("./demo.js")).register,
 };
 
-/** The registration functions needed for argv: the named subcommand's only, or all of them (help, typos). */
+/** One line per subcommand for `clip --help`; each module sets the same text as its command's summary. */
+export const SUMMARIES: Record<keyof typeof COMMANDS, string> = {
+  embed: "embed images and/or texts with a checkpoint; logits_per_image when both are given",
+  init: "write a freshly initialized checkpoint of a preset",
+  bench: "measure image and text encoding throughput",
+  train: "train CLIP from scratch or fine-tune a checkpoint",
+  data: "build and inspect datasets (WebDataset shards, CSV, folders, the synthetic world)",
+  tokenize: "turn texts into CLIP token ids, or train a vocabulary",
+  classify: "zero-shot classify images with class names and prompt templates",
+  eval: "evaluate a checkpoint: zero-shot, retrieval, linear probe",
+  demo: "the offline main job: train a small CLIP on a procedural world and report what it learned",
+};
+
+/**
+ * The registration functions needed for argv: the named subcommand's module only (also for
+ * `clip help NAME`); otherwise (`clip --help`, a typo) the summaries alone, so listing the
+ * commands loads none of their dependencies.
+ */
 export async function registrations(argv: readonly string[]): Promise<Register[]> {
-  const first = argv.find((a) => !a.startsWith("-"));
-  const loaders = first && first !== "help" && COMMANDS[first] ? [COMMANDS[first]] : [...new Set(Object.values(COMMANDS))];
-  return Promise.all(loaders.map((l) => l()));
+  const words = argv.filter((a) => !a.startsWith("-"));
+  const name = words[0] === "help" ? words[1] : words[0];
+  if (name && COMMANDS[name]) return [await COMMANDS[name]()];
+  return [(program) => Object.entries(SUMMARIES).forEach(([n, text]) => program.command(n).summary(text).helpOption(false))];
 }

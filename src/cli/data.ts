@@ -2,6 +2,7 @@
 import os from "node:os";
 import path from "node:path";
 import { Command, Option } from "commander";
+import { SUMMARIES } from "./commands.js";
 import { UserError } from "../errors.js";
 import { DATA_SPEC_HELP, formatStats, openDataset, totalSkipped, writeShards, writeSynthShards } from "../data/index.js";
 import type { DataStats, Sample, SynthSplit, SynthTask } from "../data/index.js";
@@ -34,7 +35,7 @@ export function reportSkips(stats: DataStats): void {
 }
 
 export function register(program: Command): void {
-  const data = program.command("data").description("build and inspect datasets (WebDataset shards, CSV, folders, the synthetic world)");
+  const data = program.command("data").summary(SUMMARIES.data).description("build and inspect datasets (WebDataset shards, CSV, folders, the synthetic world)");
   data.addHelpText("after", `\n${DATA_SPEC_HELP}`);
 
   data

@@ -4,6 +4,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Command } from "commander";
+import { SUMMARIES } from "./commands.js";
 import { ClipModel } from "../models/clip/model.js";
 import { DEFAULT_ARGS, runTraining, type TrainArgs } from "../train/run.js";
 import { validate } from "../train/validate.js";
@@ -36,6 +37,7 @@ interface DemoFlags {
 export function register(program: Command): void {
   program
     .command("demo")
+    .summary(SUMMARIES.demo)
     .description("The offline main job: render a captioned world of shapes, train a small CLIP on it from scratch, and report zero-shot accuracy on held-out color-shape compositions and retrieval recall")
     .option("--out <dir>", "run directory (checkpoints, metrics, plot)", "clip-demo")
     .option("--steps <n>", "training steps", intArg("--steps"), 400)

@@ -18,6 +18,7 @@ import { statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
+import { SUMMARIES } from "./commands.js";
 import { UserError } from "../errors.js";
 import { DATA_SPEC_HELP, formatStats, openDataset, resolveSpec, totalSkipped, type Dataset } from "../data/index.js";
 import { loadEmbedder } from "../models/clip/load.js";
@@ -447,7 +448,7 @@ function addCommon(cmd: Command): Command {
 }
 
 export function register(program: Command): void {
-  const ev = program.command("eval").description("evaluate a checkpoint with the CLIP paper's protocols: zero-shot, retrieval, linear probe");
+  const ev = program.command("eval").summary(SUMMARIES.eval).description("evaluate a checkpoint with the CLIP paper's protocols: zero-shot, retrieval, linear probe");
 
   addCommon(
     ev

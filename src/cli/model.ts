@@ -2,6 +2,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
+import { SUMMARIES } from "./commands.js";
 import { UserError } from "../errors.js";
 import { ClipModel, normalizeRows } from "../models/clip/model.js";
 import type { Embeddings } from "../models/clip/embedder.js";
@@ -34,6 +35,7 @@ function fmtRow(v: Float32Array, k = 6): string {
 export function register(program: Command): void {
   program
     .command("embed")
+    .summary(SUMMARIES.embed)
     .description("Embed images and/or texts with a CLIP checkpoint; with both, also print logits_per_image = exp(logit_scale) * cosine")
     .requiredOption("--model <dir>", "checkpoint directory (open_clip, Hugging Face or PyTorch layout)")
     .option("--image <file>", "an image to embed (repeatable)", collect, [])
@@ -80,6 +82,7 @@ export function register(program: Command): void {
 
   program
     .command("init")
+    .summary(SUMMARIES.init)
     .description(`Write a freshly initialized checkpoint of a preset (open_clip's initialization): ${PRESET_NAMES.join(", ")}`)
     .requiredOption("--arch <name>", "preset architecture name")
     .requiredOption("--out <dir>", "output checkpoint directory (open_clip layout)")
@@ -99,6 +102,7 @@ export function register(program: Command): void {
 
   program
     .command("bench")
+    .summary(SUMMARIES.bench)
     .description("Measure image and text encoding throughput (after warm-up) on synthetic inputs")
     .requiredOption("--model <dir>", "checkpoint directory")
     .option("--batch <n>", "batch size", intArg("--batch"), 16)

@@ -1,5 +1,6 @@
 /** @file `clip tokenize`: texts to CLIP token ids, and `clip tokenize train`: learn a BPE vocabulary from captions. */
 import { Command, Option } from "commander";
+import { SUMMARIES } from "./commands.js";
 import { readFile, writeFile } from "node:fs/promises";
 import { UserError } from "../errors.js";
 import { printJson, progressBar, warn } from "./output.js";
@@ -158,6 +159,7 @@ async function trainAction(flags: TrainFlags): Promise<void> {
 export function register(program: Command): void {
   const tokenize = program
     .command("tokenize")
+    .summary(SUMMARIES.tokenize)
     .description("turn texts into CLIP token ids (the reference's BPE, padded rows), or train a vocabulary")
     .argument("[text...]", "texts to tokenize (put -- before them if one starts with '-')")
     .option("--vocab <file>", VOCAB_HELP)

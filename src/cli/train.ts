@@ -1,5 +1,6 @@
 /** @file `clip train`: contrastive pre-training and fine-tuning from the command line. */
 import { type Command, InvalidArgumentError, Option } from "commander";
+import { SUMMARIES } from "./commands.js";
 import cliProgress from "cli-progress";
 import { UserError } from "../errors.js";
 import { DATA_SPEC_HELP } from "../data/index.js";
@@ -68,6 +69,7 @@ type TrainFlags = Omit<TrainArgs, "data" | "save" | "batchSize" | "lockImage" | 
 export function register(program: Command): void {
   program
     .command("train")
+    .summary(SUMMARIES.train)
     .description("Train CLIP contrastively from scratch (--arch/--config) or fine-tune a checkpoint (--init); --resume continues a run")
     .option("--data <spec>", `training data (image-text pairs). ${DATA_SPEC_HELP}`)
     .option("--val-data <spec>", "validation data evaluated during training (zero-shot when it has class labels, retrieval when it has captions)")
