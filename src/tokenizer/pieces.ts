@@ -94,6 +94,9 @@ export function hashRange(text: string, start: number, end: number): number {
   return h;
 }
 
+/** Slots a cache starts with: a caption corpus's ~10k distinct words fit without growing (a grow re-inserts every entry). */
+const INITIAL_SLOTS = 16384;
+
 /**
  * Piece -> ids, probed with (text, start, end) so that a hit creates no string: open addressing
  * on the FNV hash, keys compared in place. Starts over when it reaches `limit` entries.
@@ -106,7 +109,7 @@ export class PieceCache {
   private count = 0;
 
   constructor(private readonly limit: number) {
-    this.resize(1024, false);
+    this.resize(INITIAL_SLOTS, false);
   }
 
   private resize(capacity: number, keep: boolean): void {
@@ -152,7 +155,7 @@ export class PieceCache {
   set(key: string, hash: number, value: readonly number[]): void {
     if (this.count >= this.limit) {
       this.count = 0;
-      this.resize(1024, false);
+      this.resize(INITIAL_SLOTS, false);
     }
     if ((this.count + 1) * 2 > this.values.length) this.resize(this.values.length * 2, true);
     this.insert(key, hash, value);
