@@ -29,8 +29,6 @@ export interface EmitOptions {
    */
   externalData?: { location: string; sink?: (bytes: Uint8Array) => void };
   graphName?: string;
-  /** Store weights that are only used transposed as transposed initializers (default true). */
-  foldTransposes?: boolean;
 }
 
 export interface Emitted {
@@ -135,7 +133,7 @@ export function emitModel(outputs: Record<string, Tensor>, opts: EmitOptions = {
 
   // A weight whose every use is a 2-D transpose is stored transposed: MatMul reads it as is, and ORT
   // neither folds a transposed copy nor keeps the original beside it.
-  const folded = opts.foldTransposes === false ? new Set<number>() : foldableTransposes(order, opts.weights, outNames.map((k) => outputs[k]));
+  const folded = foldableTransposes(order, opts.weights, outNames.map((k) => outputs[k]));
 
   for (const t of order) {
     if (t.op === "transpose" && folded.has(t.inputs[0].id)) {
