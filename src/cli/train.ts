@@ -19,6 +19,15 @@ function num(name: string, min = -Infinity): (v: string) => number {
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
+/** A probability in [0, 1]. */
+function prob(name: string): (v: string) => number {
+  return (v) => {
+    const p = Number(v);
+    if (v.trim() === "" || !(p >= 0 && p <= 1)) throw new InvalidArgumentError(`${name} must be a probability between 0 and 1, got "${v}"`);
+    return p;
+  };
+}
+
 /** "A,B" with 0 < A <= B (and B <= max): a range flag such as --aug-scale. */
 function range(name: string, max = Infinity): (v: string) => [number, number] {
   return (v) => {
@@ -93,6 +102,7 @@ export function register(program: Command): void {
     .option("--no-augment", "inference preprocessing instead of random resized crops; always the first caption")
     .option("--aug-scale <min,max>", "random resized crop: range of the crop's area fraction (open_clip default 0.9,1)", range("--aug-scale", 1))
     .option("--aug-ratio <min,max>", "random resized crop: range of the crop's aspect ratio (default 0.75,1.3333)", range("--aug-ratio"))
+    .option("--aug-hflip <p>", "probability of flipping a training image left to right (timm's hflip; default 0)", prob("--aug-hflip"))
     .option("--no-shuffle", "take samples in file order")
     .option("--seed <n>", "seed of initialization, shuffling and augmentation", intArg("--seed", 0), DEFAULT_ARGS.seed)
     .option("--lock-image", "freeze the image tower (LiT)")

@@ -16,6 +16,7 @@ export {
   randomResizedCrop,
   randomResizedCropBox,
   itemRng,
+  mirrorRows,
   resizedSize,
   centerCropOrigin,
   normalizeLut,

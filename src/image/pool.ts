@@ -25,9 +25,10 @@ export interface ImagePoolOptions {
 export interface BatchOptions {
   /**
    * Random resized crop seeded per (seed, index), identical for any thread count; default off.
-   * `scale` (area fraction) and `ratio` (aspect) ranges default to open_clip's [0.9, 1] and [3/4, 4/3].
+   * `scale` (area fraction) and `ratio` (aspect) ranges default to open_clip's [0.9, 1] and [3/4, 4/3];
+   * `hflip` is the probability of a horizontal flip (default 0, as open_clip's own transform).
    */
-  augment?: { seed: number; scale?: [number, number]; ratio?: [number, number] } | false;
+  augment?: { seed: number; scale?: [number, number]; ratio?: [number, number]; hflip?: number } | false;
   /** Bad images become zero tensors counted in `errors` instead of failing the batch. */
   skipBad?: boolean;
   /** Names for error messages, one per input (default: the path, or "<bytes #i>"). */
@@ -172,6 +173,7 @@ export class ImagePool {
     const seed = opts.augment ? opts.augment.seed : null;
     const scale = opts.augment ? opts.augment.scale ?? AUG_SCALE : AUG_SCALE;
     const ratio = opts.augment ? opts.augment.ratio ?? AUG_RATIO : AUG_RATIO;
+    const hflip = opts.augment ? opts.augment.hflip ?? 0 : 0;
     const chunk = Math.max(1, this.opts.chunk ?? 8);
     // postMessage clones a view's whole ArrayBuffer: send a copy of the bytes in view, moved
     // (transferred) rather than cloned a second time
@@ -201,6 +203,7 @@ export class ImagePool {
           seed,
           scale,
           ratio,
+          hflip,
           applyExif: this.opts.applyExif ?? false,
           maxPixels: this.opts.maxPixels ?? DEFAULT_MAX_PIXELS,
         }, transfer),

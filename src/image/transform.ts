@@ -334,7 +334,8 @@ export function randomResizedCropBox(
 
 /**
  * open_clip's training transform: RandomResizedCrop(N, scale, ratio, bicubic) -> convert RGB ->
- * ToTensor -> Normalize. Deterministic for a given Rng state.
+ * [RandomHorizontalFlip(hflip), timm's aug_cfg `hflip`] -> ToTensor -> Normalize. Deterministic
+ * for a given Rng state; with hflip 0 no draw is made for the flip.
  */
 export function randomResizedCrop(
   img: RGBImage,
@@ -344,6 +345,7 @@ export function randomResizedCrop(
   ratio: [number, number] = AUG_RATIO,
   out?: Float32Array,
   offset = 0,
+  hflip = 0,
 ): Float32Array {
   checkImage(img);
   const n = cfg.size;
@@ -351,8 +353,22 @@ export function randomResizedCrop(
   const box = randomResizedCropBox(img.width, img.height, rng, scale, ratio);
   const win: Window = { x0: 0, y0: 0, x1: n, y1: n };
   const rgb = resizeWindowRGB(img, box, n, n, cfg.interpolation ?? "bicubic", win, 0);
+  if (hflip > 0 && rng.uniform(0, 1) < hflip) mirrorRows(rgb, n);
   toTensor(rgb, n, normalizeLut(cfg.mean, cfg.std), dst, offset);
   return dst;
+}
+
+/** Mirrors an [n, n, 3] RGB image left to right, in place. */
+export function mirrorRows(rgb: Uint8Array, n: number): void {
+  for (let y = 0; y < n; y++) {
+    for (let a = y * n * 3, b = a + (n - 1) * 3; a < b; a += 3, b -= 3) {
+      for (let c = 0; c < 3; c++) {
+        const t = rgb[a + c];
+        rgb[a + c] = rgb[b + c];
+        rgb[b + c] = t;
+      }
+    }
+  }
 }
 
 /** Per-image generator for augmentation: depends only on (seed, index), not on scheduling. */

@@ -25,6 +25,8 @@ export interface WorkerJob {
   /** Random resized crop ranges: area fraction and aspect ratio. */
   scale: [number, number];
   ratio: [number, number];
+  /** Probability of a horizontal flip after the crop. */
+  hflip: number;
   applyExif: boolean;
   maxPixels: number;
 }
@@ -51,7 +53,7 @@ async function runItem(job: WorkerJob, item: WorkerItem, out: Float32Array): Pro
     return;
   }
   const img: RGBImage = decodeImageSync(bytes, opts, (n) => scratchU8("worker.rgb", n)) ?? (await decodeImage(bytes, opts));
-  randomResizedCrop(img, job.cfg, itemRng(job.seed, item.index), job.scale, job.ratio, out, offset);
+  randomResizedCrop(img, job.cfg, itemRng(job.seed, item.index), job.scale, job.ratio, out, offset, job.hflip);
 }
 
 if (!parentPort) throw new InternalError("image worker started outside a worker thread");

@@ -43,6 +43,8 @@ export interface TrainArgs {
   augScale?: [number, number];
   /** Random resized crop aspect-ratio range (open_clip's aug_cfg `ratio`); default [3/4, 4/3]. */
   augRatio?: [number, number];
+  /** Probability of flipping a training image left to right (timm's aug_cfg `hflip`); default 0. */
+  augHflip?: number;
   shuffle: boolean;
   seed: number;
   lockImage: boolean;
@@ -319,7 +321,7 @@ export async function runTraining(argsIn: TrainArgs | undefined, resumeDir: stri
         if (r.done) throw new UserError(`${args.data}: the data ran out (${ds.stats().samples} usable samples); is it empty or all bad?`);
         want.push(r.value);
       }
-      const augment = args.augment ? { seed: Math.floor(hash(args.seed, step, round) * 2 ** 31), scale: args.augScale, ratio: args.augRatio } : false;
+      const augment = args.augment ? { seed: Math.floor(hash(args.seed, step, round) * 2 ** 31), scale: args.augScale, ratio: args.augRatio, hflip: args.augHflip } : false;
       const res = await pool.preprocessBatch(want.map((x) => x.image!), { augment, skipBad: true, names: want.map((x) => `${x.shard}:${x.key}`) });
       for (const i of keepDecoded(ds, want, res.ok, res.errors)) {
         pixels.set(res.pixels.subarray(i * per, (i + 1) * per), have * per);

@@ -7,6 +7,7 @@ import {
   decodeImage,
   ImagePool,
   itemRng,
+  mirrorRows,
   OPENAI_MEAN,
   OPENAI_STD,
   randomResizedCrop,
@@ -97,6 +98,40 @@ test("the pool passes the crop ranges (--aug-scale / --aug-ratio) to its workers
     const dflt = await pool.preprocessBatch([img0], { augment: { seed: 5 } });
     const small = await pool.preprocessBatch([img0], { augment: { seed: 5, scale: [0.25, 0.25] } });
     assert.notDeepEqual(dflt.pixels, small.pixels);
+  } finally {
+    await pool.close();
+  }
+});
+
+test("hflip mirrors the crop it would have made (same box), and the pool passes it to its workers", async () => {
+  const img = await decodeImage(img0);
+  const n = 48;
+  const plain = randomResizedCrop(img, cfg, new Rng(7));
+  const flipped = randomResizedCrop(img, cfg, new Rng(7), undefined, undefined, undefined, 0, 1);
+  const never = randomResizedCrop(img, cfg, new Rng(7), undefined, undefined, undefined, 0, 0);
+  assert.deepEqual(never, plain);
+  for (let c = 0; c < 3; c++) {
+    for (let y = 0; y < n; y++) {
+      for (let x = 0; x < n; x++) assert.equal(flipped[(c * n + y) * n + x], plain[(c * n + y) * n + (n - 1 - x)]);
+    }
+  }
+  // an odd width keeps its middle column
+  const rgb = Uint8Array.from({ length: 3 * 3 * 3 }, (_, i) => i);
+  mirrorRows(rgb, 3);
+  assert.deepEqual([...rgb.subarray(0, 9)], [6, 7, 8, 3, 4, 5, 0, 1, 2]);
+  // p = 0.5 flips some images and not others, as the worker draws it
+  const pool = new ImagePool(cfg, { threads: 2, chunk: 1 });
+  try {
+    const inputs = Array.from({ length: 8 }, () => img0);
+    const got = await pool.preprocessBatch(inputs, { augment: { seed: 3, hflip: 0.5 } });
+    const per = 3 * n * n;
+    let flips = 0;
+    for (let i = 0; i < inputs.length; i++) {
+      const want = randomResizedCrop(img, cfg, itemRng(3, i), undefined, undefined, undefined, 0, 0.5);
+      assert.deepEqual(got.pixels.subarray(i * per, (i + 1) * per), Float32Array.from(want));
+      if (!randomResizedCrop(img, cfg, itemRng(3, i)).every((v, k) => v === want[k])) flips++;
+    }
+    assert.ok(flips > 0 && flips < inputs.length, `${flips} of ${inputs.length} flipped`);
   } finally {
     await pool.close();
   }

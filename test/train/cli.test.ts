@@ -98,4 +98,11 @@ test("clip train refuses crop ranges that are not MIN,MAX", async () => {
     (e: { stderr: string }) => e,
   );
   assert.match(r.stderr, /--aug-ratio must be two numbers MIN,MAX/);
+  for (const bad of ["1.5", "-0.1", "x", ""]) {
+    const f = await run(process.execPath, [CLI, "train", "--aug-hflip", bad], { env }).then(
+      () => assert.fail(`--aug-hflip ${bad} should fail`),
+      (e: { stderr: string }) => e,
+    );
+    assert.match(f.stderr, /--aug-hflip must be a probability between 0 and 1/);
+  }
 });
