@@ -1,5 +1,6 @@
 /** @file Byte-level BPE: the byte <-> printable-character table, the vocabulary and the merge engine. No Node APIs. */
 import { UserError } from "../errors.js";
+import { TokenTable } from "./table.js";
 import { decodeUtf8Replace, pushUtf8 } from "./utf8.js";
 
 export const START_OF_TEXT = "<|startoftext|>";
@@ -57,12 +58,14 @@ export interface Vocabulary {
   readonly compiled?: CompiledMerges;
 }
 
-/** Merge r joins tokens left[r] and right[r] into merged[r]; idOf maps each token string to its id. */
+/** Merge r joins tokens left[r] and right[r] into merged[r]; idOf finds a token string's id. */
 export interface CompiledMerges {
   readonly left: Int32Array;
   readonly right: Int32Array;
   readonly merged: Int32Array;
-  readonly idOf: ReadonlyMap<string, number>;
+  /** number of tokens (the length `tokens` has) */
+  readonly size: number;
+  idOf(token: string): number | undefined;
 }
 
 type Merge = readonly [string, string];
@@ -82,26 +85,28 @@ export function referenceVocabulary(merges: readonly Merge[]): Vocabulary {
 
 /**
  * Builds the reference layout while the merges are read, resolving each merge's symbols to ids
- * in the same pass (one Map of token strings, no per-merge arrays). `add` returns false when a
- * symbol is unknown or a token repeats; the caller then falls back to referenceVocabulary().
+ * in the same pass, from ranges of the file's text into one token table (no string per merge).
+ * `add` returns false when a symbol is unknown or a token repeats; the caller then falls back to
+ * referenceVocabulary().
  */
 export class ReferenceVocabularyBuilder {
-  private readonly tokens = byteTokens();
-  private readonly idOf = new Map<string, number>(this.tokens.map((t, i) => [t, i]));
+  private readonly table = new TokenTable();
   private left: Int32Array = new Int32Array(1024);
   private right: Int32Array = new Int32Array(1024);
   private count = 0;
 
-  add(a: string, b: string): boolean {
-    const ia = this.idOf.get(a);
-    const ib = this.idOf.get(b);
-    if (ia === undefined || ib === undefined) return false;
-    const joined = a + b;
-    const before = this.idOf.size;
-    this.idOf.set(joined, this.tokens.length);
+  constructor() {
+    for (const t of byteTokens()) this.table.add(t);
+  }
+
+  /** Adds the merge of text[a0, a1) and text[b0, b1). */
+  add(text: string, a0: number, a1: number, b0: number, b1: number): boolean {
+    const ia = this.table.find(text, a0, a1);
+    const ib = this.table.find(text, b0, b1);
+    if (ia < 0 || ib < 0) return false;
     // a repeated token would make ids depend on the reference's last-one-wins dict: fall back
-    // (the caller then rebuilds from pairs(), which does not read idOf)
-    if (this.idOf.size === before) return false;
+    // (the caller then rebuilds from pairs(), which does not need the table's index)
+    if (this.table.addJoined(ia, ib) < 0) return false;
     if (this.count === this.left.length) {
       const grow = (arr: Int32Array): Int32Array => {
         const next = new Int32Array(arr.length * 2);
@@ -114,38 +119,47 @@ export class ReferenceVocabularyBuilder {
     this.left[this.count] = ia;
     this.right[this.count] = ib;
     this.count++;
-    this.tokens.push(joined);
     return true;
   }
 
   /** The merges added so far, as string pairs (for the fallback). */
   pairs(): Merge[] {
-    return Array.from(this.left.subarray(0, this.count), (a, r) => [this.tokens[a], this.tokens[this.right[r]]] as const);
+    return Array.from(this.left.subarray(0, this.count), (a, r) => [this.table.token(a), this.table.token(this.right[r])] as const);
   }
 
-  /** The vocabulary; the builder is spent (its token list and Map are handed over, not copied). */
+  /** The vocabulary; the builder is spent. Token strings are made on first use of `tokens`. */
   build(): Vocabulary {
     const n = this.count;
-    const tokens = this.tokens;
+    const table = this.table;
     const left = this.left.slice(0, n);
     const right = this.right.slice(0, n);
     const merged = new Int32Array(n);
     for (let r = 0; r < n; r++) merged[r] = 512 + r;
-    const sot = tokens.length;
-    tokens.push(START_OF_TEXT, END_OF_TEXT);
-    const idOf = this.idOf;
-    idOf.set(START_OF_TEXT, sot);
-    idOf.set(END_OF_TEXT, sot + 1);
+    const sot = table.add(START_OF_TEXT);
+    const eot = table.add(END_OF_TEXT);
+    let tokens: string[] | undefined;
     let merges: Merge[] | undefined;
     return {
-      tokens,
+      get tokens(): readonly string[] {
+        tokens ??= table.tokens();
+        return tokens;
+      },
       get merges(): readonly Merge[] {
-        merges ??= Array.from(left, (a, r) => [tokens[a], tokens[right[r]]] as const);
+        merges ??= Array.from(left, (a, r) => [table.token(a), table.token(right[r])] as const);
         return merges;
       },
       sot,
-      eot: sot + 1,
-      compiled: { left, right, merged, idOf },
+      eot,
+      compiled: {
+        left,
+        right,
+        merged,
+        size: table.size,
+        idOf: (token) => {
+          const id = table.find(token, 0, token.length);
+          return id < 0 ? undefined : id;
+        },
+      },
     };
   }
 }
@@ -200,9 +214,11 @@ class PairTable {
  */
 export class BpeModel {
   readonly vocab: Vocabulary;
-  private readonly symbolOf: Map<string, number>;
+  /** a token string's id (the last id of a string repeated in `tokens`) */
+  private readonly lookup: (token: string) => number | undefined;
   /** symbols that are not tokens (numbered from `size` on) */
   private readonly extraSymbols: string[] = [];
+  private readonly extraOf = new Map<string, number>();
   private readonly pairs: PairTable;
   /** byte -> symbol of its character, and of its character + "</w>" */
   private readonly byteSymbol = new Int32Array(256);
@@ -211,20 +227,22 @@ export class BpeModel {
 
   constructor(vocab: Vocabulary) {
     this.vocab = vocab;
-    const tokens = vocab.tokens;
-    this.size = tokens.length;
     const compiled = vocab.compiled;
     if (compiled) {
-      this.symbolOf = compiled.idOf as Map<string, number>;
+      this.size = compiled.size;
+      this.lookup = compiled.idOf;
       const n = compiled.left.length;
       this.pairs = new PairTable(n);
       for (let rank = 0; rank < n; rank++) this.pairs.set(compiled.left[rank], compiled.right[rank], rank, compiled.merged[rank]);
     } else {
-      this.symbolOf = new Map<string, number>();
+      const tokens = vocab.tokens;
+      this.size = tokens.length;
+      const idOf = new Map<string, number>();
       for (let id = 0; id < tokens.length; id++) {
         const t = tokens[id];
-        if (t !== undefined) this.symbolOf.set(t, id);
+        if (t !== undefined) idOf.set(t, id);
       }
+      this.lookup = (token) => idOf.get(token);
       const merges = vocab.merges;
       this.pairs = new PairTable(merges.length);
       for (let rank = 0; rank < merges.length; rank++) {
@@ -239,19 +257,18 @@ export class BpeModel {
   }
 
   private symbol(s: string): number {
-    let id = this.symbolOf.get(s);
+    let id = this.lookup(s) ?? this.extraOf.get(s);
     if (id === undefined) {
       id = this.size + this.extraSymbols.length;
       this.extraSymbols.push(s);
-      this.symbolOf.set(s, id);
+      this.extraOf.set(s, id);
     }
     return id;
   }
 
   /** The id of a token string, if the vocabulary has it. */
   idOf(token: string): number | undefined {
-    const id = this.symbolOf.get(token);
-    return id !== undefined && id < this.size ? id : undefined;
+    return this.lookup(token);
   }
 
   /**

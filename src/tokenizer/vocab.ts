@@ -58,15 +58,13 @@ export function parseReferenceMerges(text: string, options: { vocabSize?: number
     const next = space < 0 ? -1 : text.indexOf(" ", space + 1);
     if (space > pos && space < stop - 1 && (next < 0 || next >= stop)) {
       taken++;
-      const a = text.slice(pos, space);
-      const b = text.slice(space + 1, stop);
       // merges are kept as pairs only if the one-pass builder cannot take them
-      if (!compiled || !builder.add(a, b)) {
+      if (!compiled || !builder.add(text, pos, space, space + 1, stop)) {
         if (compiled) {
           compiled = false;
           for (const m of builder.pairs()) merges.push(m);
         }
-        merges.push([a, b]);
+        merges.push([text.slice(pos, space), text.slice(space + 1, stop)]);
       }
     } else if (stop === pos && text.slice(end).trim() === "") {
       break; // the file's final newline(s)
