@@ -34,11 +34,12 @@ function contractionAt(text: string, i: number): number {
 }
 
 /**
- * The reference pattern's findall on ASCII-only text, as [start, end) pairs written into `out`;
- * returns the number of pieces. At each position the pattern's alternatives are tried in order:
- * the special tokens, the contractions, a run of letters, one digit, a run of anything else
- * (which runs on through '<' and "'" once started). Whitespace separates pieces. Returns -1 at
- * the first non-ASCII character (the caller then uses the regex).
+ * The reference pattern's findall on ASCII-only text, as [start, end, hash] triples written into
+ * `out` (hash: hashRange of the piece, computed on the same pass); returns the number of pieces.
+ * At each position the pattern's alternatives are tried in order: the special tokens, the
+ * contractions, a run of letters, one digit, a run of anything else (which runs on through '<'
+ * and "'" once started). Whitespace separates pieces. Returns -1 at the first non-ASCII character
+ * (the caller then uses the regex).
  */
 export function asciiPieces(text: string, out: Int32Array): number {
   let n = 0;
@@ -49,6 +50,7 @@ export function asciiPieces(text: string, out: Int32Array): number {
     if (c >= 0x80) return -1;
     const cls = ASCII_CLASS[c];
     let end: number;
+    let h = Math.imul(FNV_OFFSET ^ c, FNV_PRIME);
     if (cls === 3) {
       i++;
       continue;
@@ -58,6 +60,7 @@ export function asciiPieces(text: string, out: Int32Array): number {
       while (end < len) {
         const d = text.charCodeAt(end);
         if (d >= 0x80 || ASCII_CLASS[d] !== 1) break;
+        h = Math.imul(h ^ d, FNV_PRIME);
         end++;
       }
     } else if (cls === 2) {
@@ -79,18 +82,23 @@ export function asciiPieces(text: string, out: Int32Array): number {
           end++;
         }
       }
+      h = hashRange(text, i, end);
     }
     out[n++] = i;
     out[n++] = end;
+    out[n++] = h;
     i = end;
   }
-  return n >> 1;
+  return n / 3;
 }
+
+const FNV_OFFSET = 0x811c9dc5 | 0;
+const FNV_PRIME = 0x01000193;
 
 /** FNV-1a over the UTF-16 code units of text[start, end). */
 export function hashRange(text: string, start: number, end: number): number {
-  let h = 0x811c9dc5 | 0;
-  for (let i = start; i < end; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  let h = FNV_OFFSET;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ text.charCodeAt(i), FNV_PRIME);
   return h;
 }
 

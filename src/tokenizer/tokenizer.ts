@@ -66,8 +66,8 @@ export class ClipTokenizer {
   private readonly model: BpeModel;
   /** ids of each piece, as the reference caches bpe(); probed without creating the piece's string */
   private readonly cache = new PieceCache(CACHE_LIMIT);
-  /** [start, end) of each piece of the text being encoded */
-  private bounds = new Int32Array(8192);
+  /** [start, end, hash] of each piece of the text being encoded */
+  private bounds = new Int32Array(3 * 4096);
   /** ids of the text being encoded */
   private scratch = new Int32Array(1024);
   private wordEnds: Uint8Array | undefined;
@@ -133,7 +133,7 @@ export class ClipTokenizer {
   /** Writes the ids of `text` to this.scratch; returns how many. */
   private encodeToScratch(text: string): number {
     const cleaned = cleanText(text);
-    if (this.bounds.length < 2 * cleaned.length) this.bounds = new Int32Array(2 * cleaned.length);
+    if (this.bounds.length < 3 * cleaned.length) this.bounds = new Int32Array(3 * cleaned.length);
     const bounds = this.bounds;
     let count = 0;
     let n = asciiPieces(cleaned, bounds);
@@ -147,9 +147,9 @@ export class ClipTokenizer {
     for (let k = 0; k < n; k++) {
       let ids: readonly number[] | undefined;
       if (pieces === undefined) {
-        const start = bounds[2 * k];
-        const end = bounds[2 * k + 1];
-        const hash = hashRange(cleaned, start, end);
+        const start = bounds[3 * k];
+        const end = bounds[3 * k + 1];
+        const hash = bounds[3 * k + 2];
         ids = this.cache.get(cleaned, start, end, hash) ?? this.encodePiece(cleaned.slice(start, end), hash);
       } else {
         const piece = pieces[k];
