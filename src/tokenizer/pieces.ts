@@ -107,12 +107,20 @@ const INITIAL_SLOTS = 16384;
 
 /**
  * Piece -> ids, probed with (text, start, end) so that a hit creates no string: open addressing
- * on the FNV hash, keys compared in place. Starts over when it reaches `limit` entries.
+ * on the FNV hash, keys compared in place. A piece's ids sit in one shared Int32Array (`ids`,
+ * from `start[slot]`, `length[slot]` of them): no array per piece. Starts over when it reaches
+ * `limit` entries.
  */
 export class PieceCache {
   private keys: string[] = [];
   private hashes = new Int32Array(0);
-  private values: (readonly number[] | undefined)[] = [];
+  /** per slot: where its ids start in `ids`; -1 for an empty slot */
+  start = new Int32Array(0);
+  /** per slot: how many ids */
+  length = new Int32Array(0);
+  /** the ids of every cached piece, back to back */
+  ids = new Int32Array(1 << 15);
+  private used = 0;
   private mask = 0;
   private count = 0;
 
@@ -121,52 +129,68 @@ export class PieceCache {
   }
 
   private resize(capacity: number, keep: boolean): void {
-    const { keys, hashes, values } = this;
+    const { keys, hashes, start, length } = this;
     this.keys = new Array<string>(capacity).fill("");
     this.hashes = new Int32Array(capacity);
-    this.values = new Array<readonly number[] | undefined>(capacity).fill(undefined);
+    this.start = new Int32Array(capacity).fill(-1);
+    this.length = new Int32Array(capacity);
     this.mask = capacity - 1;
     if (!keep) return;
-    for (let s = 0; s < values.length; s++) {
-      const v = values[s];
-      if (v !== undefined) this.insert(keys[s], hashes[s], v);
+    for (let s = 0; s < start.length; s++) {
+      if (start[s] >= 0) this.insert(keys[s], hashes[s], start[s], length[s]);
     }
   }
 
-  private insert(key: string, hash: number, value: readonly number[]): void {
+  private insert(key: string, hash: number, at: number, n: number): number {
     let s = hash & this.mask;
-    while (this.values[s] !== undefined) s = (s + 1) & this.mask;
+    while (this.start[s] >= 0) s = (s + 1) & this.mask;
     this.keys[s] = key;
     this.hashes[s] = hash;
-    this.values[s] = value;
+    this.start[s] = at;
+    this.length[s] = n;
+    return s;
   }
 
   get size(): number {
     return this.count;
   }
 
-  /** ids of text[start, end) (whose hashRange is `hash`), if cached */
-  get(text: string, start: number, end: number, hash: number): readonly number[] | undefined {
+  /** The slot of text[start, end) (whose hashRange is `hash`), or -1 if it is not cached. */
+  get(text: string, start: number, end: number, hash: number): number {
     const len = end - start;
     for (let s = hash & this.mask; ; s = (s + 1) & this.mask) {
-      const v = this.values[s];
-      if (v === undefined) return undefined;
+      if (this.start[s] < 0) return -1;
       if (this.hashes[s] !== hash) continue;
       const key = this.keys[s];
       if (key.length !== len) continue;
       let k = 0;
       while (k < len && key.charCodeAt(k) === text.charCodeAt(start + k)) k++;
-      if (k === len) return v;
+      if (k === len) return s;
     }
   }
 
-  set(key: string, hash: number, value: readonly number[]): void {
+  /** Caches the ids of `key`; returns its slot. */
+  set(key: string, hash: number, ids: readonly number[]): number {
     if (this.count >= this.limit) {
       this.count = 0;
+      this.used = 0;
       this.resize(INITIAL_SLOTS, false);
     }
-    if ((this.count + 1) * 2 > this.values.length) this.resize(this.values.length * 2, true);
-    this.insert(key, hash, value);
+    if ((this.count + 1) * 2 > this.start.length) this.resize(this.start.length * 2, true);
+    if (this.used + ids.length > this.ids.length) {
+      const grown = new Int32Array(Math.max(2 * this.ids.length, this.used + ids.length));
+      grown.set(this.ids.subarray(0, this.used));
+      this.ids = grown;
+    }
+    const at = this.used;
+    for (let k = 0; k < ids.length; k++) this.ids[at + k] = ids[k];
+    this.used += ids.length;
     this.count++;
+    return this.insert(key, hash, at, ids.length);
+  }
+
+  /** The ids in a slot (a copy). */
+  idsAt(slot: number): number[] {
+    return Array.from(this.ids.subarray(this.start[slot], this.start[slot] + this.length[slot]));
   }
 }

@@ -144,22 +144,28 @@ export class ClipTokenizer {
       n = pieces.length;
     }
     // indexed loops only: before the JIT warms up, iterator protocol calls cost more than the work
+    const cache = this.cache;
     for (let k = 0; k < n; k++) {
-      let ids: readonly number[] | undefined;
+      let slot: number;
       if (pieces === undefined) {
         const start = bounds[3 * k];
         const end = bounds[3 * k + 1];
         const hash = bounds[3 * k + 2];
-        ids = this.cache.get(cleaned, start, end, hash) ?? this.encodePiece(cleaned.slice(start, end), hash);
+        slot = cache.get(cleaned, start, end, hash);
+        if (slot < 0) slot = this.encodePiece(cleaned.slice(start, end), hash);
       } else {
         const piece = pieces[k];
         const hash = hashRange(piece, 0, piece.length);
-        ids = this.cache.get(piece, 0, piece.length, hash) ?? this.encodePiece(piece, hash);
+        slot = cache.get(piece, 0, piece.length, hash);
+        if (slot < 0) slot = this.encodePiece(piece, hash);
       }
-      if (count + ids.length > this.scratch.length) this.growScratch(count + ids.length);
+      const at = cache.start[slot];
+      const len = cache.length[slot];
+      if (count + len > this.scratch.length) this.growScratch(count + len);
       const scratch = this.scratch;
-      for (let j = 0; j < ids.length; j++) scratch[count + j] = ids[j];
-      count += ids.length;
+      const ids = cache.ids;
+      for (let j = 0; j < len; j++) scratch[count + j] = ids[at + j];
+      count += len;
     }
     return count;
   }
@@ -170,8 +176,8 @@ export class ClipTokenizer {
     this.scratch = grown;
   }
 
-  /** BPE of one piece (a cache miss): its UTF-8 bytes through the merges. */
-  private encodePiece(piece: string, hash: number): readonly number[] {
+  /** BPE of one piece (a cache miss): its UTF-8 bytes through the merges; returns its cache slot. */
+  private encodePiece(piece: string, hash: number): number {
     const bytes: number[] = [];
     for (let i = 0; i < piece.length; i++) {
       const c = piece.charCodeAt(i);
@@ -182,9 +188,7 @@ export class ClipTokenizer {
         pushUtf8(bytes, cp);
       }
     }
-    const ids = this.model.encodeWord(bytes);
-    this.cache.set(piece, hash, ids);
-    return ids;
+    return this.cache.set(piece, hash, this.model.encodeWord(bytes));
   }
 
   /** Text of token ids: bytes decoded as UTF-8 (invalid ones as U+FFFD), each word followed by a space. */

@@ -34,8 +34,11 @@ test("asciiPieces equals the reference pattern on ASCII text, with each piece's 
 
 test("PieceCache finds pieces inside a longer text, and starts over at its limit", () => {
   const cache = new PieceCache(3);
-  const put = (key: string, v: number): void => cache.set(key, hashRange(key, 0, key.length), [v]);
-  const get = (text: string, a: number, b: number): readonly number[] | undefined => cache.get(text, a, b, hashRange(text, a, b));
+  const put = (key: string, v: number): number => cache.set(key, hashRange(key, 0, key.length), [v]);
+  const get = (text: string, a: number, b: number): number[] | undefined => {
+    const slot = cache.get(text, a, b, hashRange(text, a, b));
+    return slot < 0 ? undefined : cache.idsAt(slot);
+  };
   put("dog", 1);
   put("cat", 2);
   assert.deepEqual(get("a dog", 2, 5), [1]);
@@ -49,6 +52,8 @@ test("PieceCache finds pieces inside a longer text, and starts over at its limit
   assert.deepEqual(get("owl", 0, 3), [4]);
   const big = new PieceCache(1 << 20);
   const key = (i: number): string => "w" + i;
-  for (let i = 0; i < 5000; i++) big.set(key(i), hashRange(key(i), 0, key(i).length), [i]);
-  for (let i = 0; i < 5000; i++) assert.deepEqual(big.get(key(i), 0, key(i).length, hashRange(key(i), 0, key(i).length)), [i]);
+  // growth of the slots and of the shared ids; pieces of several ids and of none
+  const ids = (i: number): number[] => Array.from({ length: i % 4 }, (_, k) => i * 10 + k);
+  for (let i = 0; i < 20_000; i++) big.set(key(i), hashRange(key(i), 0, key(i).length), ids(i));
+  for (let i = 0; i < 20_000; i++) assert.deepEqual(big.idsAt(big.get(key(i), 0, key(i).length, hashRange(key(i), 0, key(i).length))), ids(i));
 });
