@@ -6,8 +6,16 @@ import { TarWriter } from "../../src/data/tar.js";
 import { encodePng } from "../../src/data/synth/png.js";
 import type { Sample } from "../../src/data/index.js";
 
+const made: string[] = [];
+process.on("exit", () => {
+  for (const dir of made) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A new temporary folder, removed when the test process exits. */
 export function tmpDir(name: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `clip-data-${name}-`));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `clip-data-${name}-`));
+  made.push(dir);
+  return dir;
 }
 
 /** A tiny valid PNG whose pixels encode n (so images can be told apart). */
