@@ -127,8 +127,11 @@ export class ReferenceVocabularyBuilder {
     return Array.from(this.left.subarray(0, this.count), (a, r) => [this.table.token(a), this.table.token(this.right[r])] as const);
   }
 
-  /** The vocabulary; the builder is spent. Token strings are made on first use of `tokens`. */
-  build(): Vocabulary {
+  /**
+   * The vocabulary, or null when a merge made a special token's string (the caller then falls
+   * back). The builder is spent. Token strings are made on first use of `tokens`.
+   */
+  build(): Vocabulary | null {
     const n = this.count;
     const table = this.table;
     const left = this.left.slice(0, n);
@@ -137,6 +140,7 @@ export class ReferenceVocabularyBuilder {
     for (let r = 0; r < n; r++) merged[r] = 512 + r;
     const sot = table.add(START_OF_TEXT);
     const eot = table.add(END_OF_TEXT);
+    if (sot < 0 || eot < 0) return null;
     let tokens: string[] | undefined;
     let merges: Merge[] | undefined;
     return {

@@ -74,7 +74,7 @@ export function parseReferenceMerges(text: string, options: { vocabSize?: number
     pos = end + 1;
     line++;
   }
-  return compiled ? builder.build() : referenceVocabulary(merges);
+  return (compiled && builder.build()) || referenceVocabulary(compiled ? builder.pairs() : merges);
 }
 
 /** The reference's file text for these merges; no newline after the last one, so the reference's loader reads exactly them. */

@@ -105,3 +105,20 @@ test("mistakes are UserErrors that name the file and what was expected", async (
   await assert.rejects(ClipTokenizer.fromFile(VOCAB, { vocabSize: 100 }), (e: Error) => e instanceof UserError && />= 514/.test(e.message));
   assert.throws(() => reference.decode([49408]), (e: Error) => e instanceof UserError && /token id 49408 is not in the vocabulary/.test(e.message));
 });
+
+test("merges files the one-pass reader cannot take (a repeated token, a merge spelling a special token, an unknown symbol) read as the reference does", () => {
+  const cases: [string, string][][] = [
+    [["a", "b</w>"], ["c", "d</w>"], ["a", "b</w>"]], // "ab</w>" twice: the reference's dict keeps the last id
+    [["<", "|"], ["<|", "e"], ["<|e", "n"], ["<|en", "d"], ["<|end", "o"], ["<|endo", "f"], ["<|endof", "t"], ["<|endoft", "e"], ["<|endofte", "x"], ["<|endoftex", "t"], ["<|endoftext", "|"], ["<|endoftext|", ">"]],
+    [["a", "b"], ["zz", "q"], ["ab", "c</w>"]], // "zz" is no token: only a word using it fails
+  ];
+  for (const merges of cases) {
+    const text = "#version: 0.2\n" + merges.map(([a, b]) => `${a} ${b}`).join("\n") + "\n";
+    const read = ClipTokenizer.fromMergesText(text);
+    const direct = ClipTokenizer.fromMerges(merges);
+    assert.deepEqual(read.vocabulary.tokens, direct.vocabulary.tokens);
+    assert.equal(read.vocabSize, 512 + merges.length + 2);
+    assert.equal(read.eotToken, read.vocabSize - 1);
+    for (const t of ["abc", "ab cd", "<|endoftext|>", "x <|endoftext|>y"]) assert.deepEqual(read.encode(t), direct.encode(t), t);
+  }
+});
