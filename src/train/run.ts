@@ -332,9 +332,8 @@ export async function runTraining(argsIn: TrainArgs | undefined, resumeDir: stri
       }
       round++;
     }
-    const rows = s.tokenizer.tokenize(captions, { contextLength: L, truncate: "warn", onWarning: (_m, st) => (tokenizerWarnings += st.texts) });
-    const tokens = new BigInt64Array(n * L);
-    rows.forEach((r, i) => r.forEach((v, j) => (tokens[i * L + j] = BigInt(v))));
+    const ids = s.tokenizer.tokenizeTensor(captions, { contextLength: L, truncate: "warn", onWarning: (_m, st) => (tokenizerWarnings += st.texts) });
+    const tokens = BigInt64Array.from(ids.data, (v) => BigInt(v)); // [n, L]
     return { pixels, tokens, position: ds.position() };
   };
 
