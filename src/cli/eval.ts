@@ -29,7 +29,7 @@ import { linearProbe, type ProbeData } from "../eval/linear_probe.js";
 import { renderClassificationMarkdown, validateLabels, type ClassificationMetrics } from "../eval/metrics.js";
 import { markdownTable, pct } from "../eval/report.js";
 import { renderRetrievalMarkdown, retrievalRecall } from "../eval/retrieval.js";
-import { resolveTemplates, templateSetNames } from "../eval/templates.js";
+import { resolveTemplates, templateSetNames, templatesForClassnames } from "../eval/templates.js";
 import { buildZeroShotClassifier, evaluateZeroShot, loadClassnamesFile, parseLabelList, validateClassnames } from "../eval/zeroshot.js";
 import { printJson, progressBar, warn } from "./output.js";
 
@@ -222,8 +222,10 @@ async function runZeroShot(o: ZeroShotOpts): Promise<void> {
   else if (ds.classnames) classnames = ds.classnames;
   else throw new UserError(`${o.data}: the dataset has no class names (classnames.txt); pass --labels-file FILE or --labels "a,b,..."`);
   validateClassnames(classnames, o.labelsFile ?? (o.labels !== undefined ? "--labels" : `${o.data} classnames`));
-  const templateSource = o.templates ?? (ds.templates ? "dataset" : "imagenet");
-  const templates = o.templates !== undefined ? await resolveTemplates(o.templates) : (ds.templates ?? (await resolveTemplates("imagenet")));
+  // default: the dataset's own templates, else the paper's list for a dataset it recognises, else ImageNet's
+  const builtin = o.templates ?? (ds.templates ? undefined : templatesForClassnames(classnames) ?? "imagenet");
+  const templateSource = builtin ?? "dataset";
+  const templates = builtin !== undefined ? await resolveTemplates(builtin) : ds.templates!;
   const total = await checkLabels(o.data, classnames.length, o.limit, o.data);
 
   await withModel(o.model, o.threads, async (model) => {
@@ -455,7 +457,7 @@ export function register(program: Command): void {
       .command("zeroshot")
       .description("zero-shot classification: top-1, top-5, mean per-class recall and the confusion matrix")
       .requiredOption("--data <spec>", "a labelled dataset (.cls per sample, classnames.txt)")
-      .option("--templates <name|file>", `prompt templates: a built-in list (${templateSetNames().join(", ")}) or a file with one template per line containing {} (default: the dataset's own, else imagenet)`)
+      .option("--templates <name|file>", `prompt templates: a built-in list (${templateSetNames().join(", ")}) or a file with one template per line containing {} (default: the dataset's own, else the paper's list for CIFAR-10 class names, else imagenet)`)
       .option("--labels-file <file>", "class names, one per line in label order (default: the dataset's classnames.txt)")
       .option("--labels <list>", "class names separated by commas, in label order")
       .option("--limit <n>", "only the first N samples", positiveInt("--limit")),

@@ -213,6 +213,19 @@ export const TEMPLATE_SETS: Readonly<Record<string, readonly string[]>> = Object
   satellite: [...EUROSAT, ...RESISC45],
 });
 
+/** CIFAR-10's class names, in label order (torchvision's and the paper's). */
+const CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"];
+
+/**
+ * The built-in template list the paper uses for a dataset recognised by its class names (CIFAR-10
+ * by its ten names, in any order and case), else undefined.
+ */
+export function templatesForClassnames(classnames: readonly string[]): string | undefined {
+  const names = classnames.map((c) => c.trim().toLowerCase()).sort();
+  if (names.length === CIFAR10_CLASSES.length && names.every((c, i) => c === CIFAR10_CLASSES[i])) return "cifar10";
+  return undefined;
+}
+
 /** Names accepted by `getTemplates`, sorted. */
 export function templateSetNames(): string[] {
   return Object.keys(TEMPLATE_SETS).sort();

@@ -71,6 +71,11 @@ test("clip eval zeroshot on CIFAR-10 with a tiny checkpoint: the documented JSON
   }
 });
 
+test("clip eval zeroshot on CIFAR-10 class names uses the paper's 18 CIFAR templates unless told otherwise", async () => {
+  const d = json(await clip(["eval", "zeroshot", "--model", MODEL, "--data", CIFAR, "--limit", "20", "--json"]));
+  assert.deepEqual(d.templates, { source: "cifar10", count: 18 });
+});
+
 test("clip eval zeroshot prints Markdown tables without --json", async () => {
   const r = await clip(["eval", "zeroshot", "--model", MODEL, "--data", CIFAR, "--limit", "40", "--templates", "simple"]);
   assert.equal(r.code, 0, r.stderr);

@@ -12,6 +12,7 @@ import {
   resolveTemplates,
   TEMPLATE_SETS,
   templateSetNames,
+  templatesForClassnames,
   validateTemplates,
 } from "../../src/eval/templates.js";
 
@@ -73,4 +74,13 @@ test("resolveTemplates: built-in names, files, and clear errors for neither", as
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test("templatesForClassnames recognises CIFAR-10 by its class names, in any order or case, and nothing else", () => {
+  const cifar = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"];
+  assert.equal(templatesForClassnames(cifar), "cifar10");
+  assert.equal(templatesForClassnames([...cifar].reverse().map((c) => c.toUpperCase())), "cifar10");
+  assert.equal(templatesForClassnames(cifar.slice(1)), undefined);
+  assert.equal(templatesForClassnames([...cifar.slice(1), "plane"]), undefined);
+  assert.equal(templatesForClassnames(["cat", "dog"]), undefined);
 });
