@@ -52,7 +52,7 @@ export interface LoadOptions {
   contextLength?: number;
 }
 
-/** Entries of the piece cache; a full cache starts over (captions need far fewer). */
+/** Default entries of the piece cache; a full cache starts over (captions need far fewer). */
 const CACHE_LIMIT = 1 << 18;
 
 export class ClipTokenizer {
@@ -65,23 +65,23 @@ export class ClipTokenizer {
   readonly vocabulary: Vocabulary;
   private readonly model: BpeModel;
   /** ids of each piece, as the reference caches bpe(); probed without creating the piece's string */
-  private readonly cache = new PieceCache(CACHE_LIMIT);
+  private readonly cache: PieceCache;
   /** [start, end, hash] of each piece of the text being encoded */
   private bounds = new Int32Array(3 * 4096);
   /** ids of the text being encoded */
   private scratch = new Int32Array(1024);
   private wordEnds: Uint8Array | undefined;
 
-  constructor(vocabulary: Vocabulary, options: { contextLength?: number } = {}) {
+  constructor(vocabulary: Vocabulary, options: { contextLength?: number; cacheSize?: number } = {}) {
     this.vocabulary = vocabulary;
     this.model = new BpeModel(vocabulary);
     this.vocabSize = this.model.size;
     this.sotToken = vocabulary.sot;
     this.eotToken = vocabulary.eot;
     this.contextLength = checkContextLength(options.contextLength ?? CLIP_CONTEXT_LENGTH);
-    // the reference caches the special tokens as themselves
-    this.cache.set(START_OF_TEXT, hashRange(START_OF_TEXT, 0, START_OF_TEXT.length), [this.sotToken]);
-    this.cache.set(END_OF_TEXT, hashRange(END_OF_TEXT, 0, END_OF_TEXT.length), [this.eotToken]);
+    const cacheSize = options.cacheSize ?? CACHE_LIMIT;
+    if (!Number.isInteger(cacheSize) || cacheSize < 1) throw new UserError(`cacheSize must be a positive integer, got ${cacheSize}`);
+    this.cache = new PieceCache(cacheSize);
   }
 
   /** From merges in rank order, with the reference's vocabulary layout (bytes, word-final bytes, merges, sot, eot). */
@@ -178,6 +178,9 @@ export class ClipTokenizer {
 
   /** BPE of one piece (a cache miss): its UTF-8 bytes through the merges; returns its cache slot. */
   private encodePiece(piece: string, hash: number): number {
+    // the reference's cache starts with the special tokens as themselves
+    if (piece === START_OF_TEXT) return this.cache.set(piece, hash, [this.sotToken]);
+    if (piece === END_OF_TEXT) return this.cache.set(piece, hash, [this.eotToken]);
     const bytes: number[] = [];
     for (let i = 0; i < piece.length; i++) {
       const c = piece.charCodeAt(i);

@@ -91,3 +91,13 @@ test("chunk splits inside a word only when one word is longer than a window", ()
   assert.deepEqual(tokens.flatMap((r) => r.slice(1, r.indexOf(tokenizer.eotToken))), ids);
   assert.ok(tokens.length === Math.ceil(ids.length / 2));
 });
+
+test("a full piece cache starts over without losing the special tokens or changing any id", () => {
+  const tiny = new ClipTokenizer(tokenizer.vocabulary, { cacheSize: 3 });
+  const texts = ["<|startoftext|> a cat <|endoftext|>", "dogs and cats, birds", "<|endoftext|> zebra <|startoftext|>", "many more words than three"];
+  for (let round = 0; round < 3; round++) {
+    for (const t of texts) assert.deepEqual(tiny.encode(t), tokenizer.encode(t), t);
+  }
+  assert.deepEqual(tiny.encode("<|startoftext|>"), [tokenizer.sotToken]);
+  assert.throws(() => new ClipTokenizer(tokenizer.vocabulary, { cacheSize: 0 }), UserError);
+});
