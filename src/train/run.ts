@@ -219,7 +219,14 @@ function saveRunCheckpoint(runDir: string, s: Setup, trainer: Trainer, ts: Train
 export function readArgs(runDir: string): TrainArgs {
   const file = path.join(runDir, "args.json");
   if (!fs.existsSync(file)) throw new UserError(`--resume ${runDir}: no args.json; is this a run directory written by clip train --save?`);
-  return JSON.parse(fs.readFileSync(file, "utf8")) as TrainArgs;
+  let args: unknown;
+  try {
+    args = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new UserError(`--resume ${runDir}: ${file} is not valid JSON (${(e as Error).message})`);
+  }
+  if (!args || typeof args !== "object" || Array.isArray(args)) throw new UserError(`--resume ${runDir}: ${file} is not a JSON object of training arguments`);
+  return args as TrainArgs;
 }
 
 /** Runs training (or resumes the run in `resumeDir`), writing everything into the run directory. */

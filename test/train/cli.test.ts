@@ -82,6 +82,15 @@ test("clip train explains bad arguments in one line", async () => {
   await fail(["--data", "x.tar", "--batch-size", "4", "--steps", "2"], /--save DIR is required/);
   await fail(["--data", path.join(E2E, "shard-000000.tar"), "--arch", "ViT-B-32", "--batch-size", "4", "--steps", "1", "--save", path.join(os.tmpdir(), "never")], /needs a vocabulary/);
   await fail(["--resume", "/nonexistent/run"], /no args.json/);
+  const broken = fs.mkdtempSync(path.join(os.tmpdir(), "clip-train-broken-"));
+  try {
+    fs.writeFileSync(path.join(broken, "args.json"), '{"steps": 3,');
+    await fail(["--resume", broken], /args\.json is not valid JSON/);
+    fs.writeFileSync(path.join(broken, "args.json"), "[1, 2]");
+    await fail(["--resume", broken], /args\.json is not a JSON object of training arguments/);
+  } finally {
+    fs.rmSync(broken, { recursive: true, force: true });
+  }
 });
 
 test("clip train refuses crop ranges that are not MIN,MAX", async () => {
