@@ -49,9 +49,3 @@ export function cleanText(text: string): string {
 export function preTokenize(cleaned: string): string[] {
   return cleaned.match(PIECE_RE) ?? [];
 }
-
-/** Calls `each` for every piece (no array): the tokenizer's hot path. */
-export function forEachPiece(cleaned: string, each: (piece: string) => void): void {
-  PIECE_RE.lastIndex = 0;
-  for (let m = PIECE_RE.exec(cleaned); m !== null; m = PIECE_RE.exec(cleaned)) each(m[0]);
-}
