@@ -3,6 +3,10 @@
  * substrings, and a cache from piece to ids probed with (text, start, end).
  */
 
+// FNV-1a, 32 bits: the hash of the piece cache and the token table
+const FNV_OFFSET = 0x811c9dc5 | 0;
+const FNV_PRIME = 0x01000193;
+
 const SPACE = 0x20;
 const APOSTROPHE = 0x27;
 const LESS_THAN = 0x3c;
@@ -49,12 +53,13 @@ export function asciiPieces(text: string, out: Int32Array): number {
     const c = text.charCodeAt(i);
     if (c >= 0x80) return -1;
     const cls = ASCII_CLASS[c];
-    let end: number;
-    let h = Math.imul(FNV_OFFSET ^ c, FNV_PRIME);
     if (cls === 3) {
       i++;
       continue;
-    } else if (cls === 1) {
+    }
+    let end: number;
+    let h = Math.imul(FNV_OFFSET ^ c, FNV_PRIME);
+    if (cls === 1) {
       end = i + 1;
       // (bounds are checked before each read: reading past the end would deoptimize)
       while (end < len) {
@@ -92,13 +97,17 @@ export function asciiPieces(text: string, out: Int32Array): number {
   return n / 3;
 }
 
-const FNV_OFFSET = 0x811c9dc5 | 0;
-const FNV_PRIME = 0x01000193;
-
 /** FNV-1a over the UTF-16 code units of text[start, end). */
 export function hashRange(text: string, start: number, end: number): number {
   let h = FNV_OFFSET;
   for (let i = start; i < end; i++) h = Math.imul(h ^ text.charCodeAt(i), FNV_PRIME);
+  return h;
+}
+
+/** FNV-1a over chars[start, end): the value hashRange gives for the same code units. */
+export function hashChars(chars: Uint16Array, start: number, end: number): number {
+  let h = FNV_OFFSET;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ chars[i], FNV_PRIME);
   return h;
 }
 

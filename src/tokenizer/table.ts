@@ -3,14 +3,7 @@
  * merges file this way makes no string per token (a file is ~49k of them): tokens are found by
  * a range of the file's text and joined inside the arena; strings are made only when asked for.
  */
-import { hashRange } from "./pieces.js";
-
-/** FNV-1a over chars[start, end): the same value hashRange gives for the same code units. */
-function hashChars(chars: Uint16Array, start: number, end: number): number {
-  let h = 0x811c9dc5 | 0;
-  for (let i = start; i < end; i++) h = Math.imul(h ^ chars[i], 0x01000193);
-  return h;
-}
+import { hashChars, hashRange } from "./pieces.js";
 
 export class TokenTable {
   /** code units of every token, back to back; token `id` is chars[start[id], start[id] + len[id]) */
