@@ -1,6 +1,6 @@
 /** @file Byte-level BPE: the byte <-> printable-character table, the vocabulary and the merge engine. No Node APIs. */
 import { UserError } from "../errors.js";
-import { TokenTable } from "./table.js";
+import { TokenTable, grow } from "./table.js";
 import { decodeUtf8Replace, pushUtf8 } from "./utf8.js";
 
 export const START_OF_TEXT = "<|startoftext|>";
@@ -91,8 +91,8 @@ export function referenceVocabulary(merges: readonly Merge[]): Vocabulary {
  */
 export class ReferenceVocabularyBuilder {
   private readonly table = new TokenTable();
-  private left: Int32Array = new Int32Array(1024);
-  private right: Int32Array = new Int32Array(1024);
+  private left = new Int32Array(1024);
+  private right = new Int32Array(1024);
   private count = 0;
 
   constructor() {
@@ -108,11 +108,6 @@ export class ReferenceVocabularyBuilder {
     // (the caller then rebuilds from pairs(), which does not need the table's index)
     if (this.table.addJoined(ia, ib) < 0) return false;
     if (this.count === this.left.length) {
-      const grow = (arr: Int32Array): Int32Array => {
-        const next = new Int32Array(arr.length * 2);
-        next.set(arr);
-        return next;
-      };
       this.left = grow(this.left);
       this.right = grow(this.right);
     }
