@@ -15,7 +15,7 @@ import { availableParallelism, cpus, tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { openDataset } from "../../src/data/index.js";
-import { ClipModel } from "../../src/models/clip/model.js";
+import { ClipModel } from "../../src/clip/model.js";
 import { getTemplates } from "../../src/eval/templates.js";
 import { buildZeroShotClassifier, evaluateZeroShot } from "../../src/eval/zeroshot.js";
 import { CLI, DATASETS, VOCAB } from "../../test/helpers/shared.js";

@@ -1,6 +1,6 @@
 /** @file The measurement behind `clip bench`: median throughput of the image and text sessions. */
 import os from "node:os";
-import { ClipModel } from "../models/clip/model.js";
+import { ClipModel } from "../clip/model.js";
 import { loadCheckpoint } from "../weights/checkpoint.js";
 import { ClipTokenizer, referenceVocabulary } from "../tokenizer/index.js";
 

@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import type { Command } from "commander";
 import { SUMMARIES } from "./commands.js";
-import { ClipModel } from "../models/clip/model.js";
+import { ClipModel } from "../clip/model.js";
 import { DEFAULT_ARGS, runTraining, type TrainArgs } from "../train/run.js";
 import { validate } from "../train/validate.js";
 import { intArg } from "./model.js";

@@ -21,8 +21,8 @@ import { type Command, InvalidArgumentError } from "commander";
 import { SUMMARIES } from "./commands.js";
 import { UserError } from "../errors.js";
 import { DATA_SPEC_HELP, formatStats, openDataset, resolveSpec, totalSkipped, type Dataset } from "../data/index.js";
-import { loadEmbedder } from "../models/clip/load.js";
-import type { Embedder } from "../models/clip/embedder.js";
+import { ClipModel } from "../clip/model.js";
+import type { Embedder } from "../clip/embedder.js";
 import { embedCaptions, embedImages, type EmbeddedImages } from "../eval/embed_dataset.js";
 import { modelFingerprint } from "../eval/features.js";
 import { linearProbe, type ProbeData } from "../eval/linear_probe.js";
@@ -89,7 +89,7 @@ export function checkModelDir(dir: string): string {
 
 /** Loads the model, runs `fn`, always closes the model. */
 export async function withModel<T>(dir: string, threads: number | undefined, fn: (m: LoadedEmbedder) => Promise<T>): Promise<T> {
-  const model: LoadedEmbedder = await loadEmbedder(checkModelDir(dir), threads !== undefined ? { threads } : {});
+  const model: LoadedEmbedder = await ClipModel.load(checkModelDir(dir), threads !== undefined ? { threads } : {});
   try {
     return await fn(model);
   } finally {

@@ -1,5 +1,5 @@
 /** @file Validation during `clip train`: evaluates each saved checkpoint on --val-data. */
-import { ClipModel } from "../models/clip/model.js";
+import { ClipModel } from "../clip/model.js";
 import type { RunHooks } from "../train/run.js";
 import { validate } from "../train/validate.js";
 

@@ -3,7 +3,7 @@
  * batch is read, keys, labels and captions kept aligned, results optionally cached on disk.
  */
 import { InternalError, UserError } from "../errors.js";
-import type { Embedder, Embeddings } from "../models/clip/embedder.js";
+import type { Embedder, Embeddings } from "../clip/embedder.js";
 import { FeatureCache } from "./features.js";
 
 /** What evaluation needs of a dataset sample (the data layer's `Sample` fits). */

@@ -17,7 +17,7 @@ import { mkdir, readFile, rename, stat, writeFile, readdir } from "node:fs/promi
 import { endianness } from "node:os";
 import path from "node:path";
 import { UserError } from "../errors.js";
-import type { Embeddings } from "../models/clip/embedder.js";
+import type { Embeddings } from "../clip/embedder.js";
 import { checkEmbeddings } from "./matrix.js";
 
 export const FEATURES_FORMAT = "clip-ts-features";

@@ -1,6 +1,6 @@
 /** @file Small dense helpers over row-major typed arrays for evaluation: normalize, blocked A·Bᵀ, argsort-free ranking. */
 import { InternalError, UserError } from "../errors.js";
-import type { Embeddings } from "../models/clip/embedder.js";
+import type { Embeddings } from "../clip/embedder.js";
 
 /** Checks that `e.data` holds exactly `n * dim` values. */
 export function checkEmbeddings(e: Embeddings, what: string): void {

@@ -12,7 +12,7 @@
  * in plain typed arrays (5,000 captions x 1,000 images x 512 takes a few seconds).
  */
 import { InternalError, UserError } from "../errors.js";
-import type { Embeddings } from "../models/clip/embedder.js";
+import type { Embeddings } from "../clip/embedder.js";
 import { checkEmbeddings, checkSameDim, l2NormalizeRows, matmulABtRows } from "./matrix.js";
 import { markdownTable, pct } from "./report.js";
 

@@ -5,7 +5,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { InternalError, UserError } from "../errors.js";
-import type { Embedder, Embeddings } from "../models/clip/embedder.js";
+import type { Embedder, Embeddings } from "../clip/embedder.js";
 import { FeatureCache } from "./features.js";
 import { checkEmbeddings, checkSameDim, l2NormalizeRows, matmulABt, topKRow } from "./matrix.js";
 import { classificationMetrics, validateLabels, type ClassificationMetrics } from "./metrics.js";

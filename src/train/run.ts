@@ -6,7 +6,7 @@ import { openDataset, keepDecoded, formatStats, type Dataset, type DataPosition,
 import { ImagePool } from "../image/index.js";
 import { type ClipConfig, defaultPreprocess, isBuffer, parseModelCfg, parseOpenClipConfig, type PreprocessCfg, type StateDict } from "../models/clip/config.js";
 import { initState } from "../models/clip/init.js";
-import { imageConfig } from "../models/clip/model.js";
+import { imageConfig } from "../clip/model.js";
 import { presetConfig } from "../models/clip/presets.js";
 import { ClipTokenizer, trainBpe, writeBpeVocab } from "../tokenizer/index.js";
 import { BPE_VOCAB, loadCheckpoint, saveCheckpoint } from "../weights/checkpoint.js";

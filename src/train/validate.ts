@@ -1,6 +1,6 @@
 /** @file Validation of a model on a dataset: zero-shot when it has class names and labels, retrieval when it has captions. */
 import { openDataset } from "../data/index.js";
-import type { Embedder } from "../models/clip/embedder.js";
+import type { Embedder } from "../clip/embedder.js";
 import { embedCaptions, embedImages } from "../eval/embed_dataset.js";
 import { retrievalRecall } from "../eval/retrieval.js";
 import { getTemplates } from "../eval/templates.js";

@@ -1,5 +1,5 @@
 /** @file A fake Embedder for evaluation tests: texts map to vectors from a table (or a hash), with call counting. */
-import type { Embedder, Embeddings, EncodeOptions } from "../../src/models/clip/embedder.js";
+import type { Embedder, Embeddings, EncodeOptions } from "../../src/clip/embedder.js";
 
 /** Deterministic pseudo-random vector of a string (FNV-1a seeded xorshift), entries in [-1, 1). */
 export function hashVector(text: string, dim: number): Float32Array {

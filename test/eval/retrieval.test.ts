@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { UserError } from "../../src/errors.js";
 import { renderRetrievalMarkdown, retrievalRecall, textToImageFromCounts } from "../../src/eval/retrieval.js";
 import { mulberry32 } from "../../src/eval/linear_probe.js";
-import type { Embeddings } from "../../src/models/clip/embedder.js";
+import type { Embeddings } from "../../src/clip/embedder.js";
 import { rows } from "./fake_embedder.js";
 
 const images = rows([

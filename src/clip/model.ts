@@ -1,14 +1,14 @@
 /** @file ClipModel: a loaded checkpoint with compiled image and text sessions, implementing Embedder. */
-import { UserError } from "../../errors.js";
-import { ImagePool, type PreprocessConfig } from "../../image/index.js";
-import * as T from "../../ir/tensor.js";
-import { CompiledGraph, type ExecutionProvider, type HostTensor } from "../../runtime/session.js";
-import { ClipTokenizer, type TruncatePolicy } from "../../tokenizer/index.js";
-import { collectGarbage } from "../../util/gc.js";
-import { loadCheckpoint, type LoadedCheckpoint } from "../../weights/checkpoint.js";
-import type { ClipConfig, PreprocessCfg, StateDict } from "./config.js";
+import { UserError } from "../errors.js";
+import { ImagePool, type PreprocessConfig } from "../image/index.js";
+import * as T from "../ir/tensor.js";
+import { CompiledGraph, type ExecutionProvider, type HostTensor } from "../runtime/session.js";
+import { ClipTokenizer, type TruncatePolicy } from "../tokenizer/index.js";
+import { collectGarbage } from "../util/gc.js";
+import { loadCheckpoint, type LoadedCheckpoint } from "../weights/checkpoint.js";
+import type { ClipConfig, PreprocessCfg, StateDict } from "../models/clip/config.js";
 import type { EncodeOptions, Embedder, Embeddings } from "./embedder.js";
-import { encodeImage, encodeText, paramLeaves } from "./towers.js";
+import { encodeImage, encodeText, paramLeaves } from "../models/clip/towers.js";
 
 export interface ModelOptions {
   /** Intra-op threads of the sessions and image workers (default: all cores). */

@@ -5,7 +5,7 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { ClipModel } from "../../src/models/clip/model.js";
+import { ClipModel } from "../../src/clip/model.js";
 import { loadCheckpoint, saveCheckpoint, saveHfCheckpoint } from "../../src/weights/checkpoint.js";
 import { readSafetensorsFile } from "../../src/weights/files.js";
 import { CLI, REFERENCE } from "../helpers/shared.js";
