@@ -57,7 +57,7 @@ export function register(program: Command): void {
         if (img && txt) {
           // logits are always of the normalized embeddings: normalize copies of raw ones, never re-encode
           const unit = (e: Embeddings): Embeddings => (o.raw ? { ...e, data: normalizeRows(Float32Array.from(e.data), e.dim) } : e);
-          logits = model.logits(unit(img), unit(txt));
+          logits = model.logitRows(unit(img), unit(txt));
         }
         if (o.json) {
           printJson({

@@ -1,6 +1,6 @@
 /** @file ClipModel: a loaded checkpoint with compiled image and text sessions, implementing Embedder. */
 import { UserError } from "../errors.js";
-import { ImagePool, type PreprocessConfig } from "../image/index.js";
+import { ImagePool, preprocessRGB, type PreprocessConfig, type RGBImage } from "../image/index.js";
 import * as T from "../ir/tensor.js";
 import { CompiledGraph, type ExecutionProvider, type HostTensor } from "../runtime/session.js";
 import { ClipTokenizer, type TruncatePolicy } from "../tokenizer/index.js";
@@ -43,6 +43,37 @@ export function normalizeRows(data: Float32Array, dim: number): Float32Array {
   return data;
 }
 
+/** A row-major float32 matrix: `dims` = [rows, columns]. Embeddings, similarities and logits all take this form. */
+export interface Matrix {
+  data: Float32Array;
+  dims: [number, number];
+}
+
+/** An image to embed: a file path, the bytes of an encoded file (JPEG, PNG, GIF, BMP, WebP, ...), or decoded RGB pixels. */
+export type ImageInput = string | Uint8Array | RGBImage;
+
+/** Options of `embedImages` / `embedTexts`. */
+export interface EmbedOptions {
+  /** L2-normalize each row (default true); false gives the towers' raw features. */
+  normalize?: boolean;
+  /** Called after each batch with the number of inputs done so far. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+const isEncoded = (x: ImageInput): x is string | Uint8Array => typeof x === "string" || x instanceof Uint8Array;
+
+/**
+ * A CLIP checkpoint ready to embed: its weights, tokenizer, image preprocessing and one ONNX Runtime
+ * session per tower (each built on first use, so a text-only caller never pays for the image tower).
+ *
+ * ```ts
+ * const model = await ClipModel.load("path/to/checkpoint");
+ * const images = await model.embedImages(["cat.jpg"]);
+ * const texts = await model.embedTexts(["a photo of a cat", "a photo of a dog"]);
+ * const logits = model.logits(images, texts); // [1, 2]: logitScale * cosine
+ * await model.dispose();
+ * ```
+ */
 export class ClipModel implements Embedder {
   readonly embedDim: number;
   readonly imageSize: number;
@@ -200,8 +231,55 @@ export class ClipModel implements Embedder {
     return { data: out, n: images.length, dim: this.embedDim };
   }
 
+  /**
+   * Embeds images: [n, embedDim] rows, L2-normalized unless `{ normalize: false }`. Paths and
+   * encoded bytes are decoded and preprocessed in worker threads (the next batch while the model
+   * runs on this one); decoded pixels are preprocessed on this thread.
+   */
+  async embedImages(inputs: ImageInput[], opts: EmbedOptions = {}): Promise<Matrix> {
+    let e: Embeddings;
+    if (inputs.every(isEncoded)) e = await this.encodeImages(inputs, opts);
+    else {
+      const per = 3 * this.imageSize * this.imageSize;
+      const pixels = new Float32Array(inputs.length * per);
+      const cfg = imageConfig(this.preprocess);
+      const encoded = inputs.flatMap((x, i) => (isEncoded(x) ? [i] : []));
+      if (encoded.length) {
+        const pool = (this.pool ??= new ImagePool(cfg, { threads: this.opts.threads }));
+        const r = await pool.preprocessBatch(encoded.map((i) => inputs[i] as string | Uint8Array));
+        encoded.forEach((i, j) => pixels.set(r.pixels.subarray(j * per, (j + 1) * per), i * per));
+      }
+      inputs.forEach((x, i) => {
+        if (!isEncoded(x)) preprocessRGB(x, cfg, pixels, i * per);
+      });
+      e = await this.encodePixels(pixels, inputs.length, opts);
+    }
+    return { data: e.data, dims: [e.n, e.dim] };
+  }
+
+  /** Embeds texts (tokenized as `clip.tokenize` does): [n, embedDim] rows, L2-normalized unless `{ normalize: false }`. */
+  async embedTexts(texts: string[], opts: EmbedOptions = {}): Promise<Matrix> {
+    const e = await this.encodeTexts(texts, opts);
+    return { data: e.data, dims: [e.n, e.dim] };
+  }
+
+  /** Cosine similarity [a rows, b rows] of two sets of normalized embeddings. */
+  similarity(a: Matrix, b: Matrix): Matrix {
+    return matmulT(a, b, 1);
+  }
+
+  /** `logitScale * cosine`, [images, texts]: the reference's `logits_per_image` (inputs normalized). */
+  logits(images: Matrix, texts: Matrix): Matrix {
+    return matmulT(images, texts, this.logitScale);
+  }
+
+  /** Releases the sessions and worker threads; the model cannot be used afterwards. */
+  async dispose(): Promise<void> {
+    await this.close();
+  }
+
   /** exp(logit_scale) * cosine similarity, [images, texts]. Inputs must be normalized. */
-  logits(images: Embeddings, texts: Embeddings): number[][] {
+  logitRows(images: Embeddings, texts: Embeddings): number[][] {
     const out: number[][] = [];
     for (let i = 0; i < images.n; i++) {
       const row: number[] = [];
@@ -222,4 +300,20 @@ export class ClipModel implements Embedder {
     this.imageGraph = this.textGraph = undefined;
     this.pool = undefined;
   }
+}
+
+/** scale * a @ b^T for row-major [n, d] and [m, d]. */
+function matmulT(a: Matrix, b: Matrix, scale: number): Matrix {
+  const [n, d] = a.dims;
+  const [m, d2] = b.dims;
+  if (d !== d2) throw new UserError(`similarity: embeddings of width ${d} and ${d2} (from different models?)`);
+  const out = new Float32Array(n * m);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < m; j++) {
+      let s = 0;
+      for (let k = 0; k < d; k++) s += a.data[i * d + k] * b.data[j * d + k];
+      out[i * m + j] = scale * s;
+    }
+  }
+  return { data: out, dims: [n, m] };
 }

@@ -48,7 +48,7 @@ for (const name of ["vit-tiny", "rn-tiny"]) {
         const txt = await model.encodeTokens(tokens.data as BigInt64Array, tokens.shape[0], { normalize: false });
         for (const c of rowCosines(img.data, f.get("image_features")!.data as Float32Array, img.dim)) assert.ok(c >= 0.99999, `image cosine ${c}`);
         for (const c of rowCosines(txt.data, f.get("text_features")!.data as Float32Array, txt.dim)) assert.ok(c >= 0.99999, `text cosine ${c}`);
-        const logits = model.logits(await model.encodePixels(pixels.data as Float32Array, pixels.shape[0]), await model.encodeTokens(tokens.data as BigInt64Array, tokens.shape[0]));
+        const logits = model.logitRows(await model.encodePixels(pixels.data as Float32Array, pixels.shape[0]), await model.encodeTokens(tokens.data as BigInt64Array, tokens.shape[0]));
         assert.ok(maxDiff(logits, f.get("logits_per_image")!.data as Float32Array) < 1e-3);
       } finally {
         await model.close();
@@ -66,7 +66,7 @@ for (const name of ["vit-tiny", "rn-tiny"]) {
       const txt = await model.encodeTexts(e.texts, { normalize: false });
       for (const c of rowCosines(img.data, ref.get("image_features")!.data as Float32Array, img.dim)) assert.ok(c >= 0.99999, `image cosine ${c}`);
       for (const c of rowCosines(txt.data, ref.get("text_features")!.data as Float32Array, txt.dim)) assert.ok(c >= 0.99999, `text cosine ${c}`);
-      const logits = model.logits(await model.encodeImages(files), await model.encodeTexts(e.texts));
+      const logits = model.logitRows(await model.encodeImages(files), await model.encodeTexts(e.texts));
       assert.ok(maxDiff(logits, ref.get("logits_per_image")!.data as Float32Array) < 1e-3);
     } finally {
       await model.close();

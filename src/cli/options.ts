@@ -1,0 +1,65 @@
+/**
+ * @file Every command's option parsers, in one place: each checks its value and throws commander's
+ * InvalidArgumentError naming the flag and the value it got, which commander prints as one line.
+ */
+import { InvalidArgumentError } from "commander";
+
+/** An integer >= min (default 1). */
+export function intArg(name: string, min = 1): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (v.trim() === "" || !Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}, got "${v}"`);
+    return n;
+  };
+}
+
+/** A finite number >= min (default: any finite number). */
+export function numArg(name: string, min = -Infinity): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (v.trim() === "" || !Number.isFinite(n) || n < min) throw new InvalidArgumentError(`${name} must be a number${min > -Infinity ? ` >= ${min}` : ""}, got "${v}"`);
+    return n;
+  };
+}
+
+/** A finite number > 0. */
+export function positiveArg(name: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a positive number, got "${v}"`);
+    return n;
+  };
+}
+
+/** A number in [lo, hi] (open ends with `exclusive`). */
+export function unitArg(name: string, opts: { exclusive?: boolean } = {}): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    const ok = opts.exclusive ? n > 0 && n < 1 : n >= 0 && n <= 1;
+    if (v.trim() === "" || !ok) throw new InvalidArgumentError(`${name} must be between 0 and 1${opts.exclusive ? " (exclusive)" : ""}, got "${v}"`);
+    return n;
+  };
+}
+
+/** "A,B" with 0 < A <= B (and B <= max): a range flag such as --aug-scale. */
+export function rangeArg(name: string, max = Infinity): (v: string) => [number, number] {
+  return (v) => {
+    const parts = v.split(",").map((x) => Number(x.trim()));
+    if (parts.length !== 2 || !parts.every(Number.isFinite) || !(parts[0] > 0 && parts[0] <= parts[1] && parts[1] <= max)) {
+      throw new InvalidArgumentError(`${name} must be two numbers MIN,MAX with 0 < MIN <= MAX${max < Infinity ? ` <= ${max}` : ""}, got "${v}"`);
+    }
+    return [parts[0], parts[1]];
+  };
+}
+
+/** Comma-separated positive integers, e.g. --ks 1,5,10. */
+export function intListArg(name: string): (v: string) => number[] {
+  return (v) => {
+    const ks = v.split(",").map((s) => Number(s.trim()));
+    if (v.trim() === "" || ks.some((k) => !Number.isInteger(k) || k < 1)) throw new InvalidArgumentError(`${name} must be positive integers separated by commas, got "${v}"`);
+    return ks;
+  };
+}
+
+/** A repeatable flag's accumulator: `--image a --image b` gives ["a", "b"]. */
+export const collect = (v: string, prev: string[]): string[] => [...prev, v];
