@@ -9,8 +9,9 @@ import { SUMMARIES } from "./commands.js";
 import { UserError } from "../errors.js";
 import { resolveTemplates, templateSetNames } from "../eval/templates.js";
 import { buildZeroShotClassifier, classify, loadClassnamesFile, parseLabelList } from "../eval/zeroshot.js";
-import { modelFingerprint } from "../eval/features.js";
-import { cacheDirOption, positiveInt, withModel } from "./eval.js";
+import type { Precision } from "../models/clip/int8.js";
+import { cacheDirOption, modelCacheId, positiveInt, withModel } from "./eval.js";
+import { precisionOption } from "./options.js";
 import { printJson } from "./output.js";
 
 interface ClassifyOpts {
@@ -20,6 +21,7 @@ interface ClassifyOpts {
   templates?: string;
   top: number;
   threads?: number;
+  precision: Precision;
   cacheDir?: string;
   json?: boolean;
 }
@@ -29,9 +31,9 @@ async function runClassify(images: string[], o: ClassifyOpts): Promise<void> {
   if ((o.labels === undefined) === (o.labelsFile === undefined)) throw new UserError('classify: give the classes with exactly one of --labels "cat,dog,..." or --labels-file FILE');
   const labels = o.labels !== undefined ? parseLabelList(o.labels) : await loadClassnamesFile(o.labelsFile!);
   const templates = await resolveTemplates(o.templates, "simple");
-  await withModel(o.model, o.threads, async (model) => {
+  await withModel(o.model, o, async (model) => {
     const cacheDir = cacheDirOption(o.cacheDir);
-    const weights = await buildZeroShotClassifier(model, labels, templates, { cacheDir, modelId: cacheDir ? await modelFingerprint(o.model) : undefined });
+    const weights = await buildZeroShotClassifier(model, labels, templates, { cacheDir, modelId: cacheDir ? await modelCacheId(o.model, o.precision) : undefined });
     const emb = await model.encodeImages(images);
     const r = classify(emb, weights, model.logitScale, Math.min(o.top, labels.length));
     const results = images.map((image, i) => ({ image, top: r.top[i]!.map((p) => ({ label: labels[p.index]!, prob: Math.round(p.prob * 1e6) / 1e6 })) }));
@@ -58,6 +60,7 @@ export function register(program: Command): void {
     .option("--templates <name|file>", `prompt templates: a built-in list (${templateSetNames().join(", ")}) or a file, one template with {} per line (default: simple)`)
     .option("--top <k>", "labels shown per image", positiveInt("--top"), 5)
     .option("--threads <n>", "threads (default: all cores)", positiveInt("--threads"))
+    .addOption(precisionOption())
     .option("--cache-dir <dir>", 'cache the classifier weights here ("default": ~/.cache/clip-ts/eval)')
     .option("--json", "print one JSON document on stdout")
     .action(runClassify);

@@ -32,6 +32,8 @@ import { renderRetrievalMarkdown, retrievalRecall } from "../eval/retrieval.js";
 import { resolveTemplates, templateSetNames, templatesForClassnames } from "../eval/templates.js";
 import { buildZeroShotClassifier, evaluateZeroShot, loadClassnamesFile, parseLabelList, validateClassnames } from "../eval/zeroshot.js";
 import { printJson, progressBar, warn } from "./output.js";
+import { precisionOption } from "./options.js";
+import type { Precision } from "../models/clip/int8.js";
 
 // ---------------------------------------------------------------------------------------------
 // Shared by eval and classify
@@ -88,13 +90,21 @@ export function checkModelDir(dir: string): string {
 }
 
 /** Loads the model, runs `fn`, always closes the model. */
-export async function withModel<T>(dir: string, threads: number | undefined, fn: (m: LoadedEmbedder) => Promise<T>): Promise<T> {
-  const model: LoadedEmbedder = await ClipModel.load(checkModelDir(dir), threads !== undefined ? { threads } : {});
+export async function withModel<T>(dir: string, o: { threads?: number; precision?: Precision }, fn: (m: LoadedEmbedder) => Promise<T>): Promise<T> {
+  const model: LoadedEmbedder = await ClipModel.load(checkModelDir(dir), {
+    ...(o.threads !== undefined ? { threads: o.threads } : {}),
+    ...(o.precision === "int8" ? { precision: o.precision } : {}),
+  });
   try {
     return await fn(model);
   } finally {
     await model.close();
   }
+}
+
+/** The model's part of cache keys: its files, and its precision when not fp32 (int8 embeddings differ). */
+export async function modelCacheId(dir: string, precision: Precision | undefined): Promise<Record<string, unknown>> {
+  return { ...(await modelFingerprint(dir)), ...(precision === "int8" ? { precision } : {}) };
 }
 
 /** --cache-dir: explicit folder; "default" means $CLIP_CACHE_DIR/eval or ~/.cache/clip-ts/eval. */
@@ -166,6 +176,7 @@ interface CommonOpts {
   model: string;
   batchSize: number;
   threads?: number;
+  precision?: Precision;
   cacheDir?: string;
   json?: boolean;
 }
@@ -184,7 +195,7 @@ async function embedSpec(model: LoadedEmbedder, spec: string, total: number | un
         bar.tick(d - last);
         last = d;
       },
-      cache: cacheDir ? { dir: cacheDir, key: { model: await modelFingerprint(o.model), data: dataFingerprint(spec), dataOptions: dsOpts } } : undefined,
+      cache: cacheDir ? { dir: cacheDir, key: { model: await modelCacheId(o.model, o.precision), data: dataFingerprint(spec), dataOptions: dsOpts } } : undefined,
     });
     return r;
   } finally {
@@ -228,14 +239,14 @@ async function runZeroShot(o: ZeroShotOpts): Promise<void> {
   const templates = builtin !== undefined ? await resolveTemplates(builtin) : ds.templates!;
   const total = await checkLabels(o.data, classnames.length, o.limit, o.data);
 
-  await withModel(o.model, o.threads, async (model) => {
+  await withModel(o.model, o, async (model) => {
     const cacheDir = cacheDirOption(o.cacheDir);
     const tt = performance.now();
     const tbar = progressBar("class prompts", classnames.length * templates.length);
     let lastT = 0;
     const weights = await buildZeroShotClassifier(model, classnames, templates, {
       cacheDir,
-      modelId: cacheDir ? await modelFingerprint(o.model) : undefined,
+      modelId: cacheDir ? await modelCacheId(o.model, o.precision) : undefined,
       onProgress: (d) => {
         tbar.tick(d - lastT);
         lastT = d;
@@ -289,14 +300,14 @@ async function runRetrieval(o: RetrievalOpts): Promise<void> {
   const t0 = performance.now();
   const probe = await openReady(o.data, { requireCaption: true });
   const total = probe.count();
-  await withModel(o.model, o.threads, async (model) => {
+  await withModel(o.model, o, async (model) => {
     const emb = await embedSpec(model, o.data, total, o, "images", { requireCaption: true });
     const cacheDir = cacheDirOption(o.cacheDir);
     const nCaps = emb.captions.reduce((s, c) => s + c.length, 0);
     const bar = progressBar("captions", nCaps);
     let last = 0;
     const txt = await embedCaptions(model, emb.captions, {
-      cache: cacheDir ? { dir: cacheDir, key: { model: await modelFingerprint(o.model), data: dataFingerprint(o.data), limit: o.limit ?? null } } : undefined,
+      cache: cacheDir ? { dir: cacheDir, key: { model: await modelCacheId(o.model, o.precision), data: dataFingerprint(o.data), limit: o.limit ?? null } } : undefined,
       onProgress: (d) => {
         bar.tick(d - last);
         last = d;
@@ -371,7 +382,7 @@ async function runLinearProbe(o: ProbeOpts): Promise<void> {
     nTrain = await checkLabels(o.train, classnames.length, o.limit, o.train);
     nTest = await checkLabels(o.test, classnames.length, o.limit, o.test);
   }
-  await withModel(o.model, o.threads, async (model) => {
+  await withModel(o.model, o, async (model) => {
     const tr = await embedSpec(model, o.train, nTrain ?? trainDs.count(), o, "train images");
     const te = await embedSpec(model, o.test, nTest ?? testDs.count(), o, "test images");
     let K = classnames?.length ?? 0;
@@ -444,6 +455,7 @@ function addCommon(cmd: Command): Command {
     .requiredOption("--model <dir>", "checkpoint directory")
     .option("--batch-size <n>", "images per encoding batch", positiveInt("--batch-size"), 256)
     .option("--threads <n>", "threads of the model (and of the linear probe's optimizer) (default: all cores)", positiveInt("--threads"))
+    .addOption(precisionOption())
     .option("--cache-dir <dir>", 'cache embeddings (and classifier weights) here, keyed by model and data ("default": ~/.cache/clip-ts/eval)')
     .option("--json", "print one JSON document on stdout")
     .addHelpText("after", `\n${DATA_SPEC_HELP}`);

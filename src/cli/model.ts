@@ -12,6 +12,8 @@ import { defaultPreprocess } from "../models/clip/config.js";
 import { saveCheckpoint } from "../weights/checkpoint.js";
 import { TRUNCATE_POLICIES, type TruncatePolicy } from "../tokenizer/index.js";
 import { printJson } from "./output.js";
+import { precisionOption } from "./options.js";
+import type { Precision } from "../models/clip/int8.js";
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
@@ -43,10 +45,11 @@ export function register(program: Command): void {
     .option("--raw", "do not L2-normalize the embeddings")
     .addOption(new Option("--truncate <policy>", "texts longer than the context: error, warn (cut and say so) or silent").choices(TRUNCATE_POLICIES as string[]).default("warn"))
     .option("--threads <n>", "threads (default: all cores)", intArg("--threads"))
+    .addOption(precisionOption())
     .option("--json", "print one JSON document: {image_embeddings, text_embeddings, logits_per_image}")
-    .action(async (o: { model: string; image: string[]; text: string[]; raw?: boolean; truncate: TruncatePolicy; threads?: number; json?: boolean }) => {
+    .action(async (o: { model: string; image: string[]; text: string[]; raw?: boolean; truncate: TruncatePolicy; threads?: number; precision: Precision; json?: boolean }) => {
       if (o.image.length === 0 && o.text.length === 0) throw new UserError("embed: give at least one --image FILE or --text TEXT");
-      const model = await ClipModel.load(modelDir(o.model), { threads: o.threads, truncate: o.truncate });
+      const model = await ClipModel.load(modelDir(o.model), { threads: o.threads, truncate: o.truncate, precision: o.precision });
       try {
         const norm = { normalize: !o.raw };
         const img = o.image.length ? await model.encodeImages(o.image, norm) : undefined;
@@ -108,11 +111,12 @@ export function register(program: Command): void {
     .option("--batch <n>", "batch size", intArg("--batch"), 16)
     .option("--threads <n>", "threads (default: all cores)", intArg("--threads"))
     .option("--seconds <s>", "minimum measuring time per side", (v) => Number(v), 5)
-    .option("--json", "print {images_per_second, texts_per_second, batch, threads} as JSON")
-    .action(async (o: { model: string; batch: number; threads?: number; seconds: number; json?: boolean }) => {
+    .addOption(precisionOption())
+    .option("--json", "print {images_per_second, texts_per_second, batch, threads, precision, peak_rss_mb} as JSON")
+    .action(async (o: { model: string; batch: number; threads?: number; seconds: number; precision: Precision; json?: boolean }) => {
       const { benchModel } = await import("./bench_model.js");
-      const r = await benchModel(modelDir(o.model), o.batch, o.threads, o.seconds);
+      const r = await benchModel(modelDir(o.model), o.batch, o.threads, o.seconds, o.precision);
       if (o.json) printJson(r);
-      else process.stdout.write(`images/s ${r.images_per_second.toFixed(2)}, texts/s ${r.texts_per_second.toFixed(2)} (batch ${r.batch}, threads ${r.threads})\n`);
+      else process.stdout.write(`images/s ${r.images_per_second.toFixed(2)}, texts/s ${r.texts_per_second.toFixed(2)} (batch ${r.batch}, threads ${r.threads}, ${r.precision}, peak ${r.peak_rss_mb} MB)\n`);
     });
 }

@@ -39,7 +39,7 @@ export interface CompileOptions {
   optimizedModelPath?: string;
 }
 
-const ORT_TYPE: Record<DType, ort.Tensor.Type> = { float32: "float32", float64: "float64", int64: "int64", int32: "int32", bool: "bool" };
+const ORT_TYPE: Record<DType, ort.Tensor.Type> = { float32: "float32", float64: "float64", int64: "int64", int32: "int32", int8: "int8", bool: "bool" };
 const EXTERNAL_THRESHOLD = 1.8e9;
 /** Initializer bytes beyond which inference weights are passed to ORT as a mapped file. */
 const MAPPED_WEIGHTS_BYTES = 64 * 2 ** 20;

@@ -25,6 +25,8 @@ import { toFloat32 } from "./dtype.js";
 import { readTensorsFile, writeFileAtomic, writeSafetensorsFile } from "./files.js";
 import { hfConfigJson, hfPreprocessorJson, hfToOpenClip, inferHfConfig, isHfState, openClipToHf, preprocessFromHf } from "./hf.js";
 import type { TensorToWrite } from "./safetensors.js";
+import type { Int8Tensor } from "../models/clip/int8.js";
+import { INT8_CONFIG_KEY, int8Entries, int8Marker, splitInt8 } from "./int8.js";
 
 export type CheckpointSource = "open_clip" | "hf" | "torch";
 
@@ -40,8 +42,10 @@ export interface TokenizerFiles {
 export interface LoadedCheckpoint {
   config: ClipConfig;
   preprocess: PreprocessCfg;
-  /** Float32 tensors by OpenAI/open_clip key. */
+  /** Float32 tensors by OpenAI/open_clip key (an int8 checkpoint's quantized weights dequantized). */
   state: StateDict;
+  /** An int8 checkpoint's quantized weights as stored (clip-ts's extension, weights/int8.ts); empty otherwise. */
+  int8: Map<string, Int8Tensor>;
   source: CheckpointSource;
   /** The checkpoint's directory (the file's directory when a file was given). */
   dir: string;
@@ -185,7 +189,7 @@ export function loadCheckpoint(p: string, opts: LoadOptions = {}): LoadedCheckpo
     checkState(config, state, loc.weights);
     const pre = path.join(loc.dir, HF_PREPROCESSOR);
     const preprocess = exists(pre) ? preprocessFromHf(readJson(pre), config.vision_cfg.image_size) : defaultPreprocess(config.vision_cfg.image_size);
-    return { config, preprocess, state, source: "hf", dir: loc.dir, weightsFile: loc.weights, inferred: !loc.hfConfig, tokenizer };
+    return { config, preprocess, state, int8: new Map(), source: "hf", dir: loc.dir, weightsFile: loc.weights, inferred: !loc.hfConfig, tokenizer };
   }
 
   const state: StateDict = new Map();
@@ -193,8 +197,12 @@ export function loadCheckpoint(p: string, opts: LoadOptions = {}): LoadedCheckpo
   let config: ClipConfig;
   let preprocess: PreprocessCfg;
   let source: CheckpointSource;
+  let int8 = new Map<string, Int8Tensor>();
   if (loc.ocConfig) {
-    ({ config, preprocess } = parseOpenClipConfig(readJson(loc.ocConfig), loc.ocConfig));
+    const doc = readJson(loc.ocConfig);
+    ({ config, preprocess } = parseOpenClipConfig(doc, loc.ocConfig));
+    const marker = typeof doc === "object" && doc !== null ? (doc as Record<string, unknown>)[INT8_CONFIG_KEY] : undefined;
+    if (marker !== undefined) int8 = splitInt8(marker, state, loc.weights);
     source = "open_clip";
     checkState(config, state, `${loc.weights} (config from ${loc.ocConfig})`);
   } else {
@@ -203,7 +211,7 @@ export function loadCheckpoint(p: string, opts: LoadOptions = {}): LoadedCheckpo
     source = format === "torch" ? "torch" : "open_clip";
     checkState(config, state, loc.weights);
   }
-  return { config, preprocess, state, source, dir: loc.dir, weightsFile: loc.weights, inferred: !loc.ocConfig, tokenizer };
+  return { config, preprocess, state, int8, source, dir: loc.dir, weightsFile: loc.weights, inferred: !loc.ocConfig, tokenizer };
 }
 
 export interface SaveOptions {
@@ -212,6 +220,11 @@ export interface SaveOptions {
   tokenizerFiles?: string[];
   /** Storage type of the floating-point weights (default F32). */
   dtype?: "F32" | "F16" | "BF16";
+  /**
+   * Quantized weights to store as int8 instead of their float entries: clip-ts's int8 layout
+   * (weights/int8.ts), marked in the config and not loadable by open_clip.
+   */
+  int8?: ReadonlyMap<string, Int8Tensor>;
 }
 
 /** Safetensors entries of a state dict: floats in `dtype`, BatchNorm counters as int64 as PyTorch keeps them. */
@@ -240,8 +253,11 @@ function copyTokenizer(dir: string, files: string[] | undefined): void {
 export function saveCheckpoint(dir: string, config: ClipConfig, state: StateDict, opts: SaveOptions = {}): void {
   checkState(config, state, "state to save");
   fs.mkdirSync(dir, { recursive: true });
-  writeSafetensorsFile(path.join(dir, OPEN_CLIP_SAFETENSORS), toWrite(state, opts.dtype ?? "F32"), { format: "pt" });
-  const json = JSON.stringify(openClipConfigJson(config, opts.preprocess), null, 2) + "\n";
+  const q = opts.int8 && opts.int8.size ? opts.int8 : undefined;
+  writeSafetensorsFile(path.join(dir, OPEN_CLIP_SAFETENSORS), q ? int8Entries(state, q, opts.dtype ?? "F32") : toWrite(state, opts.dtype ?? "F32"), { format: "pt" });
+  const doc = openClipConfigJson(config, opts.preprocess);
+  if (q) (doc as Record<string, unknown>)[INT8_CONFIG_KEY] = int8Marker([...state.keys()].filter((k) => q.has(k)));
+  const json = JSON.stringify(doc, null, 2) + "\n";
   writeFileAtomic(path.join(dir, OPEN_CLIP_CONFIG), [new TextEncoder().encode(json)]);
   copyTokenizer(dir, opts.tokenizerFiles);
 }
