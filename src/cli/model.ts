@@ -12,7 +12,7 @@ import { defaultPreprocess } from "../models/clip/config.js";
 import { saveCheckpoint } from "../weights/checkpoint.js";
 import { TRUNCATE_POLICIES, type TruncatePolicy } from "../tokenizer/index.js";
 import { printJson } from "./output.js";
-import { precisionOption } from "./options.js";
+import { precisionOption, SAVE_DTYPES } from "./options.js";
 import type { Precision } from "../models/clip/int8.js";
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
@@ -91,12 +91,13 @@ export function register(program: Command): void {
     .requiredOption("--out <dir>", "output checkpoint directory (open_clip layout)")
     .option("--seed <n>", "random seed", intArg("--seed", 0), 0)
     .option("--vocab <file>", "tokenizer vocabulary to copy next to the weights (bpe_simple_vocab_16e6.txt.gz or a trained one)")
+    .addOption(new Option("--save-dtype <t>", "storage of the weights: f32 (default, as open_clip's own files), f16 or bf16 (half the size; loaded as fp32)").choices(Object.keys(SAVE_DTYPES)).default("f32"))
     .option("--json", "print {out, arch, params} as JSON")
-    .action((o: { arch: string; out: string; seed: number; vocab?: string; json?: boolean }) => {
+    .action((o: { arch: string; out: string; seed: number; vocab?: string; saveDtype: keyof typeof SAVE_DTYPES; json?: boolean }) => {
       const config = presetConfig(o.arch);
       if (o.vocab && !fs.existsSync(o.vocab)) throw new UserError(`--vocab ${o.vocab}: no such file`);
       const state = initState(config, { seed: o.seed });
-      saveCheckpoint(o.out, config, state, { preprocess: defaultPreprocess(config.vision_cfg.image_size), tokenizerFiles: o.vocab ? [o.vocab] : [] });
+      saveCheckpoint(o.out, config, state, { preprocess: defaultPreprocess(config.vision_cfg.image_size), tokenizerFiles: o.vocab ? [o.vocab] : [], dtype: SAVE_DTYPES[o.saveDtype] });
       let params = 0;
       for (const t of state.values()) params += t.data.length;
       if (o.json) printJson({ out: o.out, arch: o.arch, params });

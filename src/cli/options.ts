@@ -69,3 +69,6 @@ export const collect = (v: string, prev: string[]): string[] => [...prev, v];
 export function precisionOption(): Option {
   return new Option("--precision <p>", "fp32, or int8: linear layers in int8 (per-channel weights, dynamic activations), about 2x faster on CPUs with VNNI").choices(PRECISIONS as string[]).default("fp32");
 }
+
+/** --save-dtype values -> the safetensors dtype of the floating-point weights written (f32 is open_clip's own). */
+export const SAVE_DTYPES = { f32: "F32", f16: "F16", bf16: "BF16" } as const;
