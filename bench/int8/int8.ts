@@ -1,6 +1,6 @@
 /** @file int8 inference benchmark (issue 16): `clip bench --precision int8` against `--precision fp32`
  * and PyTorch eager (fp32) on the same ViT-B-32 weights, alternating in one run; medians over rounds.
- * Run: node dist/bench/int8/int8.js [--model DIR] [--batch 16] [--threads N] [--rounds 3] [--seconds 8] [--no-torch] */
+ * Run: node dist/bench/int8/int8.js [--model DIR] [--batch 16] [--threads N] [--rounds 3] [--seconds 8] [--torch-iters 5] [--no-torch] */
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -40,7 +40,7 @@ interface Rates {
 const ours = (precision: "fp32" | "int8"): Rates =>
   JSON.parse(execFileSync(process.execPath, [cli, "bench", "--model", model, "--batch", String(batch), "--threads", String(threads), "--seconds", seconds, "--precision", precision, "--json"], { encoding: "utf8" })) as Rates;
 const torch = (): Rates & { torch: string } =>
-  JSON.parse(execFileSync("/usr/bin/python3", [path.join(ROOT, "bench/int8/torch_eager.py"), model, String(batch), "10", String(threads)], { encoding: "utf8" }).trim().split("\n").at(-1)!) as Rates & { torch: string };
+  JSON.parse(execFileSync("/usr/bin/python3", [path.join(ROOT, "bench/int8/torch_eager.py"), model, String(batch), arg("--torch-iters", "5"), String(threads)], { encoding: "utf8" }).trim().split("\n").at(-1)!) as Rates & { torch: string };
 
 const loadavg = (): string => os.loadavg().map((x) => x.toFixed(1)).join(" ");
 const runs: { fp32: Rates; int8: Rates; torch?: Rates & { torch: string }; load: string }[] = [];
