@@ -26,7 +26,7 @@ import { readTensorsFile, writeFileAtomic, writeSafetensorsFile } from "./files.
 import { hfConfigJson, hfPreprocessorJson, hfToOpenClip, inferHfConfig, isHfState, openClipToHf, preprocessFromHf } from "./hf.js";
 import type { TensorToWrite } from "./safetensors.js";
 import type { Int8Tensor } from "../models/clip/int8.js";
-import { INT8_CONFIG_KEY, int8Entries, int8Marker, splitInt8 } from "./int8.js";
+import { INT8_CONFIG_KEY, int8Entries, int8Marker, readInt8State } from "./int8.js";
 
 export type CheckpointSource = "open_clip" | "hf" | "torch";
 
@@ -179,8 +179,17 @@ function locate(p: string): { dir: string; weights: string; ocConfig?: string; h
  */
 export function loadCheckpoint(p: string, opts: LoadOptions = {}): LoadedCheckpoint {
   const loc = locate(p);
-  const { state: raw, format } = readStateFile(loc.weights);
   const tokenizer = findTokenizer(loc.dir);
+  const doc = loc.ocConfig ? readJson(loc.ocConfig) : undefined;
+  const marker = typeof doc === "object" && doc !== null ? (doc as Record<string, unknown>)[INT8_CONFIG_KEY] : undefined;
+  if (marker !== undefined) {
+    // clip-ts's int8 layout (weights/int8.ts): open_clip keys, int8 weights kept as stored
+    const { config, preprocess } = parseOpenClipConfig(doc, loc.ocConfig);
+    const { state, int8 } = readInt8State(loc.weights, marker, loc.ocConfig!);
+    checkState(config, state, `${loc.weights} (config from ${loc.ocConfig})`);
+    return { config, preprocess, state, int8, source: "open_clip", dir: loc.dir, weightsFile: loc.weights, inferred: false, tokenizer };
+  }
+  const { state: raw, format } = readStateFile(loc.weights);
 
   if (isHfState(raw.keys())) {
     const configJson = loc.hfConfig ? readJson(loc.hfConfig) : {};
@@ -197,12 +206,8 @@ export function loadCheckpoint(p: string, opts: LoadOptions = {}): LoadedCheckpo
   let config: ClipConfig;
   let preprocess: PreprocessCfg;
   let source: CheckpointSource;
-  let int8 = new Map<string, Int8Tensor>();
   if (loc.ocConfig) {
-    const doc = readJson(loc.ocConfig);
     ({ config, preprocess } = parseOpenClipConfig(doc, loc.ocConfig));
-    const marker = typeof doc === "object" && doc !== null ? (doc as Record<string, unknown>)[INT8_CONFIG_KEY] : undefined;
-    if (marker !== undefined) int8 = splitInt8(marker, state, loc.weights);
     source = "open_clip";
     checkState(config, state, `${loc.weights} (config from ${loc.ocConfig})`);
   } else {
@@ -211,7 +216,7 @@ export function loadCheckpoint(p: string, opts: LoadOptions = {}): LoadedCheckpo
     source = format === "torch" ? "torch" : "open_clip";
     checkState(config, state, loc.weights);
   }
-  return { config, preprocess, state, int8, source, dir: loc.dir, weightsFile: loc.weights, inferred: !loc.ocConfig, tokenizer };
+  return { config, preprocess, state, int8: new Map(), source, dir: loc.dir, weightsFile: loc.weights, inferred: !loc.ocConfig, tokenizer };
 }
 
 export interface SaveOptions {

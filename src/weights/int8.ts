@@ -3,12 +3,14 @@
  * I8 [out, in] with F32 per-output-channel scales under `<key>_scale`, every other tensor as usual,
  * and a `clip_ts_int8` entry in open_clip_config.json listing them. open_clip cannot load it (it
  * would read the int8 values as weights); clip-ts loads it at either precision: int8 as stored, or
- * fp32 from the dequantized weights.
+ * fp32 from the dequantized weights. Node only (reads files).
  */
 import { UserError } from "../errors.js";
-import type { StateDict } from "../models/clip/config.js";
+import type { StateDict, StateTensor } from "../models/clip/config.js";
 import { INT8_SCALE_SUFFIX, type Int8Tensor } from "../models/clip/int8.js";
 import { dequantizePerChannel } from "../nn/quantize.js";
+import { toFloat32 } from "./dtype.js";
+import { readTensorsFile } from "./files.js";
 import type { TensorToWrite } from "./safetensors.js";
 
 /** The open_clip_config.json key that marks an int8 checkpoint. */
@@ -35,30 +37,46 @@ export function int8Marker(keys: string[]): Int8Marker {
   };
 }
 
+/** A state entry whose float32 values are made from the int8 weight on first read (fp32 use of an int8 checkpoint). */
+function lazyDequantized(t: Int8Tensor): StateTensor {
+  let data: Float32Array | undefined;
+  return {
+    shape: t.shape,
+    get data(): Float32Array {
+      return (data ??= dequantizePerChannel(t, t.shape[0], t.shape[1], 0));
+    },
+  };
+}
+
 /**
- * Takes an int8 checkpoint's quantized weights out of a state read as float32: each listed key's
- * values become int8 again (they are integers) with its scales, its scale entry leaves the state,
- * and the state keeps the dequantized weight so the checkpoint also runs in fp32.
+ * Reads an int8 checkpoint's weights file: the listed keys as int8 with their scales (kept as
+ * stored, never re-quantized), every other tensor as float32. The state holds the listed keys too,
+ * dequantized only if something reads them (running the checkpoint at fp32).
  */
-export function splitInt8(marker: unknown, state: StateDict, where: string): Map<string, Int8Tensor> {
+export function readInt8State(file: string, marker: unknown, where: string): { state: StateDict; int8: Map<string, Int8Tensor> } {
   const m = marker as Partial<Int8Marker> | null;
   if (typeof m !== "object" || m === null || m.format !== "clip-ts int8 v1" || !Array.isArray(m.weights) || m.scale_suffix !== INT8_SCALE_SUFFIX) {
     throw new UserError(`${where}: "${INT8_CONFIG_KEY}" is not a clip-ts int8 v1 marker (written by a newer clip-ts?)`);
   }
-  const out = new Map<string, Int8Tensor>();
+  const { tensors } = readTensorsFile(file);
+  const int8 = new Map<string, Int8Tensor>();
+  const scales = new Set<string>();
   for (const key of m.weights) {
-    const w = state.get(key);
-    const s = state.get(`${key}${INT8_SCALE_SUFFIX}`);
-    if (!w || !s || w.shape.length !== 2 || s.data.length !== w.shape[0]) {
-      throw new UserError(`${where}: int8 weight '${key}' needs ${key} [out, in] and ${key}${INT8_SCALE_SUFFIX} [out]`);
+    const w = tensors.get(key);
+    const s = tensors.get(`${key}${INT8_SCALE_SUFFIX}`);
+    if (!w || !s || w.dtype !== "I8" || w.shape.length !== 2 || s.data.length !== w.shape[0]) {
+      throw new UserError(`${file}: int8 weight '${key}' needs ${key} I8 [out, in] and ${key}${INT8_SCALE_SUFFIX} [out]`);
     }
-    const q = Int8Array.from(w.data);
-    const t: Int8Tensor = { q, scale: Float32Array.from(s.data), shape: [...w.shape] };
-    out.set(key, t);
-    state.delete(`${key}${INT8_SCALE_SUFFIX}`);
-    state.set(key, { shape: t.shape, data: dequantizePerChannel(t, w.shape[0], w.shape[1], 0) });
+    int8.set(key, { q: w.data as Int8Array, scale: toFloat32(s), shape: [...w.shape] });
+    scales.add(`${key}${INT8_SCALE_SUFFIX}`);
   }
-  return out;
+  const state: StateDict = new Map();
+  for (const [k, t] of tensors) {
+    const q = int8.get(k);
+    if (q) state.set(k, lazyDequantized(q));
+    else if (!scales.has(k)) state.set(k, { shape: t.shape, data: toFloat32(t) });
+  }
+  return { state, int8 };
 }
 
 /** Safetensors entries of an int8 checkpoint: the quantized weights as I8 + F32 scales, the rest in `dtype`. */
