@@ -37,6 +37,8 @@ export interface CompileOptions {
   onWeightsCopied?: () => void;
   /** Where ORT writes its optimized model, for inspection. */
   optimizedModelPath?: string;
+  /** Profile every run: ORT writes a Chrome-trace JSON file named with this prefix at `endProfiling()`. */
+  profilePrefix?: string;
 }
 
 const ORT_TYPE: Record<DType, ort.Tensor.Type> = { float32: "float32", float64: "float64", int64: "int64", int32: "int32", int8: "int8", bool: "bool" };
@@ -68,6 +70,7 @@ export class CompiledGraph {
       intraOpNumThreads: opts.threads ?? availableParallelism(),
       interOpNumThreads: 1,
       ...(opts.optimizedModelPath ? { optimizedModelFilePath: opts.optimizedModelPath } : {}),
+      ...(opts.profilePrefix ? { enableProfiling: true, profileFilePrefix: opts.profilePrefix } : {}),
     });
     // Large weights go to a file ORT maps into memory: its pages are the only copy ORT keeps besides
     // the pre-packed GEMM panels (inline weights are copied out of the model bytes, then packed).
@@ -157,6 +160,11 @@ export class CompiledGraph {
     const view = buf.subarray(0, a.length) as HostArray;
     (view as Float32Array).set(a as Float32Array);
     return view;
+  }
+
+  /** Ends profiling (compiled with `profilePrefix`): ORT writes its trace file `<prefix>_<time>.json`. */
+  endProfiling(): void {
+    this.session.endProfiling();
   }
 
   async release(): Promise<void> {
