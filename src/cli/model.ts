@@ -1,10 +1,11 @@
 /** @file `clip embed`, `clip init`, `clip bench`: inference and checkpoints from the command line. */
 import fs from "node:fs";
 import path from "node:path";
-import { type Command, InvalidArgumentError, Option } from "commander";
-import { SUMMARIES } from "./commands.js";
+import { type Command, Option } from "commander";
+import { SUMMARIES } from "./summaries.js";
 import { UserError } from "../errors.js";
-import { ClipModel, normalizeRows } from "../clip/model.js";
+import { ClipModel } from "../clip/model.js";
+import { normalizeRows } from "../util/vector.js";
 import type { Embeddings } from "../clip/embedder.js";
 import { initState } from "../models/clip/init.js";
 import { PRESET_NAMES, presetConfig } from "../models/clip/presets.js";
@@ -12,16 +13,7 @@ import { defaultPreprocess } from "../models/clip/config.js";
 import { saveCheckpoint } from "../weights/checkpoint.js";
 import { TRUNCATE_POLICIES, type TruncatePolicy } from "../tokenizer/index.js";
 import { printJson } from "./output.js";
-
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
-
-export function intArg(name: string, min = 1): (v: string) => number {
-  return (v) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}, got "${v}"`);
-    return n;
-  };
-}
+import { collect, intArg, positiveArg } from "./options.js";
 
 export function modelDir(dir: string): string {
   if (!fs.existsSync(dir)) throw new UserError(`--model ${dir}: no such directory`);
@@ -107,7 +99,7 @@ export function register(program: Command): void {
     .requiredOption("--model <dir>", "checkpoint directory")
     .option("--batch <n>", "batch size", intArg("--batch"), 16)
     .option("--threads <n>", "threads (default: all cores)", intArg("--threads"))
-    .option("--seconds <s>", "minimum measuring time per side", (v) => Number(v), 5)
+    .option("--seconds <s>", "minimum measuring time per side", positiveArg("--seconds"), 5)
     .option("--json", "print {images_per_second, texts_per_second, batch, threads} as JSON")
     .action(async (o: { model: string; batch: number; threads?: number; seconds: number; json?: boolean }) => {
       const { benchModel } = await import("./bench_model.js");

@@ -1,10 +1,12 @@
 /** @file ClipModel: a loaded checkpoint with compiled image and text sessions, implementing Embedder. */
 import { UserError } from "../errors.js";
-import { ImagePool, preprocessRGB, type PreprocessConfig, type RGBImage } from "../image/index.js";
+import { preprocessRGB, type PreprocessConfig, type RGBImage } from "../image/index.js";
+import { ImagePool } from "../image/pool.node.js";
 import * as T from "../ir/tensor.js";
 import { CompiledGraph, type ExecutionProvider, type HostTensor } from "../runtime/session.js";
 import { ClipTokenizer, type TruncatePolicy } from "../tokenizer/index.js";
-import { collectGarbage } from "../util/gc.js";
+import { collectGarbage } from "../util/gc.node.js";
+import { dot, normalizeRows } from "../util/vector.js";
 import { loadCheckpoint, type LoadedCheckpoint } from "../weights/checkpoint.js";
 import type { ClipConfig, PreprocessCfg, StateDict } from "../models/clip/config.js";
 import type { EncodeOptions, Embedder, Embeddings } from "./embedder.js";
@@ -30,17 +32,6 @@ export function imageConfig(p: PreprocessCfg): PreprocessConfig {
     throw new UserError(`preprocess_cfg.interpolation "${p.interpolation}" is not supported (bicubic or bilinear)`);
   }
   return { size: p.size, mean: p.mean, std: p.std, interpolation: p.interpolation, resizeMode: p.resize_mode, fillColor: p.fill_color };
-}
-
-/** L2-normalizes each row of [n, dim] in place. */
-export function normalizeRows(data: Float32Array, dim: number): Float32Array {
-  for (let o = 0; o < data.length; o += dim) {
-    let s = 0;
-    for (let j = 0; j < dim; j++) s += data[o + j] * data[o + j];
-    const r = s > 0 ? 1 / Math.sqrt(s) : 0;
-    for (let j = 0; j < dim; j++) data[o + j] *= r;
-  }
-  return data;
 }
 
 /** A row-major float32 matrix: `dims` = [rows, columns]. Embeddings, similarities and logits all take this form. */
@@ -310,9 +301,7 @@ function matmulT(a: Matrix, b: Matrix, scale: number): Matrix {
   const out = new Float32Array(n * m);
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < m; j++) {
-      let s = 0;
-      for (let k = 0; k < d; k++) s += a.data[i * d + k] * b.data[j * d + k];
-      out[i * m + j] = scale * s;
+      out[i * m + j] = scale * dot(a.data, i * d, b.data, j * d, d);
     }
   }
   return { data: out, dims: [n, m] };

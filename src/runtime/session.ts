@@ -10,7 +10,7 @@ import { topoSort } from "../ir/graph.js";
 import type { OpAttrs } from "../ir/ops.js";
 import type { Tensor } from "../ir/tensor.js";
 import { type EmitOptions, type Emitted, emitModel, type GraphInput } from "../onnx/emit.js";
-import { UserError } from "../errors.js";
+import { UserError, InternalError } from "../errors.js";
 
 /** A host tensor: data plus concrete shape. */
 export interface HostTensor {
@@ -198,9 +198,9 @@ async function createSession(model: string | Uint8Array, o: ort.InferenceSession
   } catch (e) {
     const msg = (e as Error).message;
     if (o.executionProviders?.some((p) => p !== "cpu") && /provider|backend|webgpu/i.test(msg)) {
-      throw new UserError(`execution provider ${JSON.stringify(o.executionProviders)} is not available here (${msg}); use --ep cpu`);
+      throw new UserError(`execution provider ${JSON.stringify(o.executionProviders)} is not available here (${msg}); use the executionProvider "cpu"`);
     }
-    throw new Error(`internal: ONNX Runtime rejected a generated graph: ${msg}`);
+    throw new InternalError(`ONNX Runtime rejected a generated graph: ${msg}`);
   }
 }
 

@@ -104,7 +104,7 @@ export class ClipTokenizer {
    * or not), a Hugging Face vocab.json (merges.txt beside it) or tokenizer.json, or a checkpoint directory.
    */
   static async fromFile(path: string, options: LoadOptions = {}): Promise<ClipTokenizer> {
-    const files = await import("./files.js");
+    const files = await import("./files.node.js");
     const loaded = await files.loadVocabulary(path, options);
     return new ClipTokenizer(loaded.vocabulary, { contextLength: options.contextLength ?? loaded.contextLength });
   }
@@ -114,7 +114,7 @@ export class ClipTokenizer {
    * tokenizer.json; vocab size and context length from open_clip_config.json's text_cfg when present.
    */
   static async fromDir(checkpointDir: string, options: LoadOptions = {}): Promise<ClipTokenizer> {
-    const files = await import("./files.js");
+    const files = await import("./files.node.js");
     const loaded = await files.loadVocabularyFromDir(checkpointDir, options);
     return new ClipTokenizer(loaded.vocabulary, { contextLength: options.contextLength ?? loaded.contextLength });
   }

@@ -3,7 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { UserError } from "../errors.js";
 import { openDataset, keepDecoded, formatStats, type Dataset, type DataPosition, type Sample } from "../data/index.js";
-import { ImagePool } from "../image/index.js";
+import { ImagePool } from "../image/pool.node.js";
 import { type ClipConfig, defaultPreprocess, isBuffer, parseModelCfg, parseOpenClipConfig, type PreprocessCfg, type StateDict } from "../models/clip/config.js";
 import { initState } from "../models/clip/init.js";
 import { imageConfig } from "../clip/model.js";

@@ -14,7 +14,7 @@ import {
   preprocessImage,
   preprocessRGB,
   type PreprocessConfig,
-} from "../../src/image/index.js";
+} from "../../src/image/index.node.js";
 
 test("preprocessConfigFrom: OpenAI defaults, open_clip fields, validation", () => {
   assert.deepEqual(preprocessConfigFrom(undefined, 224), {

@@ -9,7 +9,7 @@ import path from "node:path";
 import sharp from "sharp";
 import { ROOT } from "../helpers/shared.js";
 import { decodeJpeg } from "../../src/image/jpeg.js";
-import { decodeImage } from "../../src/image/index.js";
+import { decodeImage } from "../../src/image/index.node.js";
 
 const DIR = path.join(ROOT, "test/image/fixtures/jpeg");
 

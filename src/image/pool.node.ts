@@ -9,7 +9,7 @@ import { InternalError, UserError } from "../errors.js";
 import type { PreprocessConfig } from "./config.js";
 import { DEFAULT_MAX_PIXELS } from "./decode.js";
 import { AUG_RATIO, AUG_SCALE } from "./transform.js";
-import type { WorkerItem, WorkerJob, WorkerReply } from "./worker.js";
+import type { WorkerItem, WorkerJob, WorkerReply } from "./worker.node.js";
 
 export interface ImagePoolOptions {
   /** Worker threads (default: all cores). */
@@ -89,7 +89,7 @@ export class ImagePool {
   private worker(i: number): Worker {
     let w = this.workers[i];
     if (w) return w;
-    w = new Worker(new URL("./worker.js", import.meta.url));
+    w = new Worker(new URL("./worker.node.js", import.meta.url));
     w.unref();
     w.on("message", (reply: WorkerReply) => {
       const p = this.pending.get(reply.id);
