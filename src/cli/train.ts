@@ -5,7 +5,8 @@ import cliProgress from "cli-progress";
 import { UserError } from "../errors.js";
 import { DATA_SPEC_HELP } from "../data/index.js";
 import { PRESET_NAMES } from "../models/clip/presets.js";
-import { DEFAULT_ARGS, runTraining, type RunHooks, type TrainArgs } from "../train/run.js";
+import { DEFAULT_ARGS, resumeTraining, train, type TrainArgs } from "../train/index.js";
+import type { RunHooks } from "../train/run.js";
 import { printJson } from "./output.js";
 import { collect, intArg, numArg, probArg, rangeArg } from "./options.js";
 
@@ -88,32 +89,16 @@ export function register(program: Command): void {
     .option("--json", "print a JSON summary at the end")
     .action(async (o: TrainFlags) => {
       const progress = trainProgress("train");
-      const { evaluator } = await import("./train_eval.js");
       let result;
       try {
-        if (o.resume) {
-          const over: Partial<TrainArgs> = {};
-          if (o.steps !== undefined) over.steps = o.steps;
-          if (o.threads !== undefined) over.threads = o.threads;
-          const { readArgs } = await import("../train/run.js");
-          result = await runTraining(undefined, o.resume, { ...progress.hooks, evaluate: evaluator(readArgs(o.resume).valData, o.threads) }, over);
-        } else {
+        if (o.resume) result = await resumeTraining(o.resume, { ...progress.hooks, steps: o.steps, threads: o.threads });
+        else {
           if (!o.data) throw new UserError("--data SPEC is required (or --resume DIR)");
           if (!o.save) throw new UserError("--save DIR is required: the run directory for checkpoints and metrics");
           if (!o.batchSize) throw new UserError("--batch-size N is required");
           if (o.steps === undefined && o.epochs === undefined) throw new UserError("give --steps N or --epochs N");
           const { resume: _resume, json: _json, ...flags } = o;
-          const args: TrainArgs = { ...flags, data: o.data, save: o.save, batchSize: o.batchSize, lockImage: !!o.lockImage, lockText: !!o.lockText };
-          for (const [flag, list] of [["--lock", o.lock], ["--unlock", o.unlock]] as const) {
-            for (const p of list) {
-              try {
-                new RegExp(p);
-              } catch (e) {
-                throw new UserError(`${flag} ${p}: not a regular expression (${(e as Error).message})`);
-              }
-            }
-          }
-          result = await runTraining(args, undefined, { ...progress.hooks, evaluate: evaluator(o.valData, o.threads) });
+          result = await train({ ...flags, data: o.data, save: o.save, batchSize: o.batchSize, lockImage: !!o.lockImage, lockText: !!o.lockText, ...progress.hooks });
         }
       } finally {
         progress.stop();

@@ -3,11 +3,10 @@ import { UserError } from "../errors.js";
 import { preprocessRGB, type PreprocessConfig, type RGBImage } from "../image/index.js";
 import { ImagePool } from "../image/pool.node.js";
 import * as T from "../ir/tensor.js";
-import { CompiledGraph, type ExecutionProvider, type HostTensor } from "../runtime/session.js";
-import { ClipTokenizer, type TruncatePolicy } from "../tokenizer/index.js";
+import type { CompiledGraph, ExecutionProvider, HostTensor } from "../runtime/session.js";
+import type { ClipTokenizer, TruncatePolicy } from "../tokenizer/index.js";
 import { collectGarbage } from "../util/gc.node.js";
 import { dot, normalizeRows } from "../util/vector.js";
-import { loadCheckpoint, type LoadedCheckpoint } from "../weights/checkpoint.js";
 import type { ClipConfig, PreprocessCfg, StateDict } from "../models/clip/config.js";
 import type { EncodeOptions, Embedder, Embeddings } from "./embedder.js";
 import { encodeImage, encodeText, paramLeaves } from "../models/clip/towers.js";
@@ -91,14 +90,16 @@ export class ClipModel implements Embedder {
     this.pending = new Map(state);
     const ls = state.get("logit_scale");
     this.logitScale = ls ? Math.exp(ls.data[0]) : 100;
-    if (tok instanceof ClipTokenizer && tok.vocabSize > config.text_cfg.vocab_size) {
+    if (!(tok instanceof UserError) && tok.vocabSize > config.text_cfg.vocab_size) {
       throw new UserError(`${source}: the tokenizer has ${tok.vocabSize} tokens but the model's token_embedding has ${config.text_cfg.vocab_size} rows`);
     }
   }
 
   /** Loads a checkpoint directory (open_clip, Hugging Face or PyTorch layout) with its tokenizer. */
   static async load(dir: string, opts: ModelOptions = {}): Promise<ClipModel> {
-    const ck: LoadedCheckpoint = loadCheckpoint(dir);
+    // the checkpoint readers, tokenizer and runtime load on first use: importing the library stays cheap
+    const [{ loadCheckpoint }, { ClipTokenizer }] = await Promise.all([import("../weights/checkpoint.js"), import("../tokenizer/index.js")]);
+    const ck = loadCheckpoint(dir);
     let tokenizer: ClipTokenizer | UserError;
     try {
       tokenizer = await ClipTokenizer.fromDir(ck.dir, { vocabSize: ck.config.text_cfg.vocab_size, contextLength: ck.config.text_cfg.context_length });
@@ -115,7 +116,8 @@ export class ClipModel implements Embedder {
   }
 
   /** Compiles a tower with the pending weights, letting go of that tower's JS copy once ORT has it. */
-  private compileTower(features: T.Tensor, visual: boolean): Promise<CompiledGraph> {
+  private async compileTower(features: T.Tensor, visual: boolean): Promise<CompiledGraph> {
+    const { CompiledGraph } = await import("../runtime/session.js");
     const onWeightsCopied = (): void => {
       for (const k of [...this.pending.keys()]) if (k.startsWith("visual.") === visual && k !== "logit_scale" && k !== "logit_bias") this.pending.delete(k);
       collectGarbage();

@@ -4,7 +4,7 @@
  * them in. Every failure is a UserError that names the file. Node only.
  */
 import { readFile } from "node:fs/promises";
-import sharp from "sharp";
+import type Sharp from "sharp";
 import { UserError } from "../errors.js";
 import { ImageFormatError, type PreprocessConfig, type RGBImage, type SourceMode } from "./config.js";
 import { DEFAULT_MAX_PIXELS, asUserError, checkSize, decodeSync, jpegInfo, pngInfo, pngMode, sniffFormat, type DecodeOptions } from "./decode.js";
@@ -55,7 +55,11 @@ async function decodeWithSharp(b: Uint8Array, opts: DecodeOptions): Promise<RGBI
   }
 }
 
-function sharpInput(b: Uint8Array, opts: DecodeOptions, maxPixels: number): ReturnType<typeof sharp> {
+/** sharp (libvips), loaded on the first file our own decoders do not cover. */
+let sharp: typeof Sharp;
+
+async function sharpInput(b: Uint8Array, opts: DecodeOptions, maxPixels: number): Promise<ReturnType<typeof Sharp>> {
+  sharp ??= (await import("sharp")).default;
   return sharp(b, {
     ignoreIcc: true, // PIL ignores embedded profiles
     autoOrient: opts.applyExif === true,
@@ -70,7 +74,7 @@ function sharpInput(b: Uint8Array, opts: DecodeOptions, maxPixels: number): Retu
  * ";16B" unpackers do. `mode` null: take it from the channel count (WebP, TIFF, HEIF).
  */
 async function decodeSharp(b: Uint8Array, opts: DecodeOptions, maxPixels: number, mode: SourceMode | null): Promise<RGBImage> {
-  const { data, info } = await sharpInput(b, opts, maxPixels).raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await (await sharpInput(b, opts, maxPixels)).raw().toBuffer({ resolveWithObject: true });
   const { width, height, channels } = info;
   checkSize(width, height, maxPixels);
   const n = width * height;
@@ -101,7 +105,7 @@ async function decodeSharp(b: Uint8Array, opts: DecodeOptions, maxPixels: number
 
 /** 16-bit grey PNG: Pillow opens it as mode "I" and resizes the 16-bit values. */
 async function decodeGray16(b: Uint8Array, opts: DecodeOptions, maxPixels: number): Promise<RGBImage> {
-  const { data, info } = await sharpInput(b, opts, maxPixels)
+  const { data, info } = await (await sharpInput(b, opts, maxPixels))
     .toColourspace("grey16")
     .raw({ depth: "ushort" })
     .toBuffer({ resolveWithObject: true });
@@ -123,7 +127,7 @@ async function decodeGray16(b: Uint8Array, opts: DecodeOptions, maxPixels: numbe
  * with its naive formula, no colour management. We keep the raw CMYK and convert the same way.
  */
 async function decodeCmyk(b: Uint8Array, opts: DecodeOptions, maxPixels: number): Promise<RGBImage> {
-  const { data, info } = await sharpInput(b, opts, maxPixels)
+  const { data, info } = await (await sharpInput(b, opts, maxPixels))
     .pipelineColourspace("cmyk")
     .toColourspace("cmyk")
     .raw()
