@@ -271,21 +271,6 @@ export class ClipModel implements Embedder {
     await this.close();
   }
 
-  /** exp(logit_scale) * cosine similarity, [images, texts]. Inputs must be normalized. */
-  logitRows(images: Embeddings, texts: Embeddings): number[][] {
-    const out: number[][] = [];
-    for (let i = 0; i < images.n; i++) {
-      const row: number[] = [];
-      for (let j = 0; j < texts.n; j++) {
-        let s = 0;
-        for (let k = 0; k < this.embedDim; k++) s += images.data[i * this.embedDim + k] * texts.data[j * this.embedDim + k];
-        row.push(this.logitScale * s);
-      }
-      out.push(row);
-    }
-    return out;
-  }
-
   async close(): Promise<void> {
     const gs = await Promise.all([this.imageGraph, this.textGraph]);
     await Promise.all(gs.map((g) => g?.release()));
