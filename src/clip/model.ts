@@ -1,6 +1,7 @@
 /** @file ClipModel: a loaded checkpoint with compiled image and text sessions, implementing Embedder. */
 import { UserError } from "../errors.js";
-import { preprocessRGB, type PreprocessConfig, type RGBImage } from "../image/index.js";
+import type { PreprocessConfig, RGBImage } from "../image/config.js";
+import { preprocessRGB } from "../image/transform.js";
 import { ImagePool } from "../image/pool.node.js";
 import * as T from "../ir/tensor.js";
 import type { CompiledGraph, ExecutionProvider, HostTensor } from "../runtime/session.js";
@@ -11,6 +12,7 @@ import type { ClipConfig, PreprocessCfg, StateDict } from "../models/clip/config
 import type { EncodeOptions, Embedder, Embeddings } from "./embedder.js";
 import { encodeImage, encodeText, paramLeaves } from "../models/clip/towers.js";
 
+/** Options of `ClipModel.load`. */
 export interface ModelOptions {
   /** Intra-op threads of the sessions and image workers (default: all cores). */
   threads?: number;

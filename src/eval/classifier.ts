@@ -13,6 +13,7 @@ export interface LabelScore {
   prob: number;
 }
 
+/** Options of `ZeroShotClassifier.create`. */
 export interface ZeroShotClassifierOptions {
   /**
    * Prompt templates with `{}` for the class name, or the name of a built-in set ("imagenet": the

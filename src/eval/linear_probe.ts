@@ -32,6 +32,7 @@ export interface ProbeData {
   numClasses: number;
 }
 
+/** A multinomial logistic regression: weights [numClasses, dim] and biases, as scikit-learn's coef_ and intercept_. */
 export interface LogRegModel {
   numClasses: number;
   dim: number;
@@ -42,6 +43,7 @@ export interface LogRegModel {
   intercept: Float64Array;
 }
 
+/** Options of one L2-regularized multinomial logistic regression fit (`fitLogisticRegression`). */
 export interface FitOptions {
   /** Inverse regularization strength (sklearn's C). */
   C: number;
@@ -58,6 +60,7 @@ export interface FitOptions {
   onIter?: (iter: number, f: number, gmax: number) => void;
 }
 
+/** A fitted logistic regression and how the optimizer ended. */
 export interface FitResult {
   model: LogRegModel;
   /** The objective in sklearn's (sum) form at the solution. */
@@ -515,6 +518,7 @@ export function sweepC(train: ProbeData, val: ProbeData, opts: SweepOptions = {}
 // ---------------------------------------------------------------------------------------------
 // The whole protocol
 
+/** Options of `linearProbe`: the C sweep's, plus a fixed C or few-shot sampling. */
 export interface LinearProbeOptions extends SweepOptions {
   /** Use this C instead of sweeping. */
   C?: number;
@@ -526,6 +530,7 @@ export interface LinearProbeOptions extends SweepOptions {
   valFraction?: number;
 }
 
+/** The paper's linear-probe protocol's outcome: the chosen C, the sweep, and test metrics. */
 export interface LinearProbeResult {
   C: number;
   chosenBy: "sweep" | "given";

@@ -195,6 +195,7 @@ export interface Prediction {
   prob: number;
 }
 
+/** Zero-shot probabilities of n images over numClasses classes, with each image's best classes. */
 export interface ClassifyResult {
   n: number;
   numClasses: number;

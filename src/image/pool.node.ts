@@ -65,6 +65,7 @@ interface Queued {
 /** Chunks a worker holds at once: one running, one queued so it never waits for the main thread. */
 const MAX_INFLIGHT = 2;
 
+/** Worker threads that decode and preprocess batches of images (paths or encoded bytes) into one shared [B, 3, N, N] Float32Array. Node only. */
 export class ImagePool {
   readonly cfg: PreprocessConfig;
   readonly threads: number;

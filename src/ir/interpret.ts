@@ -12,6 +12,7 @@ export interface Value {
   data: Float64Array;
 }
 
+/** A host array and its shape as an interpreter value (float64 for floating types). */
 export function fromHost(a: HostArray, shape: number[]): Value {
   const d = new Float64Array(a.length);
   for (let i = 0; i < a.length; i++) d[i] = Number(a[i]);

@@ -18,8 +18,10 @@ export interface HostTensor {
   shape: number[];
 }
 
+/** The ONNX Runtime execution providers a graph can run on. */
 export type ExecutionProvider = "cpu" | "webgpu";
 
+/** Options of `CompiledGraph.compile`: weights, threads, execution provider, optimization level. */
 export interface CompileOptions {
   /** Param values: those given become initializers (inference); the rest are fed each run (training). */
   weights?: Map<string, HostArray> | ((name: string) => HostArray | undefined);

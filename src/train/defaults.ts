@@ -3,6 +3,7 @@ import type { LossKind } from "./losses.js";
 import { CLIP_ADAMW } from "./optimizer.js";
 import type { ScheduleKind } from "./schedule.js";
 
+/** Defaults of every optional training argument. */
 export const DEFAULT_ARGS = {
   accumFreq: 1,
   lr: CLIP_ADAMW.lr,

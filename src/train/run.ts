@@ -69,6 +69,7 @@ export interface RunHooks {
   onMessage?: (m: string) => void;
 }
 
+/** What a finished run reports: steps, final loss, the last checkpoint, data statistics and validation results. */
 export interface RunResult {
   steps: number;
   finalLoss: number;

@@ -29,6 +29,7 @@ export interface TrainerOptions {
   threads?: number;
 }
 
+/** One optimizer step: its loss, learning rate, exp(logit_scale) after it and the gradient norm. */
 export interface StepResult {
   loss: number;
   lr: number;
