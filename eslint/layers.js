@@ -20,8 +20,8 @@ export const LAYERS = [
   ["weights", "tokenizer", "image", "data"],
   ["clip"],
   ["train", "eval", "index"],
-  ["cli", "server", "web"],
   ["index.ts", "graph.ts"],
+  ["cli", "server", "web"],
 ];
 
 /** Files that must run in a browser (paths relative to src/); *.node.ts files are exempt. */
