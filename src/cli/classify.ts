@@ -5,13 +5,13 @@
  * --json prints { model, labels, templates: {source, count}, results: [{image, top: [{label, prob}]}] }.
  */
 import { type Command } from "commander";
-import { SUMMARIES } from "./commands.js";
+import { SUMMARIES } from "./summaries.js";
 import { UserError } from "../errors.js";
 import { resolveTemplates, templateSetNames } from "../eval/templates.js";
 import { buildZeroShotClassifier, classify, loadClassnamesFile, parseLabelList } from "../eval/zeroshot.js";
 import type { Precision } from "../models/clip/int8.js";
-import { cacheDirOption, modelCacheId, positiveInt, withModel } from "./eval.js";
-import { precisionOption } from "./options.js";
+import { cacheDirOption, modelCacheId, withModel } from "./eval.js";
+import { intArg, precisionOption } from "./options.js";
 import { printJson } from "./output.js";
 
 interface ClassifyOpts {
@@ -58,8 +58,8 @@ export function register(program: Command): void {
     .option("--labels <list>", 'class names separated by commas, e.g. "cat,dog,bird"')
     .option("--labels-file <file>", "class names, one per line")
     .option("--templates <name|file>", `prompt templates: a built-in list (${templateSetNames().join(", ")}) or a file, one template with {} per line (default: simple)`)
-    .option("--top <k>", "labels shown per image", positiveInt("--top"), 5)
-    .option("--threads <n>", "threads (default: all cores)", positiveInt("--threads"))
+    .option("--top <k>", "labels shown per image", intArg("--top"), 5)
+    .option("--threads <n>", "threads (default: all cores)", intArg("--threads"))
     .addOption(precisionOption())
     .option("--cache-dir <dir>", 'cache the classifier weights here ("default": ~/.cache/clip-ts/eval)')
     .option("--json", "print one JSON document on stdout")

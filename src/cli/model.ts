@@ -1,29 +1,19 @@
 /** @file `clip embed`, `clip init`, `clip bench`: inference and checkpoints from the command line. */
 import fs from "node:fs";
 import path from "node:path";
-import { type Command, InvalidArgumentError, Option } from "commander";
-import { SUMMARIES } from "./commands.js";
+import { type Command, Option } from "commander";
+import { SUMMARIES } from "./summaries.js";
 import { UserError } from "../errors.js";
-import { ClipModel, normalizeRows } from "../clip/model.js";
-import type { Embeddings } from "../clip/embedder.js";
+import { ClipModel, type Matrix } from "../clip/model.js";
+import { normalizeRows } from "../util/vector.js";
 import { initState } from "../models/clip/init.js";
 import { PRESET_NAMES, presetConfig } from "../models/clip/presets.js";
 import { defaultPreprocess } from "../models/clip/config.js";
 import { saveCheckpoint } from "../weights/checkpoint.js";
 import { TRUNCATE_POLICIES, type TruncatePolicy } from "../tokenizer/index.js";
 import { printJson } from "./output.js";
-import { precisionOption, SAVE_DTYPES } from "./options.js";
+import { collect, intArg, positiveArg, precisionOption, SAVE_DTYPES } from "./options.js";
 import type { Precision } from "../models/clip/int8.js";
-
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
-
-export function intArg(name: string, min = 1): (v: string) => number {
-  return (v) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}, got "${v}"`);
-    return n;
-  };
-}
 
 export function modelDir(dir: string): string {
   if (!fs.existsSync(dir)) throw new UserError(`--model ${dir}: no such directory`);
@@ -52,15 +42,14 @@ export function register(program: Command): void {
       const model = await ClipModel.load(modelDir(o.model), { threads: o.threads, truncate: o.truncate, precision: o.precision });
       try {
         const norm = { normalize: !o.raw };
-        const img = o.image.length ? await model.encodeImages(o.image, norm) : undefined;
-        const txt = o.text.length ? await model.encodeTexts(o.text, norm) : undefined;
-        const rows = (e: { data: Float32Array; n: number; dim: number }): number[][] =>
-          Array.from({ length: e.n }, (_v, i) => Array.from(e.data.subarray(i * e.dim, (i + 1) * e.dim)));
+        const img = o.image.length ? await model.embedImages(o.image, norm) : undefined;
+        const txt = o.text.length ? await model.embedTexts(o.text, norm) : undefined;
+        const rows = (e: Matrix): number[][] => Array.from({ length: e.dims[0] }, (_v, i) => Array.from(e.data.subarray(i * e.dims[1], (i + 1) * e.dims[1])));
         let logits: number[][] | undefined;
         if (img && txt) {
           // logits are always of the normalized embeddings: normalize copies of raw ones, never re-encode
-          const unit = (e: Embeddings): Embeddings => (o.raw ? { ...e, data: normalizeRows(Float32Array.from(e.data), e.dim) } : e);
-          logits = model.logitRows(unit(img), unit(txt));
+          const unit = (e: Matrix): Matrix => (o.raw ? { ...e, data: normalizeRows(Float32Array.from(e.data), e.dims[1]) } : e);
+          logits = rows(model.logits(unit(img), unit(txt)));
         }
         if (o.json) {
           printJson({
@@ -71,15 +60,15 @@ export function register(program: Command): void {
           return;
         }
         const out: string[] = [`model ${o.model}: ${model.embedDim}-d embeddings${o.raw ? " (raw)" : " (L2-normalized)"}`];
-        o.image.forEach((f, i) => out.push(`image ${f}: ${fmtRow(img!.data.subarray(i * img!.dim, (i + 1) * img!.dim))}`));
-        o.text.forEach((t, i) => out.push(`text "${t}": ${fmtRow(txt!.data.subarray(i * txt!.dim, (i + 1) * txt!.dim))}`));
+        o.image.forEach((f, i) => out.push(`image ${f}: ${fmtRow(img!.data.subarray(i * img!.dims[1], (i + 1) * img!.dims[1]))}`));
+        o.text.forEach((t, i) => out.push(`text "${t}": ${fmtRow(txt!.data.subarray(i * txt!.dims[1], (i + 1) * txt!.dims[1]))}`));
         if (logits) {
           out.push("logits_per_image (rows: images, columns: texts):");
           logits.forEach((r, i) => out.push(`  ${path.basename(o.image[i])}: ${r.map((v) => v.toFixed(3)).join("  ")}`));
         }
         process.stdout.write(out.join("\n") + "\n");
       } finally {
-        await model.close();
+        await model.dispose();
       }
     });
 
@@ -111,7 +100,7 @@ export function register(program: Command): void {
     .requiredOption("--model <dir>", "checkpoint directory")
     .option("--batch <n>", "batch size", intArg("--batch"), 16)
     .option("--threads <n>", "threads (default: all cores)", intArg("--threads"))
-    .option("--seconds <s>", "minimum measuring time per side", (v) => Number(v), 5)
+    .option("--seconds <s>", "minimum measuring time per side", positiveArg("--seconds"), 5)
     .addOption(precisionOption())
     .option("--json", "print {images_per_second, texts_per_second, batch, threads, precision, peak_rss_mb} as JSON")
     .action(async (o: { model: string; batch: number; threads?: number; seconds: number; precision: Precision; json?: boolean }) => {

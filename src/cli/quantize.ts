@@ -8,7 +8,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { type Command, Option } from "commander";
-import { SUMMARIES } from "./commands.js";
+import { SUMMARIES } from "./summaries.js";
 import { UserError } from "../errors.js";
 import { ClipModel } from "../clip/model.js";
 import { openDataset } from "../data/index.js";
@@ -17,7 +17,7 @@ import { resolveTemplates, templatesForClassnames } from "../eval/templates.js";
 import { quantizeState } from "../models/clip/int8.js";
 import { ClipTokenizer } from "../tokenizer/index.js";
 import { loadCheckpoint, OPEN_CLIP_SAFETENSORS, saveCheckpoint } from "../weights/checkpoint.js";
-import { intArg, SAVE_DTYPES, unitArg } from "./options.js";
+import { intArg, probArg, SAVE_DTYPES } from "./options.js";
 import { printJson, warn } from "./output.js";
 
 interface QuantizeOpts {
@@ -108,8 +108,8 @@ export function register(program: Command): void {
     .requiredOption("--out <dir>", "where to write the int8 checkpoint")
     .option("--check <spec>", "dataset to compare int8 with fp32 on: embedding cosines, zero-shot agreement (labelled data), retrieval recall (captioned data)")
     .option("--limit <n>", "only the first N samples of --check", intArg("--limit"))
-    .option("--min-cosine <x>", "refuse to write when an embedding row's cosine to fp32 is below this", unitArg("--min-cosine"), 0.99)
-    .option("--min-agreement <x>", "refuse to write when zero-shot top-1 agreement with fp32 is below this", unitArg("--min-agreement"), 0.99)
+    .option("--min-cosine <x>", "refuse to write when an embedding row's cosine to fp32 is below this", probArg("--min-cosine"), 0.99)
+    .option("--min-agreement <x>", "refuse to write when zero-shot top-1 agreement with fp32 is below this", probArg("--min-agreement"), 0.99)
     .option("--force", "write even when --check fails the thresholds")
     .addOption(new Option("--save-dtype <t>", "storage of the weights left in floating point").choices(Object.keys(SAVE_DTYPES)).default("f32"))
     .option("--threads <n>", "threads (default: all cores)", intArg("--threads"))

@@ -1,6 +1,6 @@
 /** @file Element types of graph tensors and the typed arrays that hold them. */
 
-/** int8 holds quantized weights (see the `matmulInt8` op); no other op computes in it. */
+/** Element types of the graph IR; int8 holds quantized weights (see the `matmulInt8` op), no other op computes in it. */
 export type DType = "float32" | "float64" | "int64" | "int32" | "int8" | "bool";
 
 export const FLOAT_DTYPES: readonly DType[] = ["float32", "float64"];

@@ -39,6 +39,7 @@ export interface TokenizerFiles {
   merges?: string;
 }
 
+/** A checkpoint read into memory: config, preprocessing, weights (open_clip key names) and where it came from. */
 export interface LoadedCheckpoint {
   config: ClipConfig;
   preprocess: PreprocessCfg;
@@ -219,6 +220,7 @@ export function loadCheckpoint(p: string, opts: LoadOptions = {}): LoadedCheckpo
   return { config, preprocess, state, int8: new Map(), source, dir: loc.dir, weightsFile: loc.weights, inferred: !loc.ocConfig, tokenizer };
 }
 
+/** Options of `saveCheckpoint` / `saveHfCheckpoint`: preprocessing and tokenizer files to write beside the weights. */
 export interface SaveOptions {
   preprocess?: PreprocessCfg;
   /** Tokenizer files to copy into the directory (e.g. bpe_simple_vocab_16e6.txt.gz). */
