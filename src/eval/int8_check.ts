@@ -14,6 +14,7 @@ export interface CosineStats {
   min: number;
 }
 
+/** How an int8 model agrees with its fp32 original on one dataset (`clip quantize --check`). */
 export interface AgreementReport {
   images: number;
   imageCosine: CosineStats;
@@ -23,6 +24,7 @@ export interface AgreementReport {
   retrieval?: { fp32: RetrievalResult; int8: RetrievalResult };
 }
 
+/** Options of `compareInt8`. */
 export interface CompareOptions {
   /** Class names and prompt templates, for zero-shot agreement on labelled data. */
   classnames?: readonly string[];

@@ -35,6 +35,7 @@ export function int8Params(config: ClipConfig, quantized: ReadonlySet<string>): 
 
 /** Inference precision: "fp32", or "int8" (the weights of `int8Keys` quantized, activations quantized per run). */
 export type Precision = "fp32" | "int8";
+/** The precisions `ClipModel` runs at (`--precision`). */
 export const PRECISIONS: readonly Precision[] = ["fp32", "int8"];
 
 /** An int8 weight as stored: q [out, in] and its per-output-channel scales [out]. */
