@@ -307,3 +307,48 @@ async function decodeCmyk(b: Uint8Array, opts: DecodeOptions, maxPixels: number)
   const cmyk = new Uint8Array(data.buffer, data.byteOffset, width * height * 4);
   return { width, height, data: cmykToRGB(cmyk, width * height), mode: "CMYK", cmyk };
 }
+
+/** What an image's headers say, read without decoding any pixels. */
+export interface ImageProbe {
+  format: ImageFormat;
+  width: number;
+  height: number;
+}
+
+/**
+ * Reads format and size from the headers only (our header readers; libvips' header parse for
+ * WebP, TIFF and HEIF), so a caller can refuse a decompression bomb before anything is decoded.
+ * Unrecognised or corrupt headers are UserErrors naming `name`.
+ */
+export async function probeImage(b: Uint8Array, name = "<bytes>"): Promise<ImageProbe> {
+  try {
+    if (b.length === 0) throw new ImageFormatError(`empty file (0 bytes), expected ${SUPPORTED}`);
+    const format = sniffFormat(b);
+    if (!format) throw new ImageFormatError(`unsupported or unrecognised format, expected ${SUPPORTED}`);
+    let width: number, height: number;
+    switch (format) {
+      case "bmp": {
+        const h = readBmpHeader(b);
+        [width, height] = [h.width, Math.abs(h.height)];
+        break;
+      }
+      case "gif":
+        [width, height] = gifSize(b);
+        break;
+      case "jpeg":
+        ({ width, height } = jpegInfo(b));
+        break;
+      case "png":
+        ({ width, height } = pngInfo(b));
+        break;
+      default: {
+        const m = await sharp(b, { limitInputPixels: false }).metadata();
+        [width, height] = [m.width ?? 0, m.height ?? 0];
+      }
+    }
+    checkSize(width, height, Infinity);
+    return { format, width, height };
+  } catch (e) {
+    throw asUserError(name, e);
+  }
+}

@@ -26,7 +26,7 @@ export { precomputeCoeffs, resample8, resampleNearest, type Filter } from "./res
 export { decodeBmp } from "./bmp.js";
 export { decodeGif } from "./gif.js";
 export { decodeJpeg, type TensorSink } from "./jpeg.js";
-export { decodeImage, sniffFormat, DEFAULT_MAX_PIXELS, type DecodeOptions, type ImageFormat } from "./decode.js";
+export { decodeImage, probeImage, sniffFormat, DEFAULT_MAX_PIXELS, type DecodeOptions, type ImageFormat, type ImageProbe } from "./decode.js";
 export { preprocessImage } from "./pipeline.js";
 export { ImagePool, type ImagePoolOptions, type BatchOptions, type BatchResult } from "./pool.js";
 export { Rng, type RngState } from "../util/rng.js";
