@@ -63,12 +63,12 @@ export async function createServer(model: ServeModel, opts: ServerOptions = {}):
   const limits: ServerLimits = { ...DEFAULT_LIMITS, ...opts.limits };
   const batching: BatcherOptions = { ...DEFAULT_BATCHING, ...opts.batching };
   const onError = opts.onError ?? ((e: unknown) => process.stderr.write(`clip serve: internal error: ${(e as Error)?.stack ?? String(e)}\n`));
-  let engine: Engine | undefined;
-  const metrics = new ServerMetrics(() => [
-    [{ tower: "text" }, engine?.texts.depth ?? 0],
-    [{ tower: "image" }, engine?.images.depth ?? 0],
+  // read at scrape time, after `engine` exists
+  const metrics: ServerMetrics = new ServerMetrics((): [Record<string, string>, number][] => [
+    [{ tower: "text" }, engine.texts.depth],
+    [{ tower: "image" }, engine.images.depth],
   ]);
-  engine = new Engine(model, batching, limits, metrics);
+  const engine: Engine = new Engine(model, batching, limits, metrics);
   const files = loadStaticFiles();
 
   const app = Fastify({
@@ -114,14 +114,13 @@ export async function createServer(model: ServeModel, opts: ServerOptions = {}):
   registerModelRoutes(app, engine, limits);
   registerSearchRoutes(app, engine, limits, opts.search);
 
-  const eng = engine;
   return {
     app,
-    engine: eng,
+    engine,
     metrics,
     close: async () => {
       await app.close();
-      await eng.close();
+      await engine.close();
     },
   };
 }
