@@ -34,10 +34,10 @@ function asField<T>(field: string, fn: () => T): T {
   }
 }
 
-/** `templates`: a list of templates with {}, or the name of a built-in set; default "simple". */
+/** `templates`: a list of templates with {}, one template, or the name of a built-in set; default "simple". */
 function templatesOf(v: string | string[] | undefined, limits: ServerLimits): string[] {
   if (v === undefined) return getTemplates("simple");
-  const list = typeof v === "string" ? asField("templates", () => getTemplates(v.trim())) : v;
+  const list = typeof v !== "string" ? v : v.includes("{}") ? [v] : asField("templates", () => getTemplates(v.trim()));
   if (list.length > limits.maxTemplates) throw badRequest("templates", `${list.length} templates, more than the limit of ${limits.maxTemplates}`);
   asField("templates", () => validateTemplates(list));
   return list;
