@@ -1,7 +1,7 @@
 /**
  * @file Dynamic batching: concurrent requests' items are coalesced into one model call (up to
- * `maxBatch` items, waiting at most `maxWaitMs` for company when the model is idle; while a call
- * runs, arrivals queue and go together in the next). The queue is bounded (503 when full) and
+ * `maxBatch` items; a job waits at most `maxWaitMs` for company, longer only while the model is
+ * busy, and whatever queued during a call goes together in the next). The queue is bounded (503 when full) and
  * every job has a deadline (504). Each caller gets back exactly the rows of its own items.
  */
 import { UserError } from "../errors.js";
@@ -26,6 +26,8 @@ export interface BatcherHooks {
 
 interface Job<I, O> {
   items: I[];
+  /** performance.now() at submit. */
+  t0: number;
   resolve: (rows: O[]) => void;
   reject: (e: Error) => void;
   timer: NodeJS.Timeout;
@@ -61,7 +63,7 @@ export class Batcher<I, O> {
       return Promise.reject(new HttpError(503, `${this.name} queue is full (${this.opts.maxQueue} requests waiting); retry later`));
     }
     return new Promise<O[]>((resolve, reject) => {
-      const job: Job<I, O> = { items, resolve, reject, settled: false, timer: undefined as unknown as NodeJS.Timeout };
+      const job: Job<I, O> = { items, t0: performance.now(), resolve, reject, settled: false, timer: undefined as unknown as NodeJS.Timeout };
       job.timer = setTimeout(() => {
         const at = this.queue.indexOf(job);
         if (at >= 0) this.queue.splice(at, 1);
@@ -87,23 +89,25 @@ export class Batcher<I, O> {
     return n;
   }
 
-  /** `now`: after a model call, whose waiting jobs have waited already. */
-  private schedule(now = false): void {
+  /**
+   * Calls the model now when a full batch waits (or on close), else when the oldest waiting job
+   * has waited maxWaitMs: no job waits longer than that for company.
+   */
+  private schedule(): void {
     if (this.running || this.queue.length === 0) return;
-    if (now || this.queuedItems() >= this.opts.maxBatch || this.opts.maxWaitMs <= 0 || this.closed) {
+    const wait = this.queue[0]!.t0 + this.opts.maxWaitMs - performance.now();
+    if (this.queuedItems() >= this.opts.maxBatch || wait <= 0 || this.closed) {
       clearTimeout(this.waitTimer);
       this.waitTimer = undefined;
+      this.running = true;
       // setImmediate: jobs submitted in this same turn still join
       setImmediate(() => void this.flush());
-      this.running = true;
       return;
     }
     this.waitTimer ??= setTimeout(() => {
       this.waitTimer = undefined;
-      if (this.running) return;
-      this.running = true;
-      void this.flush();
-    }, this.opts.maxWaitMs);
+      this.schedule();
+    }, wait);
   }
 
   /** Takes whole jobs up to maxBatch items (at least one job) and runs them as one call. */
@@ -119,7 +123,7 @@ export class Batcher<I, O> {
       if (jobs.length > 0) await this.runJobs(jobs);
     } finally {
       this.running = false;
-      if (this.queue.length > 0) this.schedule(true);
+      if (this.queue.length > 0) this.schedule();
       else this.checkIdle();
     }
   }

@@ -23,9 +23,10 @@ export function loadModel(name = "vit-tiny", batchSize = 32): Promise<ClipModel>
   return ClipModel.load(path.join(REFERENCE, name), { threads: 2, truncate: "error", batchSize });
 }
 
-/** A ServeModel that forwards to a ClipModel and counts the calls per tower. */
-export function countingModel(m: ClipModel): ServeModel & { calls: { text: number; image: number } } {
+/** A ServeModel that forwards to a ClipModel and counts the calls per tower; `delayMs` makes each text call slower. */
+export function countingModel(m: ClipModel, delayMs = 0): ServeModel & { calls: { text: number; image: number } } {
   const calls = { text: 0, image: 0 };
+  const later = <T>(p: Promise<T>): Promise<T> => (delayMs > 0 ? p.then((v) => new Promise<T>((r) => setTimeout(() => r(v), delayMs))) : p);
   return {
     calls,
     embedDim: m.embedDim,
@@ -36,7 +37,7 @@ export function countingModel(m: ClipModel): ServeModel & { calls: { text: numbe
     tokenize: (t) => m.tokenize(t),
     embedTexts: (t, o) => {
       calls.text++;
-      return m.embedTexts(t, o);
+      return later(m.embedTexts(t, o));
     },
     embedImages: (x, o) => {
       calls.image++;
