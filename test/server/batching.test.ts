@@ -14,14 +14,16 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test("Batcher: concurrent jobs share one call, keep their own outputs, and a full queue refuses with 503", async () => {
   const calls: number[][] = [];
+  let started = (): void => undefined;
   const b = new Batcher<number, number>(
     "t",
     async (xs) => {
       calls.push(xs);
+      started();
       await sleep(20);
       return xs.map((x) => x * 10);
     },
-    { maxBatch: 8, maxWaitMs: 5, maxQueue: 4, timeoutMs: 1000 },
+    { maxBatch: 8, maxWaitMs: 5, maxQueue: 4, timeoutMs: 5000 },
   );
   const r = await Promise.all([b.submit([1]), b.submit([2, 3]), b.submit([4])]);
   assert.deepEqual(r, [[10], [20, 30], [40]]);
@@ -29,8 +31,9 @@ test("Batcher: concurrent jobs share one call, keep their own outputs, and a ful
 
   // while one call runs, 4 jobs wait; the 5th waiting job is refused
   calls.length = 0;
+  const running = new Promise<void>((r) => (started = r));
   const first = b.submit([0]);
-  await sleep(10);
+  await running;
   const waiting = [b.submit([1]), b.submit([2]), b.submit([3]), b.submit([4])];
   await assert.rejects(b.submit([5]), (e: HttpError) => e.statusCode === 503 && /queue is full/.test(e.message));
   assert.deepEqual(await first, [0]);
@@ -124,7 +127,7 @@ test("server: 48 concurrent /v1/embed calls make fewer model calls than requests
     });
     const metrics = await (await fetch(`${s.url}/metrics`)).text();
     assert.match(metrics, new RegExp(`clip_model_calls_total\\{tower="text"\\} ${counted.calls.text}\\n`));
-    assert.match(metrics, /clip_batch_size_bucket\{le="1",tower="text"\} \d+/);
+    assert.match(metrics, /clip_batch_size_bucket\{tower="text",le="1"\} \d+/);
     assert.match(metrics, /clip_queue_depth\{tower="image"\} 0/);
     assert.match(metrics, /clip_http_requests_total\{method="POST",route="\/v1\/embed",status="200"\} 75/);
   } finally {
