@@ -79,6 +79,8 @@ export async function createServer(model: ServeModel, opts: ServerOptions = {}):
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
     logger: false,
   });
+  // bodies are JSON or multipart/form-data; anything else is 415
+  app.removeContentTypeParser("text/plain");
   await app.register(multipart, {
     limits: { fileSize: limits.maxImageBytes, files: limits.maxImages, fields: limits.maxTexts + 16, fieldSize: limits.maxTextChars * 4 + 1024, parts: limits.maxImages + limits.maxTexts + 16 },
   });
