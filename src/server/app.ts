@@ -75,6 +75,7 @@ export async function createServer(model: ServeModel, opts: ServerOptions = {}):
     bodyLimit: limits.maxBodyBytes,
     requestTimeout: limits.requestTimeoutMs,
     return503OnClosing: true,
+    keepAliveTimeout: 5000,
     forceCloseConnections: "idle",
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
     logger: false,
@@ -106,6 +107,11 @@ export async function createServer(model: ServeModel, opts: ServerOptions = {}):
   });
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `not found: ${req.method} ${req.url.split("?")[0]!.slice(0, 200)}` }));
 
+  // while closing, answers to requests already in flight end their connections, so close() need not wait out keep-alive
+  let closing = false;
+  app.addHook("onSend", async (_req, reply) => {
+    if (closing) reply.header("connection", "close");
+  });
   app.addHook("onResponse", async (req, reply) => {
     const route = req.routeOptions.url ?? "unmatched";
     metrics.requests.inc({ route, method: req.method, status: String(reply.statusCode) });
@@ -121,6 +127,7 @@ export async function createServer(model: ServeModel, opts: ServerOptions = {}):
     engine,
     metrics,
     close: async () => {
+      closing = true;
       await app.close();
       await engine.close();
     },
