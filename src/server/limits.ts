@@ -16,6 +16,8 @@ export interface ServerLimits extends InputLimits {
   maxLabels: number;
   /** Templates per /v1/classify request. */
   maxTemplates: number;
+  /** Prompts (labels x templates) per /v1/classify request: each is a text the model encodes. */
+  maxPrompts: number;
   /** Results per search. */
   maxK: number;
   /** Time a client may take to send its request (slow senders are cut off). */
@@ -29,6 +31,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxImages: 32,
   maxLabels: 256,
   maxTemplates: 100,
+  maxPrompts: 2048,
   maxK: 1000,
   maxTextChars: 2000,
   maxPixels: 50_000_000,

@@ -132,6 +132,8 @@ export function registerModelRoutes(app: FastifyInstance, engine: Engine, limits
       if (labels.length > limits.maxLabels) throw badRequest("labels", `${labels.length} labels, more than the limit of ${limits.maxLabels}`);
       asField("labels", () => validateClassnames(labels));
       const templates = templatesOf(rawTemplates, limits);
+      const prompts = labels.length * templates.length;
+      if (prompts > limits.maxPrompts) throw badRequest("labels/templates", `${labels.length} labels x ${templates.length} templates = ${prompts} prompts, more than the limit of ${limits.maxPrompts}`);
       engine.checkTexts(labels, "labels");
       await engine.checkImages([image], "image");
       try {

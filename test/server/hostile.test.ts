@@ -87,6 +87,7 @@ test("malformed bodies, wrong types and missing fields: 400 naming the field", a
     [c, { image: b64(imageBytes(0)), labels: "cat,dog", templates: "nosuchset" }, /^templates: unknown template set "nosuchset"/],
     [c, { image: b64(imageBytes(0)), labels: "cat,dog", templates: ["a {}", "no placeholder"] }, /^templates: template 2 .*no "\{\}" placeholder/],
     [c, { image: b64(imageBytes(0)), labels: "cat,dog", templates: ["../../etc/passwd"] }, /^templates: template 1/],
+    [c, { image: b64(imageBytes(0)), labels: Array.from({ length: 30 }, (_v, i) => `class ${i}`), templates: "imagenet" }, /^labels\/templates: 30 labels x 80 templates = 2400 prompts, more than the limit of 2048/],
     [`${s.url}/v1/search`, { q: 5 }, /^q: must be string/],
     [`${s.url}/v1/search`, { q: "x", k: "ten" }, /^k: must be integer/],
     [`${s.url}/v1/search`, { q: "x", where: "1=1" }, /^where: filters are not supported/],
