@@ -4,7 +4,10 @@
  * soak at that load (server RSS at start and end, errors). The server runs as its own process
  * (`clip serve`), the clients here, over loopback.
  *
- *   node dist/bench/serve/load.js --model DIR [--requests 512] [--clients 64] [--soak-seconds 300]
+ *   node dist/bench/serve/load.js --model DIR [--requests 512] [--clients 64] [--rounds 5] [--soak-seconds 300] [--ceiling]
+ *
+ * Each round sends `requests / 4` requests one at a time, then `requests` from the clients
+ * (images: a quarter of those counts); medians over the rounds.
  *
  * Prints a table on stderr and one JSON document on stdout. `--ceiling` first measures the model
  * alone in this process (ClipModel, batch 1 vs batch 32 texts and images): the most batching
@@ -29,9 +32,10 @@ function arg(name: string, fallback?: string): string {
 }
 
 const model = arg("model");
-const requests = Number(arg("requests", "512"));
+const requests = Number(arg("requests", "1024"));
 const clients = Number(arg("clients", "64"));
 const soakSeconds = Number(arg("soak-seconds", "300"));
+const rounds = Number(arg("rounds", "5"));
 const extra = arg("serve-args", "").split(" ").filter(Boolean);
 
 /** Starts `clip serve` on a free port; resolves with its base URL. */
@@ -93,6 +97,11 @@ async function load(url: string, body: Body, total: number, concurrency: number,
 
 const round = (x: number): number => Math.round(x * 100) / 100;
 
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : round((s[s.length / 2 - 1]! + s[s.length / 2]!) / 2);
+}
+
 async function rss(url: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const m = /^process_resident_memory_bytes (\d+)/m.exec(text);
@@ -142,16 +151,33 @@ async function main(): Promise<void> {
   let m = 0;
   const imageBody: Body = () => JSON.stringify({ images: [images[m++ % images.length]] });
   const strip = ({ lat: _l, ...r }: Run & { lat: number[] }): Run => r;
-  const result: Record<string, unknown> = { model, clients, requests, host: `${os.cpus().length} cores, load average ${os.loadavg()[0]!.toFixed(1)} at start`, serve_args: extra, model_alone: modelAlone };
+  const result: Record<string, unknown> = { model, clients, requests, rounds, host: `${os.cpus().length} cores, load average ${os.loadavg()[0]!.toFixed(1)} at start`, serve_args: extra, model_alone: modelAlone };
   try {
     // warm-up: both sessions compiled, the route code hot
     await load(url, textBody, 64, 8);
     await load(url, imageBody, 32, 8);
+    // sequential and concurrent alternate, `rounds` times: a load swing from other jobs hits both sides
     for (const [name, body, count] of [["text", textBody, requests], ["image", imageBody, Math.max(64, requests / 4)]] as [string, Body, number][]) {
-      const seq = strip(await load(url, body, count / 4, 1));
-      const con = strip(await load(url, body, count, clients));
-      result[name] = { sequential: seq, concurrent: con, speedup: round(con.per_second / seq.per_second) };
-      process.stderr.write(`${name}: sequential ${seq.per_second}/s (p50 ${seq.p50_ms} ms, p99 ${seq.p99_ms} ms); ${clients} clients ${con.per_second}/s (p50 ${con.p50_ms} ms, p99 ${con.p99_ms} ms): x${round(con.per_second / seq.per_second)}\n`);
+      const runs: { sequential: Run; concurrent: Run; speedup: number }[] = [];
+      for (let r = 0; r < rounds; r++) {
+        const seq = strip(await load(url, body, count / 4, 1));
+        const con = strip(await load(url, body, count, clients));
+        runs.push({ sequential: seq, concurrent: con, speedup: round(con.per_second / seq.per_second) });
+        process.stderr.write(`${name} round ${r + 1}: sequential ${seq.per_second}/s (p50 ${seq.p50_ms} ms, p99 ${seq.p99_ms} ms); ${clients} clients ${con.per_second}/s (p50 ${con.p50_ms} ms, p99 ${con.p99_ms} ms): x${round(con.per_second / seq.per_second)}\n`);
+      }
+      const med = (f: (x: (typeof runs)[number]) => number) => median(runs.map(f));
+      const summary = {
+        sequential_per_second: med((x) => x.sequential.per_second),
+        concurrent_per_second: med((x) => x.concurrent.per_second),
+        speedup: med((x) => x.speedup),
+        sequential_p50_ms: med((x) => x.sequential.p50_ms),
+        sequential_p99_ms: med((x) => x.sequential.p99_ms),
+        concurrent_p50_ms: med((x) => x.concurrent.p50_ms),
+        concurrent_p99_ms: med((x) => x.concurrent.p99_ms),
+        errors: runs.reduce((a, x) => a + x.sequential.errors + x.concurrent.errors, 0),
+      };
+      result[name] = { median: summary, runs };
+      process.stderr.write(`${name} median of ${rounds}: ${JSON.stringify(summary)}\n`);
     }
     if (soakSeconds > 0) {
       const start = await rss(url);
