@@ -58,6 +58,8 @@ type Body = () => string;
 interface Run {
   requests: number;
   errors: number;
+  /** Errors by HTTP status ("network" when no answer came). */
+  error_statuses: Record<string, number>;
   seconds: number;
   per_second: number;
   p50_ms: number;
@@ -74,6 +76,7 @@ async function load(url: string, body: Body, total: number, concurrency: number,
   const lat: number[] = [];
   let sent = 0;
   let errors = 0;
+  const statuses: Record<string, number> = {};
   const t0 = performance.now();
   const client = async () => {
     while (until !== undefined ? performance.now() < until : sent < total) {
@@ -82,9 +85,13 @@ async function load(url: string, body: Body, total: number, concurrency: number,
       try {
         const r = await fetch(`${url}/v1/embed`, { method: "POST", headers: { "content-type": "application/json" }, body: body() });
         const j = (await r.json()) as { text_embeddings?: number[][]; image_embeddings?: number[][] };
-        if (r.status !== 200 || !(j.text_embeddings?.length || j.image_embeddings?.length)) errors++;
+        if (r.status !== 200 || !(j.text_embeddings?.length || j.image_embeddings?.length)) {
+          errors++;
+          statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+        }
       } catch {
         errors++;
+        statuses.network = (statuses.network ?? 0) + 1;
       }
       lat.push(performance.now() - t);
     }
@@ -92,7 +99,7 @@ async function load(url: string, body: Body, total: number, concurrency: number,
   await Promise.all(Array.from({ length: concurrency }, client));
   const seconds = (performance.now() - t0) / 1000;
   const sorted = [...lat].sort((a, b) => a - b);
-  return { requests: lat.length, errors, seconds: round(seconds), per_second: round(lat.length / seconds), p50_ms: round(quantile(sorted, 0.5)), p99_ms: round(quantile(sorted, 0.99)), lat };
+  return { requests: lat.length, errors, error_statuses: statuses, seconds: round(seconds), per_second: round(lat.length / seconds), p50_ms: round(quantile(sorted, 0.5)), p99_ms: round(quantile(sorted, 0.99)), lat };
 }
 
 const round = (x: number): number => Math.round(x * 100) / 100;
@@ -190,7 +197,7 @@ async function main(): Promise<void> {
       samples.push(last);
       const mib = (b: number) => round(b / 1048576);
       result.soak = { ...soak, target_seconds: soakSeconds, rss_start_mib: mib(start), rss_end_mib: mib(last), rss_max_mib: mib(Math.max(...samples)), rss_samples_mib: samples.map(mib) };
-      process.stderr.write(`soak ${soakSeconds} s: ${soak.requests} requests, ${soak.errors} errors, ${soak.per_second}/s, RSS ${mib(start)} -> ${mib(last)} MiB (max ${mib(Math.max(...samples))})\n`);
+      process.stderr.write(`soak ${soakSeconds} s: ${soak.requests} requests, ${soak.errors} errors ${JSON.stringify(soak.error_statuses)}, ${soak.per_second}/s, RSS ${mib(start)} -> ${mib(last)} MiB (max ${mib(Math.max(...samples))})\n`);
     }
   } finally {
     child.kill("SIGTERM");
