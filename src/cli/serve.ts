@@ -2,7 +2,7 @@
  * @file `clip serve`: the HTTP service (src/server) on a loaded checkpoint, with the page at `/`.
  * Loopback by default; prints its URL on stdout; SIGTERM/SIGINT let in-flight requests finish.
  */
-import { type Command } from "commander";
+import { type Command, Option } from "commander";
 import { SUMMARIES } from "./commands.js";
 import { UserError } from "../errors.js";
 import { ClipModel } from "../clip/model.js";
@@ -88,8 +88,8 @@ export function register(program: Command): void {
     .option("--max-wait-ms <ms>", "how long an idle model waits for more requests to batch", intArg("--max-wait-ms", 0), DEFAULT_BATCHING.maxWaitMs)
     .option("--max-queue <n>", "requests waiting per tower before 503", intArg("--max-queue"), DEFAULT_BATCHING.maxQueue)
     .option("--timeout-ms <ms>", "answer 504 when a request waits longer", intArg("--timeout-ms"), DEFAULT_BATCHING.timeoutMs)
-    .option("--max-body-mb <n>", "request body limit in MiB (413 beyond)", mibArg("--max-body-mb"), DEFAULT_LIMITS.maxBodyBytes)
-    .option("--max-image-mb <n>", "per-image file limit in MiB (413 beyond)", mibArg("--max-image-mb"), DEFAULT_LIMITS.maxImageBytes)
+    .addOption(new Option("--max-body-mb <n>", "request body limit in MiB (413 beyond)").argParser(mibArg("--max-body-mb")).default(DEFAULT_LIMITS.maxBodyBytes, String(DEFAULT_LIMITS.maxBodyBytes / 1048576)))
+    .addOption(new Option("--max-image-mb <n>", "per-image file limit in MiB (413 beyond)").argParser(mibArg("--max-image-mb")).default(DEFAULT_LIMITS.maxImageBytes, String(DEFAULT_LIMITS.maxImageBytes / 1048576)))
     .option("--max-pixels <n>", "decoded pixels per image, read from its header (413 beyond, nothing decoded)", intArg("--max-pixels"), DEFAULT_LIMITS.maxPixels)
     .action(runServe);
 }
