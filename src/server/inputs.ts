@@ -25,12 +25,18 @@ export interface MultipartBody {
   fields: { name: string; value: string }[];
 }
 
-/** Reads every part; @fastify/multipart's limits (file size, counts) reject with 413. */
-export async function readMultipart(req: FastifyRequest): Promise<MultipartBody> {
+/**
+ * Reads every part; @fastify/multipart's limits (file size, counts) reject with 413, and so does
+ * a body whose files add up to more than `maxBytes` (files are buffered: this bounds the memory).
+ */
+export async function readMultipart(req: FastifyRequest, maxBytes: number): Promise<MultipartBody> {
   const out: MultipartBody = { files: [], fields: [] };
+  let total = 0;
   for await (const part of req.parts()) {
     if (part.type === "file") {
       const b = await part.toBuffer();
+      total += b.length;
+      if (total > maxBytes) throw tooLarge("body", `larger than the limit of ${maxBytes} bytes`);
       out.files.push({ field: part.fieldname, bytes: new Uint8Array(b.buffer, b.byteOffset, b.length) });
     } else {
       if (part.valueTruncated || part.fieldnameTruncated) throw tooLarge(part.fieldname, "form field is larger than the limit");

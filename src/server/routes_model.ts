@@ -69,7 +69,7 @@ export function registerModelRoutes(app: FastifyInstance, engine: Engine, limits
       let texts: string[];
       let images: Uint8Array[];
       if (req.isMultipart()) {
-        const body = await readMultipart(req);
+        const body = await readMultipart(req, limits.maxBodyBytes);
         onlyParts(body, ["texts", "text"], ["images", "image"]);
         texts = body.fields.map((f) => f.value);
         images = body.files.map((f) => f.bytes);
@@ -111,7 +111,7 @@ export function registerModelRoutes(app: FastifyInstance, engine: Engine, limits
       let rawLabels: string | string[];
       let rawTemplates: string | string[] | undefined;
       if (req.isMultipart()) {
-        const body = await readMultipart(req);
+        const body = await readMultipart(req, limits.maxBodyBytes);
         onlyParts(body, ["labels", "templates", "image"], ["image"]);
         const files = body.files;
         const b64 = body.fields.filter((f) => f.name === "image");

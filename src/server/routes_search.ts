@@ -137,12 +137,12 @@ export function registerSearchRoutes(app: FastifyInstance, engine: Engine, limit
       let params: Params;
       let image: Uint8Array | undefined;
       if (req.isMultipart()) {
-        const body = await readMultipart(req);
+        const body = await readMultipart(req, limits.maxBodyBytes);
         onlyParts(body, FIELDS, ["image"]);
         if (body.files.length > 1) throw badRequest("image", `give one image (got ${body.files.length})`);
         image = body.files[0]?.bytes;
         params = {};
-        for (const f of body.fields) params[f.name] = f.name in params ? ([] as unknown[]).concat(params[f.name], f.value) : f.value;
+        for (const f of body.fields) params[f.name] = Object.hasOwn(params, f.name) ? ([] as unknown[]).concat(params[f.name], f.value) : f.value;
       } else {
         params = { ...((req.body ?? {}) as Params) };
         if (typeof params.image === "string") image = decodeBase64(params.image, "image", limits.maxImageBytes);

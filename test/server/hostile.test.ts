@@ -162,6 +162,11 @@ test("oversized bodies and files: 413 (or the connection closed), and the server
   form.append("images", new Blob([Buffer.alloc(1100 * 1024)]), "big.png");
   const m = await fetch(`${s.url}/v1/embed`, { method: "POST", body: form });
   expectError({ status: m.status, json: (await m.json()) as Record<string, unknown> }, 413, /^image: file larger than the limit of 1048576 bytes/, "big upload");
+  // files each under the per-image limit, together over the body limit
+  const many = new FormData();
+  for (let i = 0; i < 3; i++) many.append("images", new Blob([Buffer.alloc(900 * 1024)]), `f${i}.png`);
+  const mm = await fetch(`${s.url}/v1/embed`, { method: "POST", body: many });
+  expectError({ status: mm.status, json: (await mm.json()) as Record<string, unknown> }, 413, /^body: larger than the limit of 2097152 bytes/, "multipart total");
   const extra = new FormData();
   extra.append("texts", "a");
   extra.append("password", "x");
