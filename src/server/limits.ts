@@ -24,6 +24,7 @@ export interface ServerLimits extends InputLimits {
   requestTimeoutMs: number;
 }
 
+/** The limits `clip serve` uses unless told otherwise. */
 export const DEFAULT_LIMITS: ServerLimits = {
   maxBodyBytes: 32 * 1024 * 1024,
   maxImageBytes: 16 * 1024 * 1024,
@@ -38,6 +39,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
   requestTimeoutMs: 60_000,
 };
 
+/** Batching defaults: 32 items a call, 2 ms of waiting for company, 256 queued requests, 30 s to answer. */
 export const DEFAULT_BATCHING: BatcherOptions = {
   maxBatch: 32,
   maxWaitMs: 2,

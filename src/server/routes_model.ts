@@ -43,6 +43,7 @@ function templatesOf(v: string | string[] | undefined, limits: ServerLimits): st
   return list;
 }
 
+/** POST /v1/embed and POST /v1/classify on `app`. */
 export function registerModelRoutes(app: FastifyInstance, engine: Engine, limits: ServerLimits): void {
   const str = { type: "string" } as const;
   app.post(

@@ -8,6 +8,7 @@ import type { StaticFile } from "./static.js";
 /** Scripts, styles and fetches from this origin only; images also from the user's own drops (blob:, data:). */
 const CSP = "default-src 'self'; img-src 'self' blob: data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
+/** The page's files, /health and /metrics on `app`. */
 export function registerPageRoutes(app: FastifyInstance, engine: Engine, metrics: ServerMetrics, files: Map<string, StaticFile>, backend: SearchBackend | undefined): void {
   for (const [url, f] of files) {
     app.get(url, async (_req, reply: FastifyReply) =>

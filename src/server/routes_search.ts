@@ -98,6 +98,7 @@ async function runSearch(backend: SearchBackend, q: SearchQuery): Promise<{ resu
   }
 }
 
+/** GET/POST /v1/search and GET /v1/images/:id on `app`; without a backend they answer 404. */
 export function registerSearchRoutes(app: FastifyInstance, engine: Engine, limits: ServerLimits, backend: SearchBackend | undefined): void {
   const need = (): SearchBackend => {
     if (!backend) throw new HttpError(404, "search: no index loaded (start the server with --db PATH)");
