@@ -20,8 +20,8 @@ import path from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
 import { SUMMARIES } from "./commands.js";
 import { UserError } from "../errors.js";
-import { DATA_SPEC_HELP, formatStats, openDataset, resolveSpec, totalSkipped, type Dataset } from "../data/index.js";
-import { ClipModel } from "../clip/model.js";
+import { DATA_SPEC_HELP, openDataset, resolveSpec, skipReport, SkipLog, type Dataset, type DatasetOptions, type SkipSummary } from "../data/index.js";
+import { ClipModel, type ModelOptions } from "../clip/model.js";
 import type { Embedder } from "../clip/embedder.js";
 import { embedCaptions, embedImages, type EmbeddedImages } from "../eval/embed_dataset.js";
 import { modelFingerprint } from "../eval/features.js";
@@ -36,7 +36,7 @@ import { printJson, progressBar, warn } from "./output.js";
 // ---------------------------------------------------------------------------------------------
 // Shared by eval and classify
 
-export type LoadedEmbedder = Embedder & { close(): Promise<void> };
+export type LoadedEmbedder = Embedder & Required<Pick<Embedder, "encodeImagesSkipping">> & { close(): Promise<void> };
 
 export function positiveInt(name: string): (v: string) => number {
   return (v) => {
@@ -88,8 +88,8 @@ export function checkModelDir(dir: string): string {
 }
 
 /** Loads the model, runs `fn`, always closes the model. */
-export async function withModel<T>(dir: string, threads: number | undefined, fn: (m: LoadedEmbedder) => Promise<T>): Promise<T> {
-  const model: LoadedEmbedder = await ClipModel.load(checkModelDir(dir), threads !== undefined ? { threads } : {});
+export async function withModel<T>(dir: string, threads: number | undefined, fn: (m: LoadedEmbedder) => Promise<T>, opts: ModelOptions = {}): Promise<T> {
+  const model: LoadedEmbedder = await ClipModel.load(checkModelDir(dir), threads !== undefined ? { ...opts, threads } : opts);
   try {
     return await fn(model);
   } finally {
@@ -131,28 +131,28 @@ function dataFingerprint(spec: string): unknown {
   return { resolved: r, files: stats };
 }
 
-function reportSkipped(ds: Dataset, what: string): void {
-  const stats = ds.stats();
-  const n = totalSkipped(stats);
-  if (n > 0) warn(`${what}: skipped ${n} sample(s): ${formatStats(stats)}`);
+/** The hostile-data summary on stderr: counts by reason and the named examples. */
+export function reportSkips(s: SkipSummary | undefined, what: string): void {
+  for (const line of skipReport(s ?? new SkipLog().toJSON(), what)) process.stderr.write(`clip: warning: ${line}\n`);
+}
+
+/** Dataset options of a labelled evaluation set: samples without a label in [0, numClasses) are skipped (bad_label, missing_label). */
+function labelled(numClasses: number | undefined, strict: boolean | undefined): DatasetOptions {
+  return { requireLabel: true, onBad: strict ? "error" : "skip", ...(numClasses !== undefined ? { numClasses } : {}) };
 }
 
 /**
- * The pre-pass over a classification dataset, before any model work: every sample must carry a
- * class label inside the class list. Returns the number of samples (for the progress bar).
+ * The pre-pass over a classification dataset, before any model work: counts the samples that
+ * carry a usable label (for the progress bar); a dataset with none is a UserError.
  */
-async function checkLabels(spec: string, numClasses: number, limit: number | undefined, what: string): Promise<number> {
-  const ds = openDataset(spec);
+async function checkLabels(spec: string, opts: DatasetOptions, limit: number | undefined, what: string): Promise<number> {
+  const ds = openDataset(spec, opts);
   let n = 0;
-  for await (const s of ds) {
+  for await (const _s of ds) {
     if (limit !== undefined && n >= limit) break;
-    if (s.label === undefined) throw new UserError(`${what}: sample "${s.key}" in ${s.shard} has no class label (.cls)`);
-    if (!Number.isInteger(s.label) || s.label < 0 || s.label >= numClasses) {
-      throw new UserError(`${what}: sample "${s.key}" in ${s.shard} has class ${s.label}, outside the ${numClasses} class names (valid: 0..${numClasses - 1})`);
-    }
     n++;
   }
-  if (n === 0) throw new UserError(`${what}: no samples`);
+  if (n === 0) throw new UserError(`${what}: no samples with a usable class label${ds.stats().messages?.length ? ` (first skip: ${ds.stats().messages![0]})` : ""}`);
   return n;
 }
 
@@ -168,12 +168,14 @@ interface CommonOpts {
   threads?: number;
   cacheDir?: string;
   json?: boolean;
+  /** The first skipped input is an error (exit 2) instead of a counted skip. */
+  strict?: boolean;
 }
 
 /** Embeds a dataset's images with a progress bar, through the cache when asked. */
 async function embedSpec(model: LoadedEmbedder, spec: string, total: number | undefined, o: CommonOpts & { limit?: number }, label: string, dsOpts: Parameters<typeof openDataset>[1] = {}): Promise<EmbeddedImages> {
   const cacheDir = cacheDirOption(o.cacheDir);
-  const ds = await openReady(spec, dsOpts);
+  const ds = await openReady(spec, { ...dsOpts, onBad: o.strict ? "error" : "skip" });
   const bar = progressBar(label, o.limit !== undefined ? Math.min(o.limit, total ?? o.limit) : (total ?? ds.count() ?? 0));
   let last = 0;
   try {
@@ -185,11 +187,13 @@ async function embedSpec(model: LoadedEmbedder, spec: string, total: number | un
         last = d;
       },
       cache: cacheDir ? { dir: cacheDir, key: { model: await modelFingerprint(o.model), data: dataFingerprint(spec), dataOptions: dsOpts } } : undefined,
+      dataset: ds,
     });
+    bar.stop();
+    reportSkips(r.skipped, spec);
     return r;
   } finally {
     bar.stop();
-    reportSkipped(ds, spec);
   }
 }
 
@@ -226,7 +230,8 @@ async function runZeroShot(o: ZeroShotOpts): Promise<void> {
   const builtin = o.templates ?? (ds.templates ? undefined : templatesForClassnames(classnames) ?? "imagenet");
   const templateSource = builtin ?? "dataset";
   const templates = builtin !== undefined ? await resolveTemplates(builtin) : ds.templates!;
-  const total = await checkLabels(o.data, classnames.length, o.limit, o.data);
+  const dsOpts = labelled(classnames.length, o.strict);
+  const total = await checkLabels(o.data, dsOpts, o.limit, o.data);
 
   await withModel(o.model, o.threads, async (model) => {
     const cacheDir = cacheDirOption(o.cacheDir);
@@ -243,7 +248,7 @@ async function runZeroShot(o: ZeroShotOpts): Promise<void> {
     });
     tbar.stop();
     const textSeconds = seconds(tt);
-    const emb = await embedSpec(model, o.data, total, o, "images");
+    const emb = await embedSpec(model, o.data, total, o, "images", dsOpts);
     if (!emb.labels) throw new UserError(`${o.data}: some samples have no class label`);
     validateLabels(emb.labels, classnames.length, o.data, emb.keys);
     const m = evaluateZeroShot(emb.images, emb.labels, weights, model.logitScale);
@@ -260,6 +265,7 @@ async function runZeroShot(o: ZeroShotOpts): Promise<void> {
         metrics: headline(m),
         perClass: perClassRows(m, classnames),
         confusion: m.confusion,
+        skipped: emb.skipped,
         cached: { images: emb.cached, classifier: weights.cached },
         timing,
       });
@@ -289,6 +295,11 @@ async function runRetrieval(o: RetrievalOpts): Promise<void> {
   const t0 = performance.now();
   const probe = await openReady(o.data, { requireCaption: true });
   const total = probe.count();
+  let truncated = 0;
+  const onWarning = (m: string, texts?: number): void => {
+    truncated += texts ?? 0;
+    warn(m);
+  };
   await withModel(o.model, o.threads, async (model) => {
     const emb = await embedSpec(model, o.data, total, o, "images", { requireCaption: true });
     const cacheDir = cacheDirOption(o.cacheDir);
@@ -317,13 +328,15 @@ async function runRetrieval(o: RetrievalOpts): Promise<void> {
         textToImage: rr(r.textToImage),
         imageToText: rr(r.imageToText),
         meanRecall: round4(r.meanRecall),
+        skipped: emb.skipped,
+        truncatedCaptions: truncated,
         cached: { images: emb.cached, texts: txt.cached },
         timing,
       });
     } else {
       process.stdout.write(renderRetrievalMarkdown(r, `Retrieval: ${o.model} on ${o.data}`) + `\n\n${timingLine(timing)}\n`);
     }
-  });
+  }, { onWarning });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -366,14 +379,17 @@ async function runLinearProbe(o: ProbeOpts): Promise<void> {
   const classnames = o.labelsFile !== undefined ? await loadClassnamesFile(o.labelsFile) : (trainDs.classnames ?? testDs.classnames);
   let nTrain: number | undefined;
   let nTest: number | undefined;
+  const dsOpts = labelled(classnames?.length, o.strict);
   if (classnames) {
     validateClassnames(classnames, o.labelsFile ?? `${o.train} classnames`);
-    nTrain = await checkLabels(o.train, classnames.length, o.limit, o.train);
-    nTest = await checkLabels(o.test, classnames.length, o.limit, o.test);
+    nTrain = await checkLabels(o.train, dsOpts, o.limit, o.train);
+    nTest = await checkLabels(o.test, dsOpts, o.limit, o.test);
   }
   await withModel(o.model, o.threads, async (model) => {
-    const tr = await embedSpec(model, o.train, nTrain ?? trainDs.count(), o, "train images");
-    const te = await embedSpec(model, o.test, nTest ?? testDs.count(), o, "test images");
+    const tr = await embedSpec(model, o.train, nTrain ?? trainDs.count(), o, "train images", dsOpts);
+    const te = await embedSpec(model, o.test, nTest ?? testDs.count(), o, "test images", dsOpts);
+    const skipped = new SkipLog();
+    for (const e of [tr, te]) if (e.skipped) skipped.merge(e.skipped);
     let K = classnames?.length ?? 0;
     if (!classnames) {
       for (const l of [...(tr.labels ?? []), ...(te.labels ?? [])]) if (Number.isInteger(l) && l + 1 > K) K = l + 1;
@@ -417,6 +433,7 @@ async function runLinearProbe(o: ProbeOpts): Promise<void> {
         confusion: r.test.confusion,
         iterations: r.iterations,
         converged: r.converged,
+        skipped: skipped.toJSON(),
         cached: { train: tr.cached, test: te.cached },
         timing,
       });
@@ -446,6 +463,7 @@ function addCommon(cmd: Command): Command {
     .option("--threads <n>", "threads of the model (and of the linear probe's optimizer) (default: all cores)", positiveInt("--threads"))
     .option("--cache-dir <dir>", 'cache embeddings (and classifier weights) here, keyed by model and data ("default": ~/.cache/clip-ts/eval)')
     .option("--json", "print one JSON document on stdout")
+    .option("--strict", "stop at the first input that cannot be read or decoded (exit 2) instead of skipping and counting it")
     .addHelpText("after", `\n${DATA_SPEC_HELP}`);
 }
 

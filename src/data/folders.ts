@@ -76,7 +76,7 @@ export function imageFolderSource(dir: string, rules: SampleRules): ItemSource {
   });
   if (items.length === 0) throw new UserError(`imagefolder:${dir} has class folders but no images (.jpg/.jpeg/.png/.webp)`);
   const enc = new TextEncoder();
-  const classRules = { ...rules, numClasses: classes.length };
+  const classRules = { ...rules, numClasses: rules.numClasses ?? classes.length };
   const load = async (i: number): Promise<Built> => {
     const { rel, label } = items[i]!;
     try {

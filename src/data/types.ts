@@ -43,6 +43,8 @@ export interface DatasetOptions {
   requireCaption?: boolean;
   /** Skip samples without a class label. Default false. */
   requireLabel?: boolean;
+  /** Class labels must lie in [0, numClasses); others are skipped as bad_label. Default: the dataset's class names, if any. */
+  numClasses?: number;
   /** Captions longer than this many characters are cut to it and counted (droppedCaptions.truncated). Default 2000. */
   maxCaptionChars?: number;
   /** "skip" (default): count bad samples and go on; "error": throw a UserError naming shard and key. */

@@ -217,7 +217,7 @@ export class ShardDataset implements Dataset {
     const open = this.open!;
     const shard = this.spec.shards[open.shard]!;
     const { index, count } = this.o.worker;
-    const rules = this.classnames ? { ...this.o, numClasses: this.classnames.length } : this.o;
+    const rules = this.classnames && this.o.numClasses === undefined ? { ...this.o, numClasses: this.classnames.length } : this.o;
     for (let attempt = 0; ; attempt++) {
       const pending: { key?: string } = {};
       try {
@@ -285,7 +285,7 @@ export class ShardDataset implements Dataset {
       if (!byShard.has(shard)) byShard.set(shard, new Map());
       byShard.get(shard)!.set(start, null);
     }
-    const rules = this.classnames ? { ...this.o, numClasses: this.classnames.length } : this.o;
+    const rules = this.classnames && this.o.numClasses === undefined ? { ...this.o, numClasses: this.classnames.length } : this.o;
     for (const [shardIndex, wanted] of byShard) {
       const shard = this.spec.shards[shardIndex];
       if (shard === undefined) throw new UserError(`the saved data position refers to shard ${shardIndex}, but the dataset has ${this.spec.shards.length}`);
