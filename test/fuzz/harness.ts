@@ -102,11 +102,11 @@ export interface Outcome<T> {
 }
 
 /**
- * Runs one case. A refusal counts only as a UserError whose message names the input (`name`);
+ * Runs one case. A refusal counts only as our own error (`ours`, default UserError) whose message names the input (`name`);
  * anything else thrown (RangeError, TypeError, InternalError, an error without the name) and a
  * case slower than CASE_LIMIT_MS are failures.
  */
-export async function runCase<T>(name: string, fn: () => T | Promise<T>): Promise<Outcome<T>> {
+export async function runCase<T>(name: string, fn: () => T | Promise<T>, ours: (e: unknown) => boolean = (e) => e instanceof UserError): Promise<Outcome<T>> {
   const t0 = performance.now();
   let out: Outcome<T>;
   try {
@@ -114,8 +114,8 @@ export async function runCase<T>(name: string, fn: () => T | Promise<T>): Promis
     out = { kind: "accepted", value, message: "", ms: 0 };
   } catch (e) {
     const msg = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-    const ours = e instanceof UserError && e.message.includes(name);
-    out = { kind: ours ? "refused" : "failure", error: e, message: ours ? (e as Error).message : msg, ms: 0 };
+    const refused = ours(e) && (e as Error).message.includes(name);
+    out = { kind: refused ? "refused" : "failure", error: e, message: refused ? (e as Error).message : msg, ms: 0 };
   }
   out.ms = performance.now() - t0;
   if (out.kind !== "failure" && out.ms > CASE_LIMIT_MS) out = { ...out, kind: "failure", message: `took ${out.ms.toFixed(0)} ms (limit ${CASE_LIMIT_MS})` };
@@ -158,6 +158,7 @@ export class Tally {
       `# fuzz ${this.target}: ${this.cases} cases in ${secs} s (seed ${FUZZ_SEED}): accepted ${this.accepted}, refused ${this.refused}, ` +
         `failures ${this.failures.length}, slowest ${this.maxMs.toFixed(0)} ms${extra ? `; ${extra}` : ""}`,
     );
+    if (process.env.FUZZ_VERBOSE) for (const f of this.failures) console.log(`# failure: ${f}`);
     assert.deepEqual(this.failures.slice(0, 10), [], `${this.failures.length} failure(s) in ${this.target} (FUZZ_SEED=${FUZZ_SEED})`);
   }
 }
