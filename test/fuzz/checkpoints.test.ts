@@ -47,12 +47,22 @@ function lyingHeader(rng: FuzzRng, b: Uint8Array): { bytes: Uint8Array; op: stri
   const e = header[rng.pick(names)]!;
   const k = rng.int(7);
   let op: string;
-  if (k === 0) (e.data_offsets = [rng.pick([0, 8, 2 ** 40, -1, 1.5]), rng.pick([24, 2 ** 53, 4, 1e308])]), (op = `offsets ${JSON.stringify(e.data_offsets)}`);
-  else if (k === 1) (e.shape = rng.pick([[2 ** 31, 2 ** 31], [-1], [1e9, 1e9, 1e9], [0], [3.5], []])), (op = `shape ${JSON.stringify(e.shape)}`);
-  else if (k === 2) (e.dtype = rng.pick(["F64", "I8", "BOOL", "Q4", "", "__proto__"])), (op = `dtype ${e.dtype}`);
-  else if (k === 3) (header["__proto__"] = e), (op = "__proto__ entry");
-  else if (k === 4) (e.data_offsets = [0, 24]), (op = "overlapping offsets");
-  else if (k === 5) {
+  if (k === 0) {
+    e.data_offsets = [rng.pick([0, 8, 2 ** 40, -1, 1.5]), rng.pick([24, 2 ** 53, 4, 1e308])];
+    op = `offsets ${JSON.stringify(e.data_offsets)}`;
+  } else if (k === 1) {
+    e.shape = rng.pick([[2 ** 31, 2 ** 31], [-1], [1e9, 1e9, 1e9], [0], [3.5], []]);
+    op = `shape ${JSON.stringify(e.shape)}`;
+  } else if (k === 2) {
+    e.dtype = rng.pick(["F64", "I8", "BOOL", "Q4", "", "__proto__"]);
+    op = `dtype ${e.dtype}`;
+  } else if (k === 3) {
+    header["__proto__"] = e;
+    op = "__proto__ entry";
+  } else if (k === 4) {
+    e.data_offsets = [0, 24];
+    op = "overlapping offsets";
+  } else if (k === 5) {
     const text = enc.encode(JSON.stringify(header));
     const out = new Uint8Array(8 + text.length + data.length);
     new DataView(out.buffer).setBigUint64(0, BigInt(rng.pick([text.length + 100, 2 ** 40, 0, 7])), true);
