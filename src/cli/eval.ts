@@ -2,13 +2,14 @@
  * @file `clip eval zeroshot | retrieval | linear-probe`: the paper's evaluation protocols over a
  * dataset SPEC, printed as Markdown tables or (with --json) one JSON document.
  *
- * JSON documents (fractions in [0, 1]; every document has `task`, `model`, `timing`):
+ * JSON documents (fractions in [0, 1]; every document has `task`, `model`, `timing`, and `skipped`:
+ * {count, by_reason, examples} of the samples that could not be read or decoded, see data/skips.ts):
  *   zeroshot:     { task: "zeroshot", model, data, samples, classes, classnames, templates: {source, count},
  *                   metrics: {top1, top5, meanPerClassRecall}, perClass: [{class, samples, recall}],
  *                   confusion: number[][] (rows true, columns predicted), cached: {images, classifier},
  *                   timing: {totalSeconds, imageEncodeSeconds, textEncodeSeconds} }
  *   retrieval:    { task: "retrieval", model, data, images, captions, ks, textToImage: {"R@1", ...},
- *                   imageToText: {"R@1", ...}, meanRecall, cached: {images, texts}, timing: {...} }
+ *                   imageToText: {"R@1", ...}, meanRecall, truncatedCaptions, cached: {images, texts}, timing: {...} }
  *   linear-probe: { task: "linear-probe", model, train, test, trainSamples, testSamples, classes, classnames?,
  *                   C, chosenBy: "sweep"|"given", sweep: [{C, valAccuracy, valLogLoss, iterations, converged}] | null,
  *                   fewShot: {k, seed, perClass} | null, trainAccuracy, metrics: {top1, top5, meanPerClassRecall},
