@@ -137,20 +137,25 @@ export function reportSkips(s: SkipSummary | undefined, what: string): void {
   for (const line of skipReport(s ?? new SkipLog().toJSON(), what)) process.stderr.write(`clip: warning: ${line}\n`);
 }
 
-/** Dataset options of a labelled evaluation set: samples without a label in [0, numClasses) are skipped (bad_label, missing_label). */
+/** Dataset options of a labelled evaluation set: samples without a label (or, with numClasses, outside [0, numClasses)) are skipped (missing_label, bad_label). */
 function labelled(numClasses: number | undefined, strict: boolean | undefined): DatasetOptions {
   return { requireLabel: true, onBad: strict ? "error" : "skip", ...(numClasses !== undefined ? { numClasses } : {}) };
 }
 
 /**
  * The pre-pass over a classification dataset, before any model work: counts the samples that
- * carry a usable label (for the progress bar); a dataset with none is a UserError.
+ * carry a usable label (for the progress bar); a dataset with none is a UserError. With
+ * `userClasses` (class names the user gave, not the dataset's own) a label outside them is a
+ * mistake in that list, not a bad sample: a UserError.
  */
-async function checkLabels(spec: string, opts: DatasetOptions, limit: number | undefined, what: string): Promise<number> {
+async function checkLabels(spec: string, opts: DatasetOptions, limit: number | undefined, what: string, userClasses?: number): Promise<number> {
   const ds = openDataset(spec, opts);
   let n = 0;
-  for await (const _s of ds) {
+  for await (const s of ds) {
     if (limit !== undefined && n >= limit) break;
+    if (userClasses !== undefined && s.label !== undefined && s.label >= userClasses) {
+      throw new UserError(`${what}: sample "${s.key}" in ${s.shard} has class ${s.label}, outside the ${userClasses} class names (valid: 0..${userClasses - 1})`);
+    }
     n++;
   }
   if (n === 0) throw new UserError(`${what}: no samples with a usable class label${ds.stats().messages?.length ? ` (first skip: ${ds.stats().messages![0]})` : ""}`);
@@ -231,8 +236,10 @@ async function runZeroShot(o: ZeroShotOpts): Promise<void> {
   const builtin = o.templates ?? (ds.templates ? undefined : templatesForClassnames(classnames) ?? "imagenet");
   const templateSource = builtin ?? "dataset";
   const templates = builtin !== undefined ? await resolveTemplates(builtin) : ds.templates!;
-  const dsOpts = labelled(classnames.length, o.strict);
-  const total = await checkLabels(o.data, dsOpts, o.limit, o.data);
+  // labels outside the dataset's own class names are bad samples; outside the user's list, a mistake in it
+  const userClasses = o.labels !== undefined || o.labelsFile !== undefined ? classnames.length : undefined;
+  const dsOpts = labelled(undefined, o.strict);
+  const total = await checkLabels(o.data, dsOpts, o.limit, o.data, userClasses);
 
   await withModel(o.model, o.threads, async (model) => {
     const cacheDir = cacheDirOption(o.cacheDir);
@@ -380,11 +387,12 @@ async function runLinearProbe(o: ProbeOpts): Promise<void> {
   const classnames = o.labelsFile !== undefined ? await loadClassnamesFile(o.labelsFile) : (trainDs.classnames ?? testDs.classnames);
   let nTrain: number | undefined;
   let nTest: number | undefined;
-  const dsOpts = labelled(classnames?.length, o.strict);
+  const dsOpts = labelled(undefined, o.strict);
+  const userClasses = o.labelsFile !== undefined ? classnames?.length : undefined;
   if (classnames) {
     validateClassnames(classnames, o.labelsFile ?? `${o.train} classnames`);
-    nTrain = await checkLabels(o.train, dsOpts, o.limit, o.train);
-    nTest = await checkLabels(o.test, dsOpts, o.limit, o.test);
+    nTrain = await checkLabels(o.train, dsOpts, o.limit, o.train, userClasses);
+    nTest = await checkLabels(o.test, dsOpts, o.limit, o.test, userClasses);
   }
   await withModel(o.model, o.threads, async (model) => {
     const tr = await embedSpec(model, o.train, nTrain ?? trainDs.count(), o, "train images", dsOpts);
