@@ -243,10 +243,19 @@ export class ClipModel implements Embedder {
     const ok: boolean[] = [];
     const errors: (string | null)[] = [];
     const rows: Float32Array[] = [];
+    const namesOf = (i: number): string[] => images.slice(i, i + bs).map((x, j) => opts.names?.[i + j] ?? (typeof x === "string" ? x : `<bytes #${i + j}>`));
+    // the next batch is decoded while the model runs on this one
+    const prepare = (i: number) => {
+      if (i >= images.length) return undefined;
+      const p = pool.preprocessBatch(images.slice(i, i + bs), { skipBad: true, names: namesOf(i) });
+      p.catch(() => undefined); // reported when awaited
+      return p;
+    };
+    let next = prepare(0);
     for (let i = 0; i < images.length; i += bs) {
-      const part = images.slice(i, i + bs);
-      const names = part.map((x, j) => opts.names?.[i + j] ?? (typeof x === "string" ? x : `<bytes #${i + j}>`));
-      const r = await pool.preprocessBatch(part, { skipBad: true, names });
+      const r = await next!;
+      next = prepare(i + bs);
+      const names = namesOf(i);
       // r.errors holds one message per failed input, in input order
       let failed = 0;
       const good: number[] = [];
@@ -256,7 +265,7 @@ export class ClipModel implements Embedder {
         if (isOk) good.push(j);
       });
       if (good.length === 0) continue;
-      const pixels = good.length === part.length ? r.pixels : new Float32Array(good.length * per);
+      const pixels = good.length === r.ok.length ? r.pixels : new Float32Array(good.length * per);
       if (pixels !== r.pixels) good.forEach((j, k) => pixels.set(r.pixels.subarray(j * per, (j + 1) * per), k * per));
       rows.push((await this.encodePixels(pixels, good.length, { normalize: opts.normalize })).data);
       opts.onProgress?.(Math.min(i + bs, images.length), images.length);
