@@ -13,6 +13,7 @@ import { UserError } from "../../src/errors.js";
 import { openDataset } from "../../src/data/index.js";
 import { readTar, TarError, TarWriter } from "../../src/data/tar.js";
 import { readTorchZipFrom } from "../../src/weights/torchzip.js";
+import { unpickle } from "../../src/weights/pickle.js";
 import { bytesSource } from "../../src/weights/source.js";
 import { readZipDirectory, readZipEntry } from "../../src/weights/zip.js";
 import { png, tmpDir } from "../data/helpers.js";
@@ -112,4 +113,12 @@ test("regression torch-error-unnamed: 'torch checkpoint: unsupported persistent 
   const pkl = Uint8Array.from([0x80, 2, 0x58, 1, 0, 0, 0, 0x78, 0x51, 0x2e]);
   const zip = zipOf([["archive/data.pkl", pkl]]);
   assert.throws(() => readTorchZipFrom(bytesSource(zip, "unnamed.pt")), (e: unknown) => e instanceof UserError && /^unnamed\.pt: unsupported persistent id/.test(e.message));
+});
+
+test("regression pickle-int-text-garbage: an INT/LONG text opcode holding garbage was a SyntaxError from BigInt", () => {
+  // protocol 2, LONG "torch\n" (not a number), STOP
+  const pkl = Uint8Array.from([0x80, 2, 0x4c, ...new TextEncoder().encode("torch\n"), 0x2e]);
+  assert.throws(() => unpickle(pkl, { name: "garbage.pkl" }), (e: unknown) => e instanceof UserError && /^garbage\.pkl: cannot unpickle at byte \d+: INT\/LONG opcode holds "torch"/.test(e.message));
+  const zip = zipOf([["archive/data.pkl", pkl]]);
+  assert.throws(() => readTorchZipFrom(bytesSource(zip, "garbage.pt")), (e: unknown) => e instanceof UserError && /garbage\.pt/.test(e.message));
 });
