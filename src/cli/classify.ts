@@ -8,12 +8,13 @@
  * the first bad image, nothing printed).
  */
 import { type Command } from "commander";
-import { SUMMARIES } from "./commands.js";
+import { SUMMARIES } from "./summaries.js";
 import { UserError } from "../errors.js";
 import { resolveTemplates, templateSetNames } from "../eval/templates.js";
 import { buildZeroShotClassifier, classify, loadClassnamesFile, parseLabelList } from "../eval/zeroshot.js";
 import { modelFingerprint } from "../eval/features.js";
-import { cacheDirOption, positiveInt, withModel } from "./eval.js";
+import { cacheDirOption, withModel } from "./eval.js";
+import { intArg } from "./options.js";
 import { printJson, reportFileErrors } from "./output.js";
 
 interface ClassifyOpts {
@@ -68,8 +69,8 @@ export function register(program: Command): void {
     .option("--labels <list>", 'class names separated by commas, e.g. "cat,dog,bird"')
     .option("--labels-file <file>", "class names, one per line")
     .option("--templates <name|file>", `prompt templates: a built-in list (${templateSetNames().join(", ")}) or a file, one template with {} per line (default: simple)`)
-    .option("--top <k>", "labels shown per image", positiveInt("--top"), 5)
-    .option("--threads <n>", "threads (default: all cores)", positiveInt("--threads"))
+    .option("--top <k>", "labels shown per image", intArg("--top"), 5)
+    .option("--threads <n>", "threads (default: all cores)", intArg("--threads"))
     .option("--cache-dir <dir>", 'cache the classifier weights here ("default": ~/.cache/clip-ts/eval)')
     .option("--json", "print one JSON document on stdout")
     .option("--strict", "stop at the first image that cannot be read or decoded (exit 2) instead of reporting it and classifying the rest (exit 3)")

@@ -18,8 +18,8 @@
 import { statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { type Command, InvalidArgumentError } from "commander";
-import { SUMMARIES } from "./commands.js";
+import type { Command } from "commander";
+import { SUMMARIES } from "./summaries.js";
 import { UserError } from "../errors.js";
 import { DATA_SPEC_HELP, openDataset, resolveSpec, skipReport, SkipLog, type Dataset, type DatasetOptions, type SkipSummary } from "../data/index.js";
 import { ClipModel, type ModelOptions } from "../clip/model.js";
@@ -33,49 +33,13 @@ import { renderRetrievalMarkdown, retrievalRecall } from "../eval/retrieval.js";
 import { resolveTemplates, templateSetNames, templatesForClassnames } from "../eval/templates.js";
 import { buildZeroShotClassifier, evaluateZeroShot, loadClassnamesFile, parseLabelList, validateClassnames } from "../eval/zeroshot.js";
 import { printJson, progressBar, warn } from "./output.js";
+import { normalizeRows } from "../util/vector.js";
+import { fractionArg, intArg, intListArg, positiveArg } from "./options.js";
 
 // ---------------------------------------------------------------------------------------------
 // Shared by eval and classify
 
 export type LoadedEmbedder = Embedder & Required<Pick<Embedder, "encodeImagesSkipping">> & { close(): Promise<void> };
-
-export function positiveInt(name: string): (v: string) => number {
-  return (v) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer, got "${v}"`);
-    return n;
-  };
-}
-
-function positiveNumber(name: string): (v: string) => number {
-  return (v) => {
-    const n = Number(v);
-    if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a positive number, got "${v}"`);
-    return n;
-  };
-}
-
-function fraction(name: string): (v: string) => number {
-  return (v) => {
-    const n = Number(v);
-    if (!(n > 0 && n < 1)) throw new InvalidArgumentError(`${name} must be between 0 and 1 (exclusive), got "${v}"`);
-    return n;
-  };
-}
-
-function nonNegativeInt(name: string): (v: string) => number {
-  return (v) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number, got "${v}"`);
-    return n;
-  };
-}
-
-function kList(v: string): number[] {
-  const ks = v.split(",").map((s) => Number(s.trim()));
-  if (ks.length === 0 || ks.some((k) => !Number.isInteger(k) || k < 1)) throw new InvalidArgumentError(`--ks must be positive integers separated by commas, got "${v}"`);
-  return ks;
-}
 
 export function checkModelDir(dir: string): string {
   let st;
@@ -368,15 +332,7 @@ function toProbeData(e: EmbeddedImages, numClasses: number, normalize: boolean, 
   if (!e.labels) throw new UserError(`${what}: some samples have no class label`);
   validateLabels(e.labels, numClasses, what, e.keys);
   const x = Float32Array.from(e.images.data);
-  if (normalize) {
-    const D = e.images.dim;
-    for (let i = 0; i < e.images.n; i++) {
-      let s = 0;
-      for (let j = 0; j < D; j++) s += x[i * D + j]! * x[i * D + j]!;
-      const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
-      for (let j = 0; j < D; j++) x[i * D + j]! *= inv;
-    }
-  }
+  if (normalize) normalizeRows(x, e.images.dim);
   return { x, n: e.images.n, dim: e.images.dim, y: e.labels, numClasses };
 }
 
@@ -468,8 +424,8 @@ async function runLinearProbe(o: ProbeOpts): Promise<void> {
 function addCommon(cmd: Command): Command {
   return cmd
     .requiredOption("--model <dir>", "checkpoint directory")
-    .option("--batch-size <n>", "images per encoding batch", positiveInt("--batch-size"), 256)
-    .option("--threads <n>", "threads of the model (and of the linear probe's optimizer) (default: all cores)", positiveInt("--threads"))
+    .option("--batch-size <n>", "images per encoding batch", intArg("--batch-size"), 256)
+    .option("--threads <n>", "threads of the model (and of the linear probe's optimizer) (default: all cores)", intArg("--threads"))
     .option("--cache-dir <dir>", 'cache embeddings (and classifier weights) here, keyed by model and data ("default": ~/.cache/clip-ts/eval)')
     .option("--json", "print one JSON document on stdout")
     .option("--strict", "stop at the first input that cannot be read or decoded (exit 2) instead of skipping and counting it")
@@ -487,7 +443,7 @@ export function register(program: Command): void {
       .option("--templates <name|file>", `prompt templates: a built-in list (${templateSetNames().join(", ")}) or a file with one template per line containing {} (default: the dataset's own, else the paper's list for CIFAR-10 class names, else imagenet)`)
       .option("--labels-file <file>", "class names, one per line in label order (default: the dataset's classnames.txt)")
       .option("--labels <list>", "class names separated by commas, in label order")
-      .option("--limit <n>", "only the first N samples", positiveInt("--limit")),
+      .option("--limit <n>", "only the first N samples", intArg("--limit")),
   ).action(runZeroShot);
 
   addCommon(
@@ -495,8 +451,8 @@ export function register(program: Command): void {
       .command("retrieval")
       .description("image-text retrieval: text->image and image->text recall@k, every caption a query")
       .requiredOption("--data <spec>", "a captioned dataset (several captions per image in .json or .txt)")
-      .option("--ks <list>", "the k of recall@k", kList, [1, 5, 10])
-      .option("--limit <n>", "only the first N images", positiveInt("--limit")),
+      .option("--ks <list>", "the k of recall@k", intListArg("--ks"), [1, 5, 10])
+      .option("--limit <n>", "only the first N images", intArg("--limit")),
   ).action(runRetrieval);
 
   addCommon(
@@ -505,15 +461,15 @@ export function register(program: Command): void {
       .description("logistic regression on frozen image features (L-BFGS; C chosen by the paper's sweep on a held-out split)")
       .requiredOption("--train <spec>", "labelled training dataset")
       .requiredOption("--test <spec>", "labelled test dataset")
-      .option("--C <c>", "inverse regularization strength (skips the sweep)", positiveNumber("--C"))
-      .option("--k-shot <k>", "few-shot: k training samples per class", positiveInt("--k-shot"))
-      .option("--seed <s>", "seed of the few-shot draw and the validation split", nonNegativeInt("--seed"), 0)
-      .option("--val-fraction <f>", "part of the training set held out to choose C", fraction("--val-fraction"), 0.2)
-      .option("--max-iter <n>", "L-BFGS iterations per fit (the paper: 1000)", positiveInt("--max-iter"), 1000)
-      .option("--tol <t>", "gradient tolerance of the n-scaled objective", positiveNumber("--tol"), 1e-4)
+      .option("--C <c>", "inverse regularization strength (skips the sweep)", positiveArg("--C"))
+      .option("--k-shot <k>", "few-shot: k training samples per class", intArg("--k-shot"))
+      .option("--seed <s>", "seed of the few-shot draw and the validation split", intArg("--seed", 0), 0)
+      .option("--val-fraction <f>", "part of the training set held out to choose C", fractionArg("--val-fraction"), 0.2)
+      .option("--max-iter <n>", "L-BFGS iterations per fit (the paper: 1000)", intArg("--max-iter"), 1000)
+      .option("--tol <t>", "gradient tolerance of the n-scaled objective", positiveArg("--tol"), 1e-4)
       .option("--normalize", "L2-normalize the features (default: raw image embeddings, as CLIP's example)")
       .option("--labels-file <file>", "class names, one per line (default: the dataset's classnames.txt)")
-      .option("--limit <n>", "only the first N samples of each set", positiveInt("--limit")),
+      .option("--limit <n>", "only the first N samples of each set", intArg("--limit")),
   ).action(runLinearProbe);
 }
 

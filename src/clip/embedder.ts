@@ -7,6 +7,7 @@ export interface Embeddings {
   dim: number;
 }
 
+/** Options of the lower-level `encodeTexts` / `encodeImages` / `encodePixels`. */
 export interface EncodeOptions {
   /** L2-normalize each row (default true). */
   normalize?: boolean;

@@ -1,7 +1,7 @@
 /** @file Datasets over a list of items known up front (CSV rows, image files, synth scenes): shuffle, epochs, workers, resume. */
 import { UserError } from "../errors.js";
 import { checkFingerprint, fingerprint, type Options } from "./options.js";
-import { hashSeed, permutation } from "./rng.js";
+import { hashSeed, permutation } from "../util/rng.js";
 import type { Built } from "./sample.js";
 import { StatsCounter } from "./stats.js";
 import type { DataPosition, Dataset, DataStats, IndexedPosition, Sample } from "./types.js";

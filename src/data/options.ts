@@ -1,6 +1,6 @@
 /** @file Dataset options with their defaults filled in and checked, plus the position fingerprint. */
 import { UserError } from "../errors.js";
-import { hashSeed } from "./rng.js";
+import { hashSeed } from "../util/rng.js";
 import type { SampleRules } from "./sample.js";
 import type { DatasetOptions, OnBadSample } from "./types.js";
 

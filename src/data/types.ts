@@ -22,6 +22,7 @@ export interface Sample {
 /** What to do with a sample that cannot be used (missing caption, truncated shard, ...). */
 export type OnBadSample = "skip" | "error";
 
+/** Options of `openDataset`: shuffling, seed, epochs, worker split, the position to resume from, which fields a sample needs. */
 export interface DatasetOptions {
   /** Shuffle shards (or items) each epoch and pass samples through a shuffle buffer. Default false. */
   shuffle?: boolean;

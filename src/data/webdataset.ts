@@ -2,7 +2,7 @@
 import { UserError } from "../errors.js";
 import { buildSample, splitKey } from "./sample.js";
 import { checkFingerprint, fingerprint, type Options } from "./options.js";
-import { DataRng, hashSeed, permutation } from "./rng.js";
+import { hashSeed, permutation, Rng } from "../util/rng.js";
 import { parseLines, parseSizes, type ShardSpec } from "./spec.js";
 import { fetchText, ShardReadError, shardBytes } from "./sources.js";
 import { StatsCounter } from "./stats.js";
@@ -82,7 +82,7 @@ export class ShardDataset implements Dataset {
   private epoch = 0;
   private shardCursor = 0;
   private open: { shard: number; offset: number; group: number } | null = null;
-  private readonly rng: DataRng;
+  private readonly rng: Rng;
   private buffer: Buffered[] = [];
   private pendingRefs: SampleRef[] | null = null;
   private readyDone = false;
@@ -99,7 +99,7 @@ export class ShardDataset implements Dataset {
     this.fp = fingerprint("webdataset", spec.shards, o);
     // fewer shards than workers: every worker reads every shard and keeps every count-th sample
     this.sampleSplit = !o.resampled && spec.shards.length < o.worker.count;
-    this.rng = new DataRng(o.seed, "shuffle-buffer", o.worker.index);
+    this.rng = Rng.from(o.seed, "shuffle-buffer", o.worker.index);
   }
 
   restore(p: DataPosition): void {

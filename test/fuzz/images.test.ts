@@ -10,7 +10,8 @@
  */
 import { test } from "node:test";
 import sharp from "sharp";
-import { decodeImage, decodeImageSync } from "../../src/image/decode.js";
+import { decodeImageSync } from "../../src/image/decode.js";
+import { decodeImage } from "../../src/image/decode.node.js";
 import type { RGBImage } from "../../src/image/config.js";
 import { FUZZ_SCALE, FUZZ_SEED, FuzzRng, Tally, mutate, runCase, truncate, type Outcome } from "./harness.js";
 import { fixture, jpegSeeds, mutateJpeg } from "./jpeg_cases.js";
