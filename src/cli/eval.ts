@@ -2,13 +2,14 @@
  * @file `clip eval zeroshot | retrieval | linear-probe`: the paper's evaluation protocols over a
  * dataset SPEC, printed as Markdown tables or (with --json) one JSON document.
  *
- * JSON documents (fractions in [0, 1]; every document has `task`, `model`, `timing`):
+ * JSON documents (fractions in [0, 1]; every document has `task`, `model`, `timing`, and `skipped`:
+ * {count, by_reason, examples} of the samples that could not be read or decoded, see data/skips.ts):
  *   zeroshot:     { task: "zeroshot", model, data, samples, classes, classnames, templates: {source, count},
  *                   metrics: {top1, top5, meanPerClassRecall}, perClass: [{class, samples, recall}],
  *                   confusion: number[][] (rows true, columns predicted), cached: {images, classifier},
  *                   timing: {totalSeconds, imageEncodeSeconds, textEncodeSeconds} }
  *   retrieval:    { task: "retrieval", model, data, images, captions, ks, textToImage: {"R@1", ...},
- *                   imageToText: {"R@1", ...}, meanRecall, cached: {images, texts}, timing: {...} }
+ *                   imageToText: {"R@1", ...}, meanRecall, truncatedCaptions, cached: {images, texts}, timing: {...} }
  *   linear-probe: { task: "linear-probe", model, train, test, trainSamples, testSamples, classes, classnames?,
  *                   C, chosenBy: "sweep"|"given", sweep: [{C, valAccuracy, valLogLoss, iterations, converged}] | null,
  *                   fewShot: {k, seed, perClass} | null, trainAccuracy, metrics: {top1, top5, meanPerClassRecall},
@@ -20,8 +21,8 @@ import path from "node:path";
 import type { Command } from "commander";
 import { SUMMARIES } from "./summaries.js";
 import { UserError } from "../errors.js";
-import { DATA_SPEC_HELP, formatStats, openDataset, resolveSpec, totalSkipped, type Dataset } from "../data/index.js";
-import { ClipModel } from "../clip/model.js";
+import { DATA_SPEC_HELP, openDataset, resolveSpec, skipReport, SkipLog, type Dataset, type DatasetOptions, type SkipSummary } from "../data/index.js";
+import { ClipModel, type ModelOptions } from "../clip/model.js";
 import type { Embedder } from "../clip/embedder.js";
 import { embedCaptions, embedImages, type EmbeddedImages } from "../eval/embed_dataset.js";
 import { modelFingerprint } from "../eval/features.js";
@@ -38,7 +39,7 @@ import { fractionArg, intArg, intListArg, positiveArg } from "./options.js";
 // ---------------------------------------------------------------------------------------------
 // Shared by eval and classify
 
-export type LoadedEmbedder = Embedder & { close(): Promise<void> };
+export type LoadedEmbedder = Embedder & Required<Pick<Embedder, "encodeImagesSkipping">> & { close(): Promise<void> };
 
 export function checkModelDir(dir: string): string {
   let st;
@@ -52,8 +53,8 @@ export function checkModelDir(dir: string): string {
 }
 
 /** Loads the model, runs `fn`, always closes the model. */
-export async function withModel<T>(dir: string, threads: number | undefined, fn: (m: LoadedEmbedder) => Promise<T>): Promise<T> {
-  const model: LoadedEmbedder = await ClipModel.load(checkModelDir(dir), threads !== undefined ? { threads } : {});
+export async function withModel<T>(dir: string, threads: number | undefined, fn: (m: LoadedEmbedder) => Promise<T>, opts: ModelOptions = {}): Promise<T> {
+  const model: LoadedEmbedder = await ClipModel.load(checkModelDir(dir), threads !== undefined ? { ...opts, threads } : opts);
   try {
     return await fn(model);
   } finally {
@@ -95,28 +96,33 @@ function dataFingerprint(spec: string): unknown {
   return { resolved: r, files: stats };
 }
 
-function reportSkipped(ds: Dataset, what: string): void {
-  const stats = ds.stats();
-  const n = totalSkipped(stats);
-  if (n > 0) warn(`${what}: skipped ${n} sample(s): ${formatStats(stats)}`);
+/** The hostile-data summary on stderr: counts by reason and the named examples. */
+export function reportSkips(s: SkipSummary | undefined, what: string): void {
+  for (const line of skipReport(s ?? new SkipLog().toJSON(), what)) process.stderr.write(`clip: warning: ${line}\n`);
+}
+
+/** Dataset options of a labelled evaluation set: samples without a label (or, with numClasses, outside [0, numClasses)) are skipped (missing_label, bad_label). */
+function labelled(numClasses: number | undefined, strict: boolean | undefined): DatasetOptions {
+  return { requireLabel: true, onBad: strict ? "error" : "skip", ...(numClasses !== undefined ? { numClasses } : {}) };
 }
 
 /**
- * The pre-pass over a classification dataset, before any model work: every sample must carry a
- * class label inside the class list. Returns the number of samples (for the progress bar).
+ * The pre-pass over a classification dataset, before any model work: counts the samples that
+ * carry a usable label (for the progress bar); a dataset with none is a UserError. With
+ * `userClasses` (class names the user gave, not the dataset's own) a label outside them is a
+ * mistake in that list, not a bad sample: a UserError.
  */
-async function checkLabels(spec: string, numClasses: number, limit: number | undefined, what: string): Promise<number> {
-  const ds = openDataset(spec);
+async function checkLabels(spec: string, opts: DatasetOptions, limit: number | undefined, what: string, userClasses?: number): Promise<number> {
+  const ds = openDataset(spec, opts);
   let n = 0;
   for await (const s of ds) {
     if (limit !== undefined && n >= limit) break;
-    if (s.label === undefined) throw new UserError(`${what}: sample "${s.key}" in ${s.shard} has no class label (.cls)`);
-    if (!Number.isInteger(s.label) || s.label < 0 || s.label >= numClasses) {
-      throw new UserError(`${what}: sample "${s.key}" in ${s.shard} has class ${s.label}, outside the ${numClasses} class names (valid: 0..${numClasses - 1})`);
+    if (userClasses !== undefined && s.label !== undefined && s.label >= userClasses) {
+      throw new UserError(`${what}: sample "${s.key}" in ${s.shard} has class ${s.label}, outside the ${userClasses} class names (valid: 0..${userClasses - 1})`);
     }
     n++;
   }
-  if (n === 0) throw new UserError(`${what}: no samples`);
+  if (n === 0) throw new UserError(`${what}: no samples with a usable class label${ds.stats().messages?.length ? ` (first skip: ${ds.stats().messages![0]})` : ""}`);
   return n;
 }
 
@@ -132,12 +138,14 @@ interface CommonOpts {
   threads?: number;
   cacheDir?: string;
   json?: boolean;
+  /** The first skipped input is an error (exit 2) instead of a counted skip. */
+  strict?: boolean;
 }
 
 /** Embeds a dataset's images with a progress bar, through the cache when asked. */
 async function embedSpec(model: LoadedEmbedder, spec: string, total: number | undefined, o: CommonOpts & { limit?: number }, label: string, dsOpts: Parameters<typeof openDataset>[1] = {}): Promise<EmbeddedImages> {
   const cacheDir = cacheDirOption(o.cacheDir);
-  const ds = await openReady(spec, dsOpts);
+  const ds = await openReady(spec, { ...dsOpts, onBad: o.strict ? "error" : "skip" });
   const bar = progressBar(label, o.limit !== undefined ? Math.min(o.limit, total ?? o.limit) : (total ?? ds.count() ?? 0));
   let last = 0;
   try {
@@ -149,11 +157,13 @@ async function embedSpec(model: LoadedEmbedder, spec: string, total: number | un
         last = d;
       },
       cache: cacheDir ? { dir: cacheDir, key: { model: await modelFingerprint(o.model), data: dataFingerprint(spec), dataOptions: dsOpts } } : undefined,
+      dataset: ds,
     });
+    bar.stop();
+    reportSkips(r.skipped, spec);
     return r;
   } finally {
     bar.stop();
-    reportSkipped(ds, spec);
   }
 }
 
@@ -190,7 +200,10 @@ async function runZeroShot(o: ZeroShotOpts): Promise<void> {
   const builtin = o.templates ?? (ds.templates ? undefined : templatesForClassnames(classnames) ?? "imagenet");
   const templateSource = builtin ?? "dataset";
   const templates = builtin !== undefined ? await resolveTemplates(builtin) : ds.templates!;
-  const total = await checkLabels(o.data, classnames.length, o.limit, o.data);
+  // labels outside the dataset's own class names are bad samples; outside the user's list, a mistake in it
+  const userClasses = o.labels !== undefined || o.labelsFile !== undefined ? classnames.length : undefined;
+  const dsOpts = labelled(undefined, o.strict);
+  const total = await checkLabels(o.data, dsOpts, o.limit, o.data, userClasses);
 
   await withModel(o.model, o.threads, async (model) => {
     const cacheDir = cacheDirOption(o.cacheDir);
@@ -207,7 +220,7 @@ async function runZeroShot(o: ZeroShotOpts): Promise<void> {
     });
     tbar.stop();
     const textSeconds = seconds(tt);
-    const emb = await embedSpec(model, o.data, total, o, "images");
+    const emb = await embedSpec(model, o.data, total, o, "images", dsOpts);
     if (!emb.labels) throw new UserError(`${o.data}: some samples have no class label`);
     validateLabels(emb.labels, classnames.length, o.data, emb.keys);
     const m = evaluateZeroShot(emb.images, emb.labels, weights, model.logitScale);
@@ -224,6 +237,7 @@ async function runZeroShot(o: ZeroShotOpts): Promise<void> {
         metrics: headline(m),
         perClass: perClassRows(m, classnames),
         confusion: m.confusion,
+        skipped: emb.skipped,
         cached: { images: emb.cached, classifier: weights.cached },
         timing,
       });
@@ -253,6 +267,11 @@ async function runRetrieval(o: RetrievalOpts): Promise<void> {
   const t0 = performance.now();
   const probe = await openReady(o.data, { requireCaption: true });
   const total = probe.count();
+  let truncated = 0;
+  const onWarning = (m: string, texts?: number): void => {
+    truncated += texts ?? 0;
+    warn(m);
+  };
   await withModel(o.model, o.threads, async (model) => {
     const emb = await embedSpec(model, o.data, total, o, "images", { requireCaption: true });
     const cacheDir = cacheDirOption(o.cacheDir);
@@ -281,13 +300,15 @@ async function runRetrieval(o: RetrievalOpts): Promise<void> {
         textToImage: rr(r.textToImage),
         imageToText: rr(r.imageToText),
         meanRecall: round4(r.meanRecall),
+        skipped: emb.skipped,
+        truncatedCaptions: truncated,
         cached: { images: emb.cached, texts: txt.cached },
         timing,
       });
     } else {
       process.stdout.write(renderRetrievalMarkdown(r, `Retrieval: ${o.model} on ${o.data}`) + `\n\n${timingLine(timing)}\n`);
     }
-  });
+  }, { onWarning });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -322,14 +343,18 @@ async function runLinearProbe(o: ProbeOpts): Promise<void> {
   const classnames = o.labelsFile !== undefined ? await loadClassnamesFile(o.labelsFile) : (trainDs.classnames ?? testDs.classnames);
   let nTrain: number | undefined;
   let nTest: number | undefined;
+  const dsOpts = labelled(undefined, o.strict);
+  const userClasses = o.labelsFile !== undefined ? classnames?.length : undefined;
   if (classnames) {
     validateClassnames(classnames, o.labelsFile ?? `${o.train} classnames`);
-    nTrain = await checkLabels(o.train, classnames.length, o.limit, o.train);
-    nTest = await checkLabels(o.test, classnames.length, o.limit, o.test);
+    nTrain = await checkLabels(o.train, dsOpts, o.limit, o.train, userClasses);
+    nTest = await checkLabels(o.test, dsOpts, o.limit, o.test, userClasses);
   }
   await withModel(o.model, o.threads, async (model) => {
-    const tr = await embedSpec(model, o.train, nTrain ?? trainDs.count(), o, "train images");
-    const te = await embedSpec(model, o.test, nTest ?? testDs.count(), o, "test images");
+    const tr = await embedSpec(model, o.train, nTrain ?? trainDs.count(), o, "train images", dsOpts);
+    const te = await embedSpec(model, o.test, nTest ?? testDs.count(), o, "test images", dsOpts);
+    const skipped = new SkipLog();
+    for (const e of [tr, te]) if (e.skipped) skipped.merge(e.skipped);
     let K = classnames?.length ?? 0;
     if (!classnames) {
       for (const l of [...(tr.labels ?? []), ...(te.labels ?? [])]) if (Number.isInteger(l) && l + 1 > K) K = l + 1;
@@ -373,6 +398,7 @@ async function runLinearProbe(o: ProbeOpts): Promise<void> {
         confusion: r.test.confusion,
         iterations: r.iterations,
         converged: r.converged,
+        skipped: skipped.toJSON(),
         cached: { train: tr.cached, test: te.cached },
         timing,
       });
@@ -402,6 +428,7 @@ function addCommon(cmd: Command): Command {
     .option("--threads <n>", "threads of the model (and of the linear probe's optimizer) (default: all cores)", intArg("--threads"))
     .option("--cache-dir <dir>", 'cache embeddings (and classifier weights) here, keyed by model and data ("default": ~/.cache/clip-ts/eval)')
     .option("--json", "print one JSON document on stdout")
+    .option("--strict", "stop at the first input that cannot be read or decoded (exit 2) instead of skipping and counting it")
     .addHelpText("after", `\n${DATA_SPEC_HELP}`);
 }
 
