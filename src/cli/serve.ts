@@ -3,7 +3,7 @@
  * Loopback by default; prints its URL on stdout; SIGTERM/SIGINT let in-flight requests finish.
  */
 import { type Command, Option } from "commander";
-import { SUMMARIES } from "./commands.js";
+import { SUMMARIES } from "./summaries.js";
 import { UserError } from "../errors.js";
 import { ClipModel } from "../clip/model.js";
 import type { SearchBackend } from "../server/backend.js";

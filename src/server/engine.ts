@@ -6,9 +6,9 @@
 import { InternalError, UserError } from "../errors.js";
 import type { Embedder, Embeddings } from "../clip/embedder.js";
 import type { EmbedOptions, ImageInput, Matrix } from "../clip/model.js";
-import { normalizeRows } from "../clip/model.js";
+import { normalizeRows } from "../util/vector.js";
 import { buildZeroShotClassifier, classify, type ZeroShotWeights } from "../eval/zeroshot.js";
-import { probeImage } from "../image/decode.js";
+import { probeImage } from "../image/decode.node.js";
 import { Batcher, type BatcherOptions } from "./batcher.js";
 import { badRequest, tooLarge } from "./http_error.js";
 import type { ServerMetrics } from "./metrics.js";
