@@ -11,4 +11,5 @@ export const SUMMARIES = {
   classify: "zero-shot classify images with class names and prompt templates",
   eval: "evaluate a checkpoint: zero-shot, retrieval, linear probe",
   demo: "the offline main job: train a small CLIP on a procedural world and report what it learned",
+  serve: "serve a checkpoint over HTTP (embed, classify, search) with a search and zero-shot page",
 } as const satisfies Record<string, string>;
