@@ -62,14 +62,17 @@ export {
   decodeImage,
   decodeImageSync,
   preprocessImage,
+  probeImage,
   preprocessRGB,
   randomResizedCrop,
+  type ImageProbe,
   type PreprocessConfig,
   type RGBImage,
 } from "./image/index.node.js";
 
 // Data: SPECs (WebDataset shards, csv:, folder:, imagefolder:, synth:) and shard writing.
 export { DATA_SPEC_HELP, openDataset, resolveSpec, writeShards, type Dataset, type DatasetOptions, type Sample } from "./data/index.js";
+export { SkipLog, type SkipExample, type SkipSummary } from "./data/skips.js";
 
 // Training: contrastive pre-training and fine-tuning (CLIP or SigLIP loss).
 export { DEFAULT_ARGS, resumeTraining, train, type RunResult, type StepResult, type TrainArgs, type TrainCallbacks, type TrainOptions } from "./train/index.js";

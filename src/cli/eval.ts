@@ -2,13 +2,14 @@
  * @file `clip eval zeroshot | retrieval | linear-probe`: the paper's evaluation protocols over a
  * dataset SPEC, printed as Markdown tables or (with --json) one JSON document.
  *
- * JSON documents (fractions in [0, 1]; every document has `task`, `model`, `timing`):
+ * JSON documents (fractions in [0, 1]; every document has `task`, `model`, `timing`, and `skipped`:
+ * {count, by_reason, examples} of the samples that could not be read or decoded, see data/skips.ts):
  *   zeroshot:     { task: "zeroshot", model, data, samples, classes, classnames, templates: {source, count},
  *                   metrics: {top1, top5, meanPerClassRecall}, perClass: [{class, samples, recall}],
  *                   confusion: number[][] (rows true, columns predicted), cached: {images, classifier},
  *                   timing: {totalSeconds, imageEncodeSeconds, textEncodeSeconds} }
  *   retrieval:    { task: "retrieval", model, data, images, captions, ks, textToImage: {"R@1", ...},
- *                   imageToText: {"R@1", ...}, meanRecall, cached: {images, texts}, timing: {...} }
+ *                   imageToText: {"R@1", ...}, meanRecall, truncatedCaptions, cached: {images, texts}, timing: {...} }
  *   linear-probe: { task: "linear-probe", model, train, test, trainSamples, testSamples, classes, classnames?,
  *                   C, chosenBy: "sweep"|"given", sweep: [{C, valAccuracy, valLogLoss, iterations, converged}] | null,
  *                   fewShot: {k, seed, perClass} | null, trainAccuracy, metrics: {top1, top5, meanPerClassRecall},
@@ -20,8 +21,8 @@ import path from "node:path";
 import type { Command } from "commander";
 import { SUMMARIES } from "./summaries.js";
 import { UserError } from "../errors.js";
-import { DATA_SPEC_HELP, formatStats, openDataset, resolveSpec, totalSkipped, type Dataset } from "../data/index.js";
-import { ClipModel } from "../clip/model.js";
+import { DATA_SPEC_HELP, openDataset, resolveSpec, skipReport, SkipLog, type Dataset, type DatasetOptions, type SkipSummary } from "../data/index.js";
+import { ClipModel, type ModelOptions } from "../clip/model.js";
 import type { Embedder } from "../clip/embedder.js";
 import { embedCaptions, embedImages, type EmbeddedImages } from "../eval/embed_dataset.js";
 import { modelFingerprint } from "../eval/features.js";
@@ -39,7 +40,7 @@ import type { Precision } from "../models/clip/int8.js";
 // ---------------------------------------------------------------------------------------------
 // Shared by eval and classify
 
-export type LoadedEmbedder = Embedder & { close(): Promise<void> };
+export type LoadedEmbedder = Embedder & Required<Pick<Embedder, "encodeImagesSkipping">> & { close(): Promise<void> };
 
 export function checkModelDir(dir: string): string {
   let st;
@@ -53,16 +54,18 @@ export function checkModelDir(dir: string): string {
 }
 
 /** Loads the model, runs `fn`, always closes the model. */
-export async function withModel<T>(dir: string, o: { threads?: number; precision?: Precision }, fn: (m: LoadedEmbedder) => Promise<T>): Promise<T> {
-  const model: LoadedEmbedder = await ClipModel.load(checkModelDir(dir), {
-    ...(o.threads !== undefined ? { threads: o.threads } : {}),
-    ...(o.precision === "int8" ? { precision: o.precision } : {}),
-  });
+export async function withModel<T>(dir: string, threads: number | undefined, fn: (m: LoadedEmbedder) => Promise<T>, opts: ModelOptions = {}): Promise<T> {
+  const model: LoadedEmbedder = await ClipModel.load(checkModelDir(dir), threads !== undefined ? { ...opts, threads } : opts);
   try {
     return await fn(model);
   } finally {
     await model.close();
   }
+}
+
+/** The ClipModel options of a --precision flag (fp32 is the default and adds none). */
+export function precisionOpts(o: { precision?: Precision }): ModelOptions {
+  return o.precision === "int8" ? { precision: "int8" } : {};
 }
 
 /** The model's part of cache keys: its files, and its precision when not fp32 (int8 embeddings differ). */
@@ -104,28 +107,33 @@ function dataFingerprint(spec: string): unknown {
   return { resolved: r, files: stats };
 }
 
-function reportSkipped(ds: Dataset, what: string): void {
-  const stats = ds.stats();
-  const n = totalSkipped(stats);
-  if (n > 0) warn(`${what}: skipped ${n} sample(s): ${formatStats(stats)}`);
+/** The hostile-data summary on stderr: counts by reason and the named examples. */
+export function reportSkips(s: SkipSummary | undefined, what: string): void {
+  for (const line of skipReport(s ?? new SkipLog().toJSON(), what)) process.stderr.write(`clip: warning: ${line}\n`);
+}
+
+/** Dataset options of a labelled evaluation set: samples without a label (or, with numClasses, outside [0, numClasses)) are skipped (missing_label, bad_label). */
+function labelled(numClasses: number | undefined, strict: boolean | undefined): DatasetOptions {
+  return { requireLabel: true, onBad: strict ? "error" : "skip", ...(numClasses !== undefined ? { numClasses } : {}) };
 }
 
 /**
- * The pre-pass over a classification dataset, before any model work: every sample must carry a
- * class label inside the class list. Returns the number of samples (for the progress bar).
+ * The pre-pass over a classification dataset, before any model work: counts the samples that
+ * carry a usable label (for the progress bar); a dataset with none is a UserError. With
+ * `userClasses` (class names the user gave, not the dataset's own) a label outside them is a
+ * mistake in that list, not a bad sample: a UserError.
  */
-async function checkLabels(spec: string, numClasses: number, limit: number | undefined, what: string): Promise<number> {
-  const ds = openDataset(spec);
+async function checkLabels(spec: string, opts: DatasetOptions, limit: number | undefined, what: string, userClasses?: number): Promise<number> {
+  const ds = openDataset(spec, opts);
   let n = 0;
   for await (const s of ds) {
     if (limit !== undefined && n >= limit) break;
-    if (s.label === undefined) throw new UserError(`${what}: sample "${s.key}" in ${s.shard} has no class label (.cls)`);
-    if (!Number.isInteger(s.label) || s.label < 0 || s.label >= numClasses) {
-      throw new UserError(`${what}: sample "${s.key}" in ${s.shard} has class ${s.label}, outside the ${numClasses} class names (valid: 0..${numClasses - 1})`);
+    if (userClasses !== undefined && s.label !== undefined && s.label >= userClasses) {
+      throw new UserError(`${what}: sample "${s.key}" in ${s.shard} has class ${s.label}, outside the ${userClasses} class names (valid: 0..${userClasses - 1})`);
     }
     n++;
   }
-  if (n === 0) throw new UserError(`${what}: no samples`);
+  if (n === 0) throw new UserError(`${what}: no samples with a usable class label${ds.stats().messages?.length ? ` (first skip: ${ds.stats().messages![0]})` : ""}`);
   return n;
 }
 
@@ -142,12 +150,14 @@ interface CommonOpts {
   precision?: Precision;
   cacheDir?: string;
   json?: boolean;
+  /** The first skipped input is an error (exit 2) instead of a counted skip. */
+  strict?: boolean;
 }
 
 /** Embeds a dataset's images with a progress bar, through the cache when asked. */
 async function embedSpec(model: LoadedEmbedder, spec: string, total: number | undefined, o: CommonOpts & { limit?: number }, label: string, dsOpts: Parameters<typeof openDataset>[1] = {}): Promise<EmbeddedImages> {
   const cacheDir = cacheDirOption(o.cacheDir);
-  const ds = await openReady(spec, dsOpts);
+  const ds = await openReady(spec, { ...dsOpts, onBad: o.strict ? "error" : "skip" });
   const bar = progressBar(label, o.limit !== undefined ? Math.min(o.limit, total ?? o.limit) : (total ?? ds.count() ?? 0));
   let last = 0;
   try {
@@ -159,11 +169,13 @@ async function embedSpec(model: LoadedEmbedder, spec: string, total: number | un
         last = d;
       },
       cache: cacheDir ? { dir: cacheDir, key: { model: await modelCacheId(o.model, o.precision), data: dataFingerprint(spec), dataOptions: dsOpts } } : undefined,
+      dataset: ds,
     });
+    bar.stop();
+    reportSkips(r.skipped, spec);
     return r;
   } finally {
     bar.stop();
-    reportSkipped(ds, spec);
   }
 }
 
@@ -200,9 +212,12 @@ async function runZeroShot(o: ZeroShotOpts): Promise<void> {
   const builtin = o.templates ?? (ds.templates ? undefined : templatesForClassnames(classnames) ?? "imagenet");
   const templateSource = builtin ?? "dataset";
   const templates = builtin !== undefined ? await resolveTemplates(builtin) : ds.templates!;
-  const total = await checkLabels(o.data, classnames.length, o.limit, o.data);
+  // labels outside the dataset's own class names are bad samples; outside the user's list, a mistake in it
+  const userClasses = o.labels !== undefined || o.labelsFile !== undefined ? classnames.length : undefined;
+  const dsOpts = labelled(undefined, o.strict);
+  const total = await checkLabels(o.data, dsOpts, o.limit, o.data, userClasses);
 
-  await withModel(o.model, o, async (model) => {
+  await withModel(o.model, o.threads, async (model) => {
     const cacheDir = cacheDirOption(o.cacheDir);
     const tt = performance.now();
     const tbar = progressBar("class prompts", classnames.length * templates.length);
@@ -217,7 +232,7 @@ async function runZeroShot(o: ZeroShotOpts): Promise<void> {
     });
     tbar.stop();
     const textSeconds = seconds(tt);
-    const emb = await embedSpec(model, o.data, total, o, "images");
+    const emb = await embedSpec(model, o.data, total, o, "images", dsOpts);
     if (!emb.labels) throw new UserError(`${o.data}: some samples have no class label`);
     validateLabels(emb.labels, classnames.length, o.data, emb.keys);
     const m = evaluateZeroShot(emb.images, emb.labels, weights, model.logitScale);
@@ -234,6 +249,7 @@ async function runZeroShot(o: ZeroShotOpts): Promise<void> {
         metrics: headline(m),
         perClass: perClassRows(m, classnames),
         confusion: m.confusion,
+        skipped: emb.skipped,
         cached: { images: emb.cached, classifier: weights.cached },
         timing,
       });
@@ -241,7 +257,7 @@ async function runZeroShot(o: ZeroShotOpts): Promise<void> {
       const title = `Zero-shot: ${o.model} on ${o.data} (${m.n} images, ${classnames.length} classes, ${templates.length} templates from ${templateSource})`;
       process.stdout.write(renderClassificationMarkdown(m, classnames, { title }) + `\n\n${timingLine(timing)}\n`);
     }
-  });
+  }, precisionOpts(o));
 }
 
 function timingLine(t: Record<string, number>): string {
@@ -263,7 +279,12 @@ async function runRetrieval(o: RetrievalOpts): Promise<void> {
   const t0 = performance.now();
   const probe = await openReady(o.data, { requireCaption: true });
   const total = probe.count();
-  await withModel(o.model, o, async (model) => {
+  let truncated = 0;
+  const onWarning = (m: string, texts?: number): void => {
+    truncated += texts ?? 0;
+    warn(m);
+  };
+  await withModel(o.model, o.threads, async (model) => {
     const emb = await embedSpec(model, o.data, total, o, "images", { requireCaption: true });
     const cacheDir = cacheDirOption(o.cacheDir);
     const nCaps = emb.captions.reduce((s, c) => s + c.length, 0);
@@ -291,13 +312,15 @@ async function runRetrieval(o: RetrievalOpts): Promise<void> {
         textToImage: rr(r.textToImage),
         imageToText: rr(r.imageToText),
         meanRecall: round4(r.meanRecall),
+        skipped: emb.skipped,
+        truncatedCaptions: truncated,
         cached: { images: emb.cached, texts: txt.cached },
         timing,
       });
     } else {
       process.stdout.write(renderRetrievalMarkdown(r, `Retrieval: ${o.model} on ${o.data}`) + `\n\n${timingLine(timing)}\n`);
     }
-  });
+  }, { onWarning, ...precisionOpts(o) });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -332,14 +355,18 @@ async function runLinearProbe(o: ProbeOpts): Promise<void> {
   const classnames = o.labelsFile !== undefined ? await loadClassnamesFile(o.labelsFile) : (trainDs.classnames ?? testDs.classnames);
   let nTrain: number | undefined;
   let nTest: number | undefined;
+  const dsOpts = labelled(undefined, o.strict);
+  const userClasses = o.labelsFile !== undefined ? classnames?.length : undefined;
   if (classnames) {
     validateClassnames(classnames, o.labelsFile ?? `${o.train} classnames`);
-    nTrain = await checkLabels(o.train, classnames.length, o.limit, o.train);
-    nTest = await checkLabels(o.test, classnames.length, o.limit, o.test);
+    nTrain = await checkLabels(o.train, dsOpts, o.limit, o.train, userClasses);
+    nTest = await checkLabels(o.test, dsOpts, o.limit, o.test, userClasses);
   }
-  await withModel(o.model, o, async (model) => {
-    const tr = await embedSpec(model, o.train, nTrain ?? trainDs.count(), o, "train images");
-    const te = await embedSpec(model, o.test, nTest ?? testDs.count(), o, "test images");
+  await withModel(o.model, o.threads, async (model) => {
+    const tr = await embedSpec(model, o.train, nTrain ?? trainDs.count(), o, "train images", dsOpts);
+    const te = await embedSpec(model, o.test, nTest ?? testDs.count(), o, "test images", dsOpts);
+    const skipped = new SkipLog();
+    for (const e of [tr, te]) if (e.skipped) skipped.merge(e.skipped);
     let K = classnames?.length ?? 0;
     if (!classnames) {
       for (const l of [...(tr.labels ?? []), ...(te.labels ?? [])]) if (Number.isInteger(l) && l + 1 > K) K = l + 1;
@@ -383,6 +410,7 @@ async function runLinearProbe(o: ProbeOpts): Promise<void> {
         confusion: r.test.confusion,
         iterations: r.iterations,
         converged: r.converged,
+        skipped: skipped.toJSON(),
         cached: { train: tr.cached, test: te.cached },
         timing,
       });
@@ -400,7 +428,7 @@ async function runLinearProbe(o: ProbeOpts): Promise<void> {
       );
       process.stdout.write(`${renderClassificationMarkdown(r.test, names, { title })}\n\n${probeTable}\n\n${timingLine(timing)}\n`);
     }
-  });
+  }, precisionOpts(o));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -413,6 +441,7 @@ function addCommon(cmd: Command): Command {
     .addOption(precisionOption())
     .option("--cache-dir <dir>", 'cache embeddings (and classifier weights) here, keyed by model and data ("default": ~/.cache/clip-ts/eval)')
     .option("--json", "print one JSON document on stdout")
+    .option("--strict", "stop at the first input that cannot be read or decoded (exit 2) instead of skipping and counting it")
     .addHelpText("after", `\n${DATA_SPEC_HELP}`);
 }
 

@@ -11,7 +11,7 @@ import { PRESET_NAMES, presetConfig } from "../models/clip/presets.js";
 import { defaultPreprocess } from "../models/clip/config.js";
 import { saveCheckpoint } from "../weights/checkpoint.js";
 import { TRUNCATE_POLICIES, type TruncatePolicy } from "../tokenizer/index.js";
-import { printJson } from "./output.js";
+import { printJson, reportFileErrors } from "./output.js";
 import { collect, intArg, positiveArg, precisionOption, SAVE_DTYPES } from "./options.js";
 import type { Precision } from "../models/clip/int8.js";
 
@@ -36,14 +36,23 @@ export function register(program: Command): void {
     .addOption(new Option("--truncate <policy>", "texts longer than the context: error, warn (cut and say so) or silent").choices(TRUNCATE_POLICIES as string[]).default("warn"))
     .option("--threads <n>", "threads (default: all cores)", intArg("--threads"))
     .addOption(precisionOption())
-    .option("--json", "print one JSON document: {image_embeddings, text_embeddings, logits_per_image}")
-    .action(async (o: { model: string; image: string[]; text: string[]; raw?: boolean; truncate: TruncatePolicy; threads?: number; precision: Precision; json?: boolean }) => {
+    .option("--json", "print one JSON document: {image_embeddings, text_embeddings, logits_per_image, errors?}; a row of an image that could not be used is null")
+    .option("--strict", "stop at the first image that cannot be read or decoded (exit 2) instead of reporting it and embedding the rest (exit 3)")
+    .action(async (o: { model: string; image: string[]; text: string[]; raw?: boolean; truncate: TruncatePolicy; threads?: number; precision: Precision; json?: boolean; strict?: boolean }) => {
       if (o.image.length === 0 && o.text.length === 0) throw new UserError("embed: give at least one --image FILE or --text TEXT");
       const model = await ClipModel.load(modelDir(o.model), { threads: o.threads, truncate: o.truncate, precision: o.precision });
       try {
         const norm = { normalize: !o.raw };
-        const img = o.image.length ? await model.embedImages(o.image, norm) : undefined;
+        const enc = o.image.length ? await model.encodeImagesSkipping(o.image, norm) : undefined;
+        if (enc) reportFileErrors(enc.errors, o.strict);
+        const img: Matrix | undefined = enc ? { data: enc.embeddings.data, dims: [enc.embeddings.n, enc.embeddings.dim] } : undefined;
         const txt = o.text.length ? await model.embedTexts(o.text, norm) : undefined;
+        // rows of images that could not be used are null, so rows stay aligned with --image
+        const aligned = <T>(got: T[]): (T | null)[] => {
+          let k = 0;
+          return o.image.map((_f, i) => (enc!.ok[i] ? got[k++]! : null));
+        };
+        const errors = enc ? o.image.flatMap((image, i) => (enc.ok[i] ? [] : [{ image, error: enc.errors[i]! }])) : [];
         const rows = (e: Matrix): number[][] => Array.from({ length: e.dims[0] }, (_v, i) => Array.from(e.data.subarray(i * e.dims[1], (i + 1) * e.dims[1])));
         let logits: number[][] | undefined;
         if (img && txt) {
@@ -53,18 +62,24 @@ export function register(program: Command): void {
         }
         if (o.json) {
           printJson({
-            ...(img ? { image_embeddings: rows(img) } : {}),
+            ...(img ? { image_embeddings: aligned(rows(img)) } : {}),
             ...(txt ? { text_embeddings: rows(txt) } : {}),
-            ...(logits ? { logits_per_image: logits } : {}),
+            ...(logits ? { logits_per_image: aligned(logits) } : {}),
+            ...(errors.length ? { errors } : {}),
           });
           return;
         }
         const out: string[] = [`model ${o.model}: ${model.embedDim}-d embeddings${o.raw ? " (raw)" : " (L2-normalized)"}`];
-        o.image.forEach((f, i) => out.push(`image ${f}: ${fmtRow(img!.data.subarray(i * img!.dims[1], (i + 1) * img!.dims[1]))}`));
+        let k = 0;
+        o.image.forEach((f, i) => {
+          if (!enc!.ok[i]) return void out.push(`image ${f}: (could not be used)`);
+          out.push(`image ${f}: ${fmtRow(img!.data.subarray(k * img!.dims[1], (k + 1) * img!.dims[1]))}`);
+          k++;
+        });
         o.text.forEach((t, i) => out.push(`text "${t}": ${fmtRow(txt!.data.subarray(i * txt!.dims[1], (i + 1) * txt!.dims[1]))}`));
         if (logits) {
           out.push("logits_per_image (rows: images, columns: texts):");
-          logits.forEach((r, i) => out.push(`  ${path.basename(o.image[i])}: ${r.map((v) => v.toFixed(3)).join("  ")}`));
+          aligned(logits).forEach((r, i) => r && out.push(`  ${path.basename(o.image[i])}: ${r.map((v) => v.toFixed(3)).join("  ")}`));
         }
         process.stdout.write(out.join("\n") + "\n");
       } finally {

@@ -80,3 +80,20 @@ export function precisionOption(): Option {
 
 /** --save-dtype values -> the safetensors dtype of the floating-point weights written (f32 is open_clip's own). */
 export const SAVE_DTYPES = { f32: "F32", f16: "F16", bf16: "BF16" } as const;
+/** A TCP port, 0 (any free one) to 65535. */
+export function portArg(name: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (v.trim() === "" || !Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`${name} must be a port number from 0 to 65535, got "${v}"`);
+    return n;
+  };
+}
+
+/** A size in MiB (> 0, fractions allowed), returned in bytes. */
+export function mibArg(name: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (v.trim() === "" || !(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a positive number of MiB, got "${v}"`);
+    return Math.floor(n * 1024 * 1024);
+  };
+}

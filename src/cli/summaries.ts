@@ -12,4 +12,5 @@ export const SUMMARIES = {
   eval: "evaluate a checkpoint: zero-shot, retrieval, linear probe",
   demo: "the offline main job: train a small CLIP on a procedural world and report what it learned",
   quantize: "write an int8 checkpoint, after measuring its agreement with fp32 on a dataset (--check)",
+  serve: "serve a checkpoint over HTTP (embed, classify, search) with a search and zero-shot page",
 } as const satisfies Record<string, string>;

@@ -9,7 +9,7 @@ import type { ClipTokenizer, TruncatePolicy } from "../tokenizer/index.js";
 import { collectGarbage } from "../util/gc.node.js";
 import { dot, normalizeRows } from "../util/vector.js";
 import type { ClipConfig, PreprocessCfg, StateDict } from "../models/clip/config.js";
-import type { EncodeOptions, Embedder, Embeddings } from "./embedder.js";
+import type { EncodeOptions, Embedder, Embeddings, PartialEmbeddings } from "./embedder.js";
 import { encodeImage, encodeText, paramLeaves } from "../models/clip/towers.js";
 import { INT8_SCALE_SUFFIX, type Int8Tensor, int8Keys, type Precision, quantizeLinear } from "../models/clip/int8.js";
 
@@ -22,8 +22,8 @@ export interface ModelOptions {
   batchSize?: number;
   /** What to do with texts beyond the context length (default "warn"). */
   truncate?: TruncatePolicy;
-  /** Receives warnings (default: stderr). */
-  onWarning?: (message: string) => void;
+  /** Receives warnings (default: stderr); a truncation warning comes with the number of texts cut. */
+  onWarning?: (message: string, truncatedTexts?: number) => void;
   /** Hand the weights to ORT as a mapped file whatever their size (automatic beyond 64 MiB). */
   mapWeights?: boolean;
   /**
@@ -208,7 +208,7 @@ export class ClipModel implements Embedder {
     const { data } = this.tokenizer.tokenizeTensor(texts, {
       contextLength: this.contextLength,
       truncate: this.opts.truncate ?? "warn",
-      onWarning: (m) => (this.opts.onWarning ?? ((s: string) => process.stderr.write(`clip: warning: ${s}\n`)))(m),
+      onWarning: (m, st) => (this.opts.onWarning ?? ((s: string) => process.stderr.write(`clip: warning: ${s}\n`)))(m, st.texts),
     });
     const ids = new BigInt64Array(data.length);
     for (let i = 0; i < data.length; i++) ids[i] = BigInt(data[i]);
@@ -263,6 +263,55 @@ export class ClipModel implements Embedder {
     }
     if (opts.normalize !== false) normalizeRows(out, this.embedDim);
     return { data: out, n: images.length, dim: this.embedDim };
+  }
+
+  /**
+   * encodeImages for inputs that may be bad (the hostile-data policy): a file that cannot be read
+   * or decoded is left out, with `errors[i]` naming it (by `names[i]`, default its path or
+   * "<bytes #i>"), and the rest are encoded. Rows come only for `ok` inputs, in input order.
+   */
+  async encodeImagesSkipping(images: (string | Uint8Array)[], opts: EncodeOptions & { names?: string[] } = {}): Promise<PartialEmbeddings> {
+    const pool = (this.pool ??= new ImagePool(imageConfig(this.preprocess), { threads: this.opts.threads }));
+    const bs = this.opts.batchSize ?? 32;
+    const per = 3 * this.imageSize * this.imageSize;
+    const ok: boolean[] = [];
+    const errors: (string | null)[] = [];
+    const rows: Float32Array[] = [];
+    const namesOf = (i: number): string[] => images.slice(i, i + bs).map((x, j) => opts.names?.[i + j] ?? (typeof x === "string" ? x : `<bytes #${i + j}>`));
+    // the next batch is decoded while the model runs on this one
+    const prepare = (i: number) => {
+      if (i >= images.length) return undefined;
+      const p = pool.preprocessBatch(images.slice(i, i + bs), { skipBad: true, names: namesOf(i) });
+      p.catch(() => undefined); // reported when awaited
+      return p;
+    };
+    let next = prepare(0);
+    for (let i = 0; i < images.length; i += bs) {
+      const r = await next!;
+      next = prepare(i + bs);
+      const names = namesOf(i);
+      // r.errors holds one message per failed input, in input order
+      let failed = 0;
+      const good: number[] = [];
+      r.ok.forEach((isOk, j) => {
+        ok.push(isOk);
+        errors.push(isOk ? null : (r.errors[failed++] ?? `${names[j]}: cannot decode image`));
+        if (isOk) good.push(j);
+      });
+      if (good.length === 0) continue;
+      const pixels = good.length === r.ok.length ? r.pixels : new Float32Array(good.length * per);
+      if (pixels !== r.pixels) good.forEach((j, k) => pixels.set(r.pixels.subarray(j * per, (j + 1) * per), k * per));
+      rows.push((await this.encodePixels(pixels, good.length, { normalize: opts.normalize })).data);
+      opts.onProgress?.(Math.min(i + bs, images.length), images.length);
+    }
+    const n = ok.filter(Boolean).length;
+    const data = new Float32Array(n * this.embedDim);
+    let o = 0;
+    for (const r of rows) {
+      data.set(r, o);
+      o += r.length;
+    }
+    return { embeddings: { data, n, dim: this.embedDim }, ok, errors };
   }
 
   /**

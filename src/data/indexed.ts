@@ -65,7 +65,7 @@ export class IndexedDataset implements Dataset {
 
   reportBad(sample: Sample, reason: string, detail?: string): void {
     this.stats_.samples--;
-    this.stats_.skip(reason, `${sample.shard}: ${sample.key}: ${detail ?? reason}`);
+    this.stats_.skip(reason, `${sample.shard}: ${sample.key}: ${detail ?? reason}`, sample.shard, sample.key);
   }
 
   async ready(): Promise<void> {}
@@ -117,7 +117,7 @@ export class IndexedDataset implements Dataset {
           inflight.delete(j);
           this.next = j + 1;
           if (!built.ok) {
-            this.stats_.skip(built.reason, built.message);
+            this.stats_.skip(built.reason, built.message, built.source, built.key);
             continue;
           }
           this.stats_.dropCaptions(built.dropped);

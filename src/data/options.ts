@@ -37,6 +37,7 @@ export function normalizeOptions(o: DatasetOptions = {}): Options {
     requireCaption: o.requireCaption ?? false,
     requireLabel: o.requireLabel ?? false,
     maxCaptionChars: o.maxCaptionChars ?? 2000,
+    ...(o.numClasses !== undefined ? { numClasses: o.numClasses } : {}),
   };
 }
 
