@@ -30,7 +30,7 @@ export const BROWSER_SAFE = [
   /^(errors\.ts|util\/|ir\/|autodiff\/|onnx\/|nn\/|models\/|tokenizer\/|image\/)/,
   /^train\/(graph|losses|optimizer|schedule|trainer)\.ts$/,
   /^runtime\/(core|ort\.web)\.ts$/,
-  /^weights\/(safetensors|dtype|source|hf)\.ts$/,
+  /^weights\/(bytes|safetensors|dtype|source|hf)\.ts$/,
 ];
 
 const NODE_BUILTINS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
