@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * @file The browser bundle's entry: configures onnxruntime-web from the page's location, loads a
  * checkpoint's files over HTTP, and exposes the API on `globalThis.clipWeb` (the page's UI and the
@@ -6,6 +7,9 @@
 import { configureWebRuntime, webThreads } from "../../runtime/ort.web.js";
 import { type Rows, WebClip } from "./model.js";
 import { trainRun } from "./train.js";
+import { startUi } from "./ui.js";
+import { checkpointFromBytes } from "../../weights/bytes.js";
+import { readSafetensors } from "../../weights/safetensors.js";
 
 /** Fetches a URL's bytes; a failed response throws with its status. */
 export async function fetchBytes(url: string): Promise<Uint8Array> {
@@ -30,10 +34,26 @@ function plain(r: Rows): { data: number[]; n: number; dim: number } {
   return { data: Array.from(r.data), n: r.n, dim: r.dim };
 }
 
-declare const location: { href: string };
 
 configureWebRuntime({ wasmBase: new URL("ort/", location.href).href });
 
 /** The page's API. */
-export const api = { loadModel, fetchBytes, plain, WebClip, trainRun, webThreads };
+export const api = { loadModel, fetchBytes, plain, WebClip, trainRun, webThreads, checkpointFromBytes, readSafetensors };
 (globalThis as { clipWeb?: typeof api }).clipWeb = api;
+
+// the site's page names its checkpoint in <body data-model="model/">; test pages have none
+const body = typeof document === "undefined" ? null : document.getElementById("app");
+if (body?.dataset.model) {
+  const status = (s: string): void => {
+    const el = document.getElementById("status");
+    if (el) el.textContent = s;
+  };
+  status("loading the model...");
+  loadModel(body.dataset.model).then(
+    (m) => {
+      status(`model ready (${m.embedDim}-d, ${webThreads()} WASM threads): drop images`);
+      startUi(m, status);
+    },
+    (e: Error) => status(`error: ${e.message}`),
+  );
+}
