@@ -11,4 +11,5 @@ export const SUMMARIES = {
   classify: "zero-shot classify images with class names and prompt templates",
   eval: "evaluate a checkpoint: zero-shot, retrieval, linear probe",
   demo: "the offline main job: train a small CLIP on a procedural world and report what it learned",
+  web: "write (and serve) a static site that runs CLIP in the browser: zero-shot and search over dropped images",
 } as const satisfies Record<string, string>;

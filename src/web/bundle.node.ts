@@ -1,4 +1,10 @@
-/** @file Builds the page's JavaScript bundle from src/web/browser/main.ts with esbuild (browser platform: a Node import fails the build). */
+/**
+ * @file Builds the page's assets: the JavaScript bundle of src/web/browser/main.ts (esbuild, browser
+ * platform: a Node import fails the build) and onnxruntime-web's WASM files beside it. The package's
+ * build step writes them to dist/web/ so an installed clip-ts needs neither esbuild nor onnxruntime-web.
+ */
+import fs from "node:fs";
+import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { UserError } from "../errors.js";
@@ -45,4 +51,36 @@ export async function buildBundle(outFile: string, opts: { minify?: boolean } = 
     plugins: [nodeOnlyOnDemand],
     logLevel: "silent",
   });
+}
+
+/** ORT's WASM glue and binary the page loads (the WASM backend with SIMD and threads). */
+export const ORT_FILES = ["ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm"];
+/** The assets shipped in the package: dist/web/ (clip.js, ort/). */
+export const SHIPPED_ASSETS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../web");
+
+/** The folder of onnxruntime-web's dist files; null when it is not installed (an installed clip-ts). */
+export function ortDistDir(): string | null {
+  try {
+    return path.dirname(createRequire(import.meta.url).resolve("onnxruntime-web/ort-wasm-simd-threaded.wasm"));
+  } catch {
+    return null;
+  }
+}
+
+/** Writes clip.js and ort/ORT_FILES into `dir` (needs esbuild and onnxruntime-web: a development install). */
+export async function buildWebAssets(dir: string): Promise<void> {
+  const dist = ortDistDir();
+  if (!dist) throw new UserError("building the page's assets needs onnxruntime-web (a development dependency of clip-ts)");
+  fs.mkdirSync(path.join(dir, "ort"), { recursive: true });
+  await buildBundle(path.join(dir, "clip.js"));
+  for (const f of ORT_FILES) fs.copyFileSync(path.join(dist, f), path.join(dir, "ort", f));
+}
+
+// `node dist/src/web/bundle.node.js DIR`: the package's build step writes the shipped assets
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const out = process.argv[2];
+  if (!out) {
+    process.stderr.write("usage: node bundle.node.js DIR\n");
+    process.exitCode = 2;
+  } else await buildWebAssets(out);
 }
