@@ -30,6 +30,7 @@ export const BROWSER_SAFE = [
   /^(errors\.ts|util\/|ir\/|autodiff\/|onnx\/|nn\/|models\/|tokenizer\/|image\/)/,
   /^train\/(graph|losses|optimizer|schedule|trainer)\.ts$/,
   /^runtime\/(core|ort\.web)\.ts$/,
+  /^data\/synth\/(scene|raster|font)\.ts$/,
   /^weights\/(bytes|safetensors|dtype|source|hf)\.ts$/,
 ];
 

@@ -7,7 +7,7 @@ import * as ort from "onnxruntime-web/wasm";
 import type { DType, HostArray } from "../ir/dtype.js";
 import type { Tensor } from "../ir/tensor.js";
 import { emitModel } from "../onnx/emit.js";
-import { type Backend, type CompileOptions, CompiledGraph, type OrtSessionLike, sessionError, setDefaultBackend, usesFloat64 } from "./core.js";
+import { type Backend, type CompileOptions, CompiledGraph, type OrtSessionLike, sessionError, usesFloat64 } from "./core.js";
 
 /** Where ORT's WASM files are and how many threads its kernels use. */
 export interface WebRuntimeOptions {
@@ -31,7 +31,7 @@ export function webThreads(): number {
 
 const makeTensor = (type: DType, data: HostArray, dims: number[]): ort.Tensor => new ort.Tensor(type, data as never, dims);
 
-/** Compiles graphs with onnxruntime-web's WASM backend (weights inline in the model bytes). */
+/** Compiles graphs with onnxruntime-web's WASM backend (weights inline in the model bytes); the page's entry makes it the default. */
 export const webBackend: Backend = {
   name: "onnxruntime-web",
   async compile(outputs: Record<string, Tensor>, opts: CompileOptions): Promise<CompiledGraph> {
@@ -51,4 +51,3 @@ export const webBackend: Backend = {
     return new CompiledGraph(session as unknown as OrtSessionLike, emitted.inputs, emitted.outputs, makeTensor);
   },
 };
-setDefaultBackend(webBackend);

@@ -8,7 +8,7 @@ import path from "node:path";
 import { UserError } from "../errors.js";
 import { loadCheckpoint, saveCheckpoint } from "../index.js";
 import { ORT_FILES, SHIPPED_ASSETS, buildBundle, ortDistDir } from "./bundle.node.js";
-import { pageHtml } from "./page.js";
+import { demoPageHtml, pageHtml } from "./page.js";
 
 /** Options of `writeSite`. */
 export interface SiteOptions {
@@ -51,6 +51,7 @@ export async function writeSite(out: string, opts: SiteOptions = {}): Promise<st
     written.push(...fs.readdirSync(path.join(out, "model")).map((f) => `model/${f}`));
   }
   fs.writeFileSync(path.join(out, "index.html"), pageHtml({ model: opts.model ? "model/" : undefined, title: opts.title }));
-  written.push("index.html");
+  fs.writeFileSync(path.join(out, "demo.html"), demoPageHtml());
+  written.push("index.html", "demo.html");
   return written;
 }

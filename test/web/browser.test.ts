@@ -14,6 +14,8 @@ import { loadCheckpoint, saveCheckpoint } from "../../src/weights/checkpoint.js"
 import { readSafetensorsFile } from "../../src/weights/files.js";
 import { nodeBackend } from "../../src/runtime/session.js";
 import { trainRun } from "../../src/web/browser/train.js";
+import { runDemo } from "../../src/web/browser/demo.js";
+import { checkpointFromBytes } from "../../src/weights/bytes.js";
 import { serveStatic, type StaticServer } from "../../src/web/serve.node.js";
 import { writeSite } from "../../src/web/site.node.js";
 import { REFERENCE, ROOT } from "../helpers/shared.js";
@@ -137,6 +139,48 @@ test("a fixed 3-step training run in the page ends on Node's loss and parameters
     n++;
   }
   assert.equal(n, Object.keys(got.params).length);
+});
+
+test("the demo trained in the page ends on the loss, parameters and zero-shot table of the same run in Node", { timeout: 120_000 }, async () => {
+  const spec = { n: 64, steps: 3, batch: 8, seed: 3, evalN: 16 };
+  const got = await page.evaluate(async (spec) => {
+    type Api = typeof import("../../src/web/browser/main.js").api;
+    const w = (globalThis as never as { clipWeb: Api }).clipWeb;
+    const r = await w.runDemo(spec);
+    const b64 = (b: Uint8Array): string => {
+      let s = "";
+      for (let i = 0; i < b.length; i += 0x8000) s += String.fromCharCode(...b.subarray(i, i + 0x8000));
+      return btoa(s);
+    };
+    return { losses: r.losses, zeroshot: r.zeroshot, files: Object.fromEntries(Object.entries(r.files).map(([k, v]) => [k, b64(v)])) };
+  }, spec);
+  const want = await runDemo({ ...spec, backend: nodeBackend, threads: 2 });
+  got.losses.forEach((l, i) => assert.ok(Math.abs(l - want.losses[i]!) <= 1e-4, `step ${i}: loss ${l} in the page, ${want.losses[i]} in Node`));
+  const files = Object.fromEntries(Object.entries(got.files).map(([k, v]) => [k, new Uint8Array(Buffer.from(v, "base64"))]));
+  assert.deepEqual(Object.keys(files).sort(), Object.keys(want.files).sort());
+  assert.ok(Buffer.from(files["bpe_simple_vocab_16e6.txt.gz"]!).equals(Buffer.from(want.files["bpe_simple_vocab_16e6.txt.gz"]!)), "the same vocabulary");
+  // the page's checkpoint reads back (open_clip layout) and equals Node's run within 1e-4
+  const ck = checkpointFromBytes(new TextDecoder().decode(files["open_clip_config.json"]), files["open_clip_model.safetensors"]!, "page");
+  assert.deepEqual(ck.config, want.config);
+  for (const [k, v] of want.state) {
+    const p = ck.state.get(k)!.data;
+    let d = 0;
+    for (let i = 0; i < p.length; i++) d = Math.max(d, Math.abs(p[i]! - v.data[i]!));
+    assert.ok(d <= 1e-4, `${k}: max diff ${d}`);
+  }
+  // written as a directory, it is a checkpoint Node's ClipModel loads, its tokenizer included
+  const ckDir = path.join(dir, "demo-ckpt");
+  fs.mkdirSync(ckDir);
+  for (const [k, v] of Object.entries(files)) fs.writeFileSync(path.join(ckDir, k), v);
+  const loaded = await ClipModel.load(ckDir, { threads: 2 });
+  try {
+    assert.equal((await loaded.embedTexts(["a red star."])).dims[1], want.config.embed_dim);
+  } finally {
+    await loaded.close();
+  }
+  for (const t of ["shape", "color", "count"] as const) {
+    for (const split of ["heldout", "seen"] as const) assert.ok(Math.abs(got.zeroshot![t][split] - want.zeroshot![t][split]) <= 1 / spec.evalN + 1e-9, `${t} ${split}: ${got.zeroshot![t][split]} vs ${want.zeroshot![t][split]}`);
+  }
 });
 
 test("the page made no request outside the local server", () => {

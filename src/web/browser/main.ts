@@ -4,10 +4,13 @@
  * checkpoint's files over HTTP, and exposes the API on `globalThis.clipWeb` (the page's UI and the
  * tests drive it from there).
  */
-import { configureWebRuntime, webThreads } from "../../runtime/ort.web.js";
+import { setDefaultBackend } from "../../runtime/core.js";
+import { configureWebRuntime, webBackend, webThreads } from "../../runtime/ort.web.js";
 import { type Rows, WebClip } from "./model.js";
 import { trainRun } from "./train.js";
 import { startUi } from "./ui.js";
+import { runDemo } from "./demo.js";
+import { startDemoUi } from "./demo_ui.js";
 import { checkpointFromBytes } from "../../weights/bytes.js";
 import { readSafetensors } from "../../weights/safetensors.js";
 
@@ -36,18 +39,20 @@ function plain(r: Rows): { data: number[]; n: number; dim: number } {
 
 
 configureWebRuntime({ wasmBase: new URL("ort/", location.href).href });
+setDefaultBackend(webBackend);
 
 /** The page's API. */
-export const api = { loadModel, fetchBytes, plain, WebClip, trainRun, webThreads, checkpointFromBytes, readSafetensors };
+export const api = { runDemo, loadModel, fetchBytes, plain, WebClip, trainRun, webThreads, checkpointFromBytes, readSafetensors };
 (globalThis as { clipWeb?: typeof api }).clipWeb = api;
 
 // the site's page names its checkpoint in <body data-model="model/">; test pages have none
 const body = typeof document === "undefined" ? null : document.getElementById("app");
+const status = (s: string): void => {
+  const el = document.getElementById("status");
+  if (el) el.textContent = s;
+};
+if (body?.dataset.page === "demo") startDemoUi(status);
 if (body?.dataset.model) {
-  const status = (s: string): void => {
-    const el = document.getElementById("status");
-    if (el) el.textContent = s;
-  };
   status("loading the model...");
   loadModel(body.dataset.model).then(
     (m) => {

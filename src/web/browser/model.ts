@@ -1,7 +1,7 @@
 /**
  * @file The page's CLIP model: a checkpoint from fetched bytes, the tokenizer from the vocabulary's
  * bytes, the reference-exact image path (our JPEG/GIF/BMP decoders, image/png.ts for PNG, PIL
- * resampling) and one onnxruntime-web session per tower. Browser-safe core only.
+ * resampling) and one ONNX Runtime session per tower (onnxruntime-web in the page). Browser-safe core only.
  */
 import { gunzipSync, strFromU8 } from "fflate";
 import { UserError } from "../../errors.js";
@@ -13,8 +13,7 @@ import { preprocessRGB } from "../../image/transform.js";
 import * as T from "../../ir/tensor.js";
 import type { ClipConfig, PreprocessCfg, StateDict } from "../../models/clip/config.js";
 import { encodeImage, encodeText, paramLeaves } from "../../models/clip/towers.js";
-import { CompiledGraph } from "../../runtime/core.js";
-import { webBackend } from "../../runtime/ort.web.js";
+import { type Backend, CompiledGraph } from "../../runtime/core.js";
 import { ClipTokenizer } from "../../tokenizer/tokenizer.js";
 import { normalizeRows } from "../../util/vector.js";
 import { checkpointFromBytes } from "../../weights/bytes.js";
@@ -55,6 +54,8 @@ export class WebClip {
     readonly tokenizer?: ClipTokenizer,
     /** Rows per session run. */
     readonly batchSize = 16,
+    /** The ONNX Runtime adapter (default: the loaded one; the page's entry loads onnxruntime-web's). */
+    private readonly backend?: Backend,
   ) {
     this.embedDim = config.embed_dim;
     const ls = state.get("logit_scale");
@@ -75,7 +76,7 @@ export class WebClip {
   }
 
   private compile(features: T.Tensor): Promise<CompiledGraph> {
-    return CompiledGraph.compile({ features }, { weights: (n) => this.state.get(n)?.data, backend: webBackend });
+    return CompiledGraph.compile({ features }, { weights: (n) => this.state.get(n)?.data, backend: this.backend });
   }
 
   /** Preprocessed pixels [n, 3, S, S] of encoded images. */
