@@ -64,6 +64,7 @@ table { border-collapse: collapse; margin: 1rem 0; } td, th { border: 1px solid 
 <p><label>steps <input id="steps" type="number" value="200" min="1"></label>
 <label>batch <input id="batch" type="number" value="64" min="2"></label>
 <label>scenes <input id="scenes" type="number" value="4000" min="100"></label>
+<label>evaluation scenes <input id="evaln" type="number" value="200" min="10"></label>
 <button id="train">Train</button></p>
 <div id="status"></div>
 <svg id="curve" viewBox="0 0 600 200" preserveAspectRatio="none"></svg>

@@ -96,6 +96,28 @@ test("the served page classifies dropped images as Node does and ranks them for 
   }
 });
 
+test("the demo page trains with a live loss curve, then shows the zero-shot table and the checkpoint's files", { timeout: 120_000 }, async () => {
+  const page = await browser.newPage();
+  try {
+    await page.goto(`${url}demo.html`);
+    await page.fill("#steps", "3");
+    await page.fill("#batch", "8");
+    await page.fill("#scenes", "100");
+    await page.fill("#evaln", "16");
+    await page.click("#train");
+    await page.waitForFunction(() => /^trained 3 steps/.test(document.getElementById("status")!.textContent ?? ""), undefined, { timeout: 100_000 });
+    const points = await page.$eval("#curve polyline", (e) => e.getAttribute("points")!.trim().split(" ").length);
+    assert.equal(points, 3, "one point per step");
+    const rows = await page.$$eval("#zeroshot tr", (trs) => trs.map((tr) => Array.from(tr.children, (c) => c.textContent ?? "")));
+    assert.deepEqual(rows.map((r) => r[0]), ["attribute", "shape", "color", "count"]);
+    for (const r of rows.slice(1)) for (const cell of r.slice(1)) assert.match(cell, /^\d+\.\d%$/);
+    const links = await page.$$eval("#files a", (as) => as.map((a) => (a as HTMLAnchorElement).download));
+    assert.deepEqual(links.sort(), ["bpe_simple_vocab_16e6.txt.gz", "open_clip_config.json", "open_clip_model.safetensors"]);
+  } finally {
+    await page.close();
+  }
+});
+
 test("clip web: user mistakes exit 2 with one line", () => {
   const r = spawnSync(process.execPath, [CLI, "web", "--model", path.join(dir, "nope"), "--out", path.join(dir, "x")], { encoding: "utf8" });
   assert.equal(r.status, 2);

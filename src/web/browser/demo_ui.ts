@@ -26,7 +26,7 @@ export function startDemoUi(status: (s: string) => void): void {
     const losses: number[] = [];
     const t0 = performance.now();
     runDemo({
-      n, steps, batch, seed: 0, evalN: 200,
+      n, steps, batch, seed: 0, evalN: Number($<HTMLInputElement>("evaln").value),
       onMessage: status,
       onStep: (s, loss) => {
         losses.push(loss);
