@@ -41,9 +41,15 @@ export async function serveStatic(root: string, opts: { host?: string; port?: nu
   const base = path.resolve(root);
   const requests: string[] = [];
   const server = http.createServer((req, res) => {
-    const urlPath = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
-    requests.push(urlPath);
     for (const [k, v] of Object.entries(ISOLATION_HEADERS)) res.setHeader(k, v);
+    let urlPath: string;
+    try {
+      urlPath = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
+    } catch {
+      res.writeHead(400).end();
+      return;
+    }
+    requests.push(urlPath);
     const file = path.join(base, urlPath.endsWith("/") ? `${urlPath}index.html` : urlPath);
     if ((req.method !== "GET" && req.method !== "HEAD") || (file !== base && !file.startsWith(base + path.sep))) {
       res.writeHead(req.method === "GET" || req.method === "HEAD" ? 404 : 405).end();
