@@ -21,6 +21,7 @@ export const COMMANDS: Record<keyof typeof SUMMARIES, Loader> = {
   demo: async () => (await import("./demo.js")).register,
   quantize: async () => (await import("./quantize.js")).register,
   serve: async () => (await import("./serve.js")).register,
+  web: async () => (await import("./web.js")).register,
 };
 
 

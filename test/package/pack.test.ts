@@ -109,3 +109,14 @@ test("the graph entry point and the bin work from the installed package, with a 
   assert.equal(npx.status, 0, npx.stderr);
   assert.equal(npx.stderr, "", "npx clip in the repository prints no npm warning");
 });
+
+test("clip web works from the installed package: the shipped bundle and ORT WASM files, no esbuild or onnxruntime-web needed", () => {
+  const root = path.join(proj, "node_modules", "clip-ts");
+  for (const f of ["dist/web/clip.js", "dist/web/ort/ort-wasm-simd-threaded.mjs", "dist/web/ort/ort-wasm-simd-threaded.wasm"]) assert.ok(fs.existsSync(path.join(root, f)), f);
+  assert.ok(!fs.existsSync(path.join(proj, "node_modules", "esbuild")) && !fs.existsSync(path.join(proj, "node_modules", "onnxruntime-web")), "development dependencies stay out");
+  const r = spawnSync(path.join(proj, "node_modules", ".bin", "clip"), ["web", "--model", path.join(REFERENCE, "vit-tiny"), "--out", "site", "--json"], { cwd: proj, encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  const got = JSON.parse(r.stdout) as { files: string[] };
+  for (const f of ["index.html", "clip.js", "ort/ort-wasm-simd-threaded.wasm", "model/open_clip_model.safetensors"]) assert.ok(got.files.includes(f) && fs.existsSync(path.join(proj, "site", f)), f);
+  assert.ok(fs.readFileSync(path.join(proj, "site", "clip.js")).equals(fs.readFileSync(path.join(root, "dist/web/clip.js"))), "the shipped bundle");
+});

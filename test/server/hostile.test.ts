@@ -135,7 +135,7 @@ test("bad images: undecodable and truncated data fail their own request only; a 
   const t0 = performance.now();
   expectError(await postJson(`${s.url}/v1/embed`, { images: [b64(bomb)] }), 413, /^images\[0\]: image is 30000x30000 = 900000000 pixels, more than the limit of 4000000/, "PNG bomb (JSON)");
   const form = new FormData();
-  form.append("image", new Blob([bomb]), "bomb.png");
+  form.append("image", new Blob([new Uint8Array(bomb)]), "bomb.png");
   form.append("labels", "cat,dog");
   const m = await fetch(`${s.url}/v1/classify`, { method: "POST", body: form });
   expectError({ status: m.status, json: (await m.json()) as Record<string, unknown> }, 413, /^image: image is 30000x30000/, "PNG bomb (multipart)");

@@ -34,7 +34,7 @@ for (const name of ["vit-tiny", "rn-tiny"]) {
 
       const form = new FormData();
       for (const t of TEXTS) form.append("texts", t);
-      for (const i of IMGS) form.append("images", new Blob([imageBytes(i)], { type: "image/png" }), IMAGE_FILES[i]);
+      for (const i of IMGS) form.append("images", new Blob([new Uint8Array(imageBytes(i))], { type: "image/png" }), IMAGE_FILES[i]);
       const m = await fetch(`${s.url}/v1/embed`, { method: "POST", body: form });
       const mj = (await m.json()) as Record<string, unknown>;
       assert.equal(m.status, 200, JSON.stringify(mj));
@@ -70,7 +70,7 @@ for (const name of ["vit-tiny", "rn-tiny"]) {
       }
       // multipart, comma-separated labels, explicit template list
       const form = new FormData();
-      form.append("image", new Blob([imageBytes(2)]), "x.png");
+      form.append("image", new Blob([new Uint8Array(imageBytes(2))]), "x.png");
       form.append("labels", "cat, dog ,car");
       form.append("templates", "a photo of a {}.");
       const m = await fetch(`${s.url}/v1/classify`, { method: "POST", body: form });
@@ -112,7 +112,7 @@ test("vit-tiny: /v1/search (GET text, like, and/not, min_score, k; POST image) a
     same(p.json.results as Hit[], await backend.search({ image: imageBytes(4), k: 2 }));
     assert.equal((p.json.results as Hit[])[0]!.id, "img4");
     const form = new FormData();
-    form.append("image", new Blob([imageBytes(6)]), "q.png");
+    form.append("image", new Blob([new Uint8Array(imageBytes(6))]), "q.png");
     form.append("k", "1");
     const m = await fetch(`${s.url}/v1/search`, { method: "POST", body: form });
     assert.deepEqual(((await m.json()) as { results: Hit[] }).results.map((h) => h.id), ["img6"]);
