@@ -12,9 +12,12 @@ import { buildZeroShotClassifier, classify, loadClassnamesFile, parseLabelList }
 import { modelFingerprint } from "../eval/features.js";
 import { cacheDirOption, positiveInt, withModel } from "./eval.js";
 import { printJson } from "./output.js";
+import { MODEL_HELP } from "./pull.js";
 
 interface ClassifyOpts {
   model: string;
+  pretrained?: string;
+  revision?: string;
   labels?: string;
   labelsFile?: string;
   templates?: string;
@@ -29,9 +32,9 @@ async function runClassify(images: string[], o: ClassifyOpts): Promise<void> {
   if ((o.labels === undefined) === (o.labelsFile === undefined)) throw new UserError('classify: give the classes with exactly one of --labels "cat,dog,..." or --labels-file FILE');
   const labels = o.labels !== undefined ? parseLabelList(o.labels) : await loadClassnamesFile(o.labelsFile!);
   const templates = await resolveTemplates(o.templates, "simple");
-  await withModel(o.model, o.threads, async (model) => {
+  await withModel(o, o.threads, async (model, dir) => {
     const cacheDir = cacheDirOption(o.cacheDir);
-    const weights = await buildZeroShotClassifier(model, labels, templates, { cacheDir, modelId: cacheDir ? await modelFingerprint(o.model) : undefined });
+    const weights = await buildZeroShotClassifier(model, labels, templates, { cacheDir, modelId: cacheDir ? await modelFingerprint(dir) : undefined });
     const emb = await model.encodeImages(images);
     const r = classify(emb, weights, model.logitScale, Math.min(o.top, labels.length));
     const results = images.map((image, i) => ({ image, top: r.top[i]!.map((p) => ({ label: labels[p.index]!, prob: Math.round(p.prob * 1e6) / 1e6 })) }));
@@ -52,7 +55,9 @@ export function register(program: Command): void {
     .summary(SUMMARIES.classify)
     .description("zero-shot classify images: class names x prompt templates -> softmax over exp(logit_scale) * cosine")
     .argument("<image...>", "image files")
-    .requiredOption("--model <dir>", "checkpoint directory")
+    .requiredOption("--model <dir>", MODEL_HELP)
+    .option("--pretrained <tag>", "an open_clip pretrained tag for a model name: --model ViT-B-32 --pretrained laion2b_s34b_b79k")
+    .option("--revision <rev>", "branch, tag or commit of a hub repository (default main)")
     .option("--labels <list>", 'class names separated by commas, e.g. "cat,dog,bird"')
     .option("--labels-file <file>", "class names, one per line")
     .option("--templates <name|file>", `prompt templates: a built-in list (${templateSetNames().join(", ")}) or a file, one template with {} per line (default: simple)`)

@@ -18,6 +18,7 @@ export const COMMANDS: Record<string, Loader> = {
   classify: async () => (await import("./classify.js")).register,
   eval: async () => (await import("./eval.js")).register,
   demo: async () => (await import("./demo.js")).register,
+  pull: async () => (await import("./pull.js")).register,
 };
 
 /** One line per subcommand for `clip --help`; each module sets the same text as its command's summary. */
@@ -31,6 +32,7 @@ export const SUMMARIES: Record<keyof typeof COMMANDS, string> = {
   classify: "zero-shot classify images with class names and prompt templates",
   eval: "evaluate a checkpoint: zero-shot, retrieval, linear probe",
   demo: "the offline main job: train a small CLIP on a procedural world and report what it learned",
+  pull: "download a pretrained checkpoint from the Hugging Face hub into its shared cache",
 };
 
 /**

@@ -25,6 +25,8 @@ import { ClipModel } from "../clip/model.js";
 import type { Embedder } from "../clip/embedder.js";
 import { embedCaptions, embedImages, type EmbeddedImages } from "../eval/embed_dataset.js";
 import { modelFingerprint } from "../eval/features.js";
+import { resolveModel } from "../weights/hub/resolve.js";
+import { MODEL_HELP, addHubOptions, downloadProgress } from "./pull.js";
 import { linearProbe, type ProbeData } from "../eval/linear_probe.js";
 import { renderClassificationMarkdown, validateLabels, type ClassificationMetrics } from "../eval/metrics.js";
 import { markdownTable, pct } from "../eval/report.js";
@@ -87,11 +89,23 @@ export function checkModelDir(dir: string): string {
   return dir;
 }
 
-/** Loads the model, runs `fn`, always closes the model. */
-export async function withModel<T>(dir: string, threads: number | undefined, fn: (m: LoadedEmbedder) => Promise<T>): Promise<T> {
-  const model: LoadedEmbedder = await ClipModel.load(checkModelDir(dir), threads !== undefined ? { threads } : {});
+/** A --model value (with --pretrained / --revision) as a local checkpoint directory, downloaded on first use. */
+export async function localModelDir(o: { model: string; pretrained?: string; revision?: string }): Promise<string> {
+  const progress = downloadProgress();
   try {
-    return await fn(model);
+    return await resolveModel(o.model, { pretrained: o.pretrained, revision: o.revision, onProgress: progress.onProgress, onWarning: warn });
+  } finally {
+    progress.stop();
+  }
+}
+
+/** Loads the model, runs `fn`, always closes the model. */
+export async function withModel<T>(ref: string | { model: string; pretrained?: string; revision?: string }, threads: number | undefined, fn: (m: LoadedEmbedder, dir: string) => Promise<T>): Promise<T> {
+  const o = typeof ref === "string" ? { model: ref } : ref;
+  const dir = await localModelDir(o); // a local path as is; a hub id downloaded once, then from the cache
+  const model: LoadedEmbedder = await ClipModel.load(o.model, { ...(threads !== undefined ? { threads } : {}), pretrained: o.pretrained, revision: o.revision });
+  try {
+    return await fn(model, dir);
   } finally {
     await model.close();
   }
@@ -164,6 +178,8 @@ async function openReady(spec: string, opts: Parameters<typeof openDataset>[1] =
 
 interface CommonOpts {
   model: string;
+  pretrained?: string;
+  revision?: string;
   batchSize: number;
   threads?: number;
   cacheDir?: string;
@@ -184,7 +200,7 @@ async function embedSpec(model: LoadedEmbedder, spec: string, total: number | un
         bar.tick(d - last);
         last = d;
       },
-      cache: cacheDir ? { dir: cacheDir, key: { model: await modelFingerprint(o.model), data: dataFingerprint(spec), dataOptions: dsOpts } } : undefined,
+      cache: cacheDir ? { dir: cacheDir, key: { model: await modelFingerprint(await localModelDir(o)), data: dataFingerprint(spec), dataOptions: dsOpts } } : undefined,
     });
     return r;
   } finally {
@@ -228,14 +244,14 @@ async function runZeroShot(o: ZeroShotOpts): Promise<void> {
   const templates = builtin !== undefined ? await resolveTemplates(builtin) : ds.templates!;
   const total = await checkLabels(o.data, classnames.length, o.limit, o.data);
 
-  await withModel(o.model, o.threads, async (model) => {
+  await withModel(o, o.threads, async (model, dir) => {
     const cacheDir = cacheDirOption(o.cacheDir);
     const tt = performance.now();
     const tbar = progressBar("class prompts", classnames.length * templates.length);
     let lastT = 0;
     const weights = await buildZeroShotClassifier(model, classnames, templates, {
       cacheDir,
-      modelId: cacheDir ? await modelFingerprint(o.model) : undefined,
+      modelId: cacheDir ? await modelFingerprint(dir) : undefined,
       onProgress: (d) => {
         tbar.tick(d - lastT);
         lastT = d;
@@ -289,14 +305,14 @@ async function runRetrieval(o: RetrievalOpts): Promise<void> {
   const t0 = performance.now();
   const probe = await openReady(o.data, { requireCaption: true });
   const total = probe.count();
-  await withModel(o.model, o.threads, async (model) => {
+  await withModel(o, o.threads, async (model, dir) => {
     const emb = await embedSpec(model, o.data, total, o, "images", { requireCaption: true });
     const cacheDir = cacheDirOption(o.cacheDir);
     const nCaps = emb.captions.reduce((s, c) => s + c.length, 0);
     const bar = progressBar("captions", nCaps);
     let last = 0;
     const txt = await embedCaptions(model, emb.captions, {
-      cache: cacheDir ? { dir: cacheDir, key: { model: await modelFingerprint(o.model), data: dataFingerprint(o.data), limit: o.limit ?? null } } : undefined,
+      cache: cacheDir ? { dir: cacheDir, key: { model: await modelFingerprint(dir), data: dataFingerprint(o.data), limit: o.limit ?? null } } : undefined,
       onProgress: (d) => {
         bar.tick(d - last);
         last = d;
@@ -371,7 +387,7 @@ async function runLinearProbe(o: ProbeOpts): Promise<void> {
     nTrain = await checkLabels(o.train, classnames.length, o.limit, o.train);
     nTest = await checkLabels(o.test, classnames.length, o.limit, o.test);
   }
-  await withModel(o.model, o.threads, async (model) => {
+  await withModel(o, o.threads, async (model, dir) => {
     const tr = await embedSpec(model, o.train, nTrain ?? trainDs.count(), o, "train images");
     const te = await embedSpec(model, o.test, nTest ?? testDs.count(), o, "test images");
     let K = classnames?.length ?? 0;
@@ -440,8 +456,7 @@ async function runLinearProbe(o: ProbeOpts): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 
 function addCommon(cmd: Command): Command {
-  return cmd
-    .requiredOption("--model <dir>", "checkpoint directory")
+  return addHubOptions(cmd.requiredOption("--model <dir>", MODEL_HELP))
     .option("--batch-size <n>", "images per encoding batch", positiveInt("--batch-size"), 256)
     .option("--threads <n>", "threads of the model (and of the linear probe's optimizer) (default: all cores)", positiveInt("--threads"))
     .option("--cache-dir <dir>", 'cache embeddings (and classifier weights) here, keyed by model and data ("default": ~/.cache/clip-ts/eval)')

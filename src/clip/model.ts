@@ -6,6 +6,9 @@ import { CompiledGraph, type ExecutionProvider, type HostTensor } from "../runti
 import { ClipTokenizer, type TruncatePolicy } from "../tokenizer/index.js";
 import { collectGarbage } from "../util/gc.js";
 import { loadCheckpoint, type LoadedCheckpoint } from "../weights/checkpoint.js";
+import { pretrainedRepo } from "../weights/hub/names.js";
+import type { PullProgress } from "../weights/hub/pull.js";
+import { parseModelRef, resolveModel, resolveTokenizerDir } from "../weights/hub/resolve.js";
 import type { ClipConfig, PreprocessCfg, StateDict } from "../models/clip/config.js";
 import type { EncodeOptions, Embedder, Embeddings } from "./embedder.js";
 import { encodeImage, encodeText, paramLeaves } from "../models/clip/towers.js";
@@ -22,6 +25,18 @@ export interface ModelOptions {
   onWarning?: (message: string) => void;
   /** Hand the weights to ORT as a mapped file whatever their size (automatic beyond 64 MiB). */
   mapWeights?: boolean;
+}
+
+/** Where `ClipModel.load` finds a checkpoint that is not a local path. */
+export interface HubOptions {
+  /** An open_clip pretrained tag for a model name: `ClipModel.load("ViT-B-32", { pretrained: "openai" })`. */
+  pretrained?: string;
+  /** Branch, tag or commit of a hub repository (default "main"). */
+  revision?: string;
+  /** Use the Hugging Face cache only (default: $HF_HUB_OFFLINE). */
+  offline?: boolean;
+  /** Download progress, per file (nothing is printed by default). */
+  onDownload?: (p: PullProgress) => void;
 }
 
 /** The image preprocessing a checkpoint's preprocess_cfg asks for. */
@@ -105,18 +120,31 @@ export class ClipModel implements Embedder {
     }
   }
 
-  /** Loads a checkpoint directory (open_clip, Hugging Face or PyTorch layout) with its tokenizer. */
-  static async load(dir: string, opts: ModelOptions = {}): Promise<ClipModel> {
-    const ck: LoadedCheckpoint = loadCheckpoint(dir);
+  /**
+   * Loads a checkpoint with its tokenizer: a local directory or weights file (open_clip, Hugging
+   * Face or PyTorch layout; a local path always wins), `hf-hub:ORG/NAME` or `ORG/NAME` (a hub
+   * repository in either layout, downloaded into the Hugging Face cache on first use), or an
+   * open_clip model name with `{ pretrained: TAG }`.
+   */
+  static async load(ref: string, opts: ModelOptions & HubOptions = {}): Promise<ClipModel> {
+    const warn = opts.onWarning ?? ((s: string) => process.stderr.write(`clip: warning: ${s}\n`));
+    const hub = { revision: opts.revision, offline: opts.offline, onProgress: opts.onDownload, onWarning: warn };
+    const fromHub = parseModelRef(ref, opts).kind === "hub";
+    const dir = await resolveModel(ref, { ...hub, pretrained: opts.pretrained });
+    // weights without a config (a bare OpenAI state dict): QuickGELU as the pretrained tag says
+    const quickGelu = opts.pretrained ? pretrainedRepo(ref, opts.pretrained).quickGelu : undefined;
+    const ck: LoadedCheckpoint = loadCheckpoint(dir, { quickGelu });
     let tokenizer: ClipTokenizer | UserError;
     try {
-      tokenizer = await ClipTokenizer.fromDir(ck.dir, { vocabSize: ck.config.text_cfg.vocab_size, contextLength: ck.config.text_cfg.context_length });
+      const vocabSize = ck.config.text_cfg.vocab_size;
+      const tokDir = await resolveTokenizerDir(ck.dir, { ...hub, revision: undefined, fromHub, vocabSize });
+      tokenizer = await ClipTokenizer.fromDir(tokDir ?? ck.dir, { vocabSize, contextLength: ck.config.text_cfg.context_length });
     } catch (e) {
       // a checkpoint without vocabulary files still embeds images; texts say what is missing
       if (!(e instanceof UserError)) throw e;
       tokenizer = e;
     }
-    return new ClipModel(ck.config, ck.preprocess, ck.state, tokenizer, opts, dir);
+    return new ClipModel(ck.config, ck.preprocess, ck.state, tokenizer, opts, fromHub ? ref : dir);
   }
 
   private weights(): (name: string) => Float32Array | undefined {
