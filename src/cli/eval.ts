@@ -387,7 +387,7 @@ async function runLinearProbe(o: ProbeOpts): Promise<void> {
     nTrain = await checkLabels(o.train, classnames.length, o.limit, o.train);
     nTest = await checkLabels(o.test, classnames.length, o.limit, o.test);
   }
-  await withModel(o, o.threads, async (model, dir) => {
+  await withModel(o, o.threads, async (model) => {
     const tr = await embedSpec(model, o.train, nTrain ?? trainDs.count(), o, "train images");
     const te = await embedSpec(model, o.test, nTest ?? testDs.count(), o, "test images");
     let K = classnames?.length ?? 0;

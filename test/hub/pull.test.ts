@@ -39,7 +39,6 @@ function opts(extra: PullOptions = {}): PullOptions {
 }
 
 const sha256 = (b: Uint8Array): string => crypto.createHash("sha256").update(b).digest("hex");
-const cdnGets = (): number => server.log.filter((l) => l.host === "cdn" && l.method === "GET").length;
 
 test("the cache env: HF_HUB_CACHE, else HF_HOME/hub, else ~/.cache/huggingface/hub", () => {
   assert.equal(hubCacheDir({ HF_HUB_CACHE: "/x/cache", HF_HOME: "/y" }), "/x/cache");
