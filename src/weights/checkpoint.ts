@@ -23,6 +23,20 @@ import {
   openClipConfigJson,
   parseOpenClipConfig,
 } from "../models/clip/config.js";
+import {
+  BPE_VOCAB,
+  HF_BIN,
+  HF_BIN_INDEX,
+  HF_CONFIG,
+  HF_PREPROCESSOR,
+  HF_SAFETENSORS,
+  HF_SAFETENSORS_INDEX,
+  OPEN_CLIP_BIN,
+  OPEN_CLIP_CONFIG,
+  OPEN_CLIP_SAFETENSORS,
+  readJson,
+  shardFiles,
+} from "./layout.js";
 import { hfTokenizerFiles, parseReferenceMerges } from "../tokenizer/vocab.js";
 import type { Vocabulary } from "../tokenizer/bpe.js";
 import { toFloat32 } from "./dtype.js";
@@ -61,36 +75,25 @@ export interface LoadOptions {
   quickGelu?: boolean;
 }
 
-export const OPEN_CLIP_CONFIG = "open_clip_config.json";
-export const OPEN_CLIP_SAFETENSORS = "open_clip_model.safetensors";
-export const OPEN_CLIP_BIN = "open_clip_pytorch_model.bin";
-export const HF_CONFIG = "config.json";
-export const HF_SAFETENSORS = "model.safetensors";
-export const HF_BIN = "pytorch_model.bin";
-/** Sharded Hugging Face weights: {"weight_map": {key: shard file}}. */
-export const HF_SAFETENSORS_INDEX = "model.safetensors.index.json";
-export const HF_BIN_INDEX = "pytorch_model.bin.index.json";
-export const HF_PREPROCESSOR = "preprocessor_config.json";
-export const BPE_VOCAB = "bpe_simple_vocab_16e6.txt.gz";
+export {
+  BPE_VOCAB,
+  HF_BIN,
+  HF_BIN_INDEX,
+  HF_CONFIG,
+  HF_PREPROCESSOR,
+  HF_SAFETENSORS,
+  HF_SAFETENSORS_INDEX,
+  OPEN_CLIP_BIN,
+  OPEN_CLIP_CONFIG,
+  OPEN_CLIP_SAFETENSORS,
+  shardFiles,
+} from "./layout.js";
 
 /** Non-weight entries of OpenAI / TorchScript state dicts (build_model deletes the first three). */
 const OPENAI_EXTRAS = /^(input_resolution|context_length|vocab_size)$|(^|\.)attn_mask$/;
 
 const exists = (p: string): boolean => fs.existsSync(p);
 
-function readJson(file: string): unknown {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, "utf8");
-  } catch (e) {
-    throw new UserError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new UserError(`${file} is not valid JSON: ${(e as Error).message}`);
-  }
-}
 
 function findTokenizer(dir: string): TokenizerFiles {
   const t: TokenizerFiles = {};
@@ -102,18 +105,6 @@ function findTokenizer(dir: string): TokenizerFiles {
   return t;
 }
 
-/** The shard files of a sharded checkpoint's index (*.index.json), in sorted order. */
-export function shardFiles(indexFile: string): string[] {
-  const idx = readJson(indexFile) as { weight_map?: Record<string, string> };
-  if (typeof idx !== "object" || idx === null || typeof idx.weight_map !== "object" || idx.weight_map === null) {
-    throw new UserError(`${indexFile} has no "weight_map"`);
-  }
-  const files = [...new Set(Object.values(idx.weight_map))].sort();
-  for (const f of files) {
-    if (typeof f !== "string" || !/^[\w.-]+$/.test(f) || f.startsWith(".")) throw new UserError(`${indexFile}: invalid shard file name ${JSON.stringify(f)}`);
-  }
-  return files;
-}
 
 /**
  * Reads a weights file (safetensors or PyTorch zip, by content) as float32 tensors; an

@@ -218,3 +218,19 @@ test("a cache tree laid out as huggingface_hub writes it is used without any req
   assert.equal(await resolveModel("hf-hub:laion/tiny", { cacheDir: root, offline: true, revision: commit }), dir);
   assert.equal(server.log.length, log0);
 });
+
+test("a 40 MiB file (hashed in a worker thread) cut mid-way resumes, verifies, and a corrupt copy is refused", async () => {
+  const big = crypto.randomBytes(40 << 20);
+  const sha = sha256(big);
+  server.addRepo("org/big", { files: { "open_clip_config.json": oc["open_clip_config.json"], "open_clip_model.safetensors": big } });
+  server.cdnBytes.clear();
+  server.faults = { cutAfter: 15 << 20, cutCount: 1, corruptCount: 1, only: sha };
+  const warnings: string[] = [];
+  const snap = await pullRepo("org/big", opts({ onWarning: (m) => warnings.push(m) }));
+  server.faults = {};
+  assert.equal(sha256(fs.readFileSync(path.join(snap.path, "open_clip_model.safetensors"))), sha);
+  assert.match(warnings.join("\n"), /connection dropped at byte \d+/);
+  assert.match(warnings.join("\n"), /does not match/);
+  // first transfer: corrupt and cut at 15 MiB, resumed (still corrupt: refused), then one whole copy
+  assert.ok(server.cdnBytes.get(sha)! <= 2 * big.length, `${server.cdnBytes.get(sha)}`);
+});

@@ -4,11 +4,11 @@
  * the revision API for the file list, GET with Range to resume, retries with backoff on 5xx and
  * dropped connections, and one clear error per failure. Node only (node:http, node:https).
  */
-import crypto from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
 import https from "node:https";
-import { UserError } from "../../errors.js";
+import { InternalError, UserError } from "../../errors.js";
+import { type Sha256, sha256For } from "./sha256.js";
 
 /** Where and how to talk to the hub. */
 export interface HubClient {
@@ -203,6 +203,9 @@ export function getJson(client: HubClient, url: string, repo: string, revision: 
   });
 }
 
+/** Bytes gathered before one write and one hash update. */
+const BATCH = 1 << 18;
+
 /** What a download reports as bytes arrive. */
 export type BytesCallback = (received: number) => void;
 
@@ -214,17 +217,6 @@ export interface DownloadTarget {
   /** The partial file: appended to, and resumed from with Range when it already holds bytes. */
   incomplete: string;
   onBytes?: BytesCallback;
-}
-
-/** sha256 of a file's bytes so far (to continue hashing a resumed transfer). */
-function hashPrefix(file: string, hash: crypto.Hash): void {
-  const fd = fs.openSync(file, "r");
-  try {
-    const buf = Buffer.allocUnsafe(1 << 22);
-    for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) hash.update(buf.subarray(0, n));
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 function writeAll(fd: number, chunk: Buffer, target: DownloadTarget): void {
@@ -266,9 +258,17 @@ export function download(client: HubClient, target: DownloadTarget): Promise<str
     if (!res) throw new UserError(`hf-hub:${target.repo} file ${target.file}: too many redirects`);
     const status = res.statusCode ?? 0;
     // hashed as the bytes arrive; a resumed transfer first hashes what is already on disk
-    const hash = crypto.createHash("sha256");
+    const hash = sha256For(meta.size);
+    try {
+      return await receive(res, status, have, hash);
+    } finally {
+      hash.close();
+    }
+  });
+
+  async function receive(res: http.IncomingMessage, status: number, have: number, hash: Sha256): Promise<string> {
     if (status === 416 && have === meta.size) {
-      hashPrefix(target.incomplete, hash);
+      hash.prefix(target.incomplete, have);
       res.resume(); // the partial file is already whole
     } else if (status === 200 || status === 206) {
       if (status === 206) {
@@ -279,18 +279,40 @@ export function download(client: HubClient, target: DownloadTarget): Promise<str
           throw new Retryable(`hf-hub:${target.repo} file ${target.file}: the server resumed at ${m?.[1] ?? "?"} instead of ${have}`);
         }
       } else have = 0; // the whole file: the server ignored Range (or there was none)
-      if (have > 0) hashPrefix(target.incomplete, hash);
+      if (have > 0) hash.prefix(target.incomplete, have);
       const fd = fs.openSync(target.incomplete, have > 0 ? "a" : "w");
+      // socket chunks (up to 64 KiB) gathered into 256 KiB batches: one write and one hash message each
+      // (larger batches measured slower: the socket waits while a big write and copy run)
+      let stage = Buffer.allocUnsafe(Math.max(1, Math.min(BATCH, meta.size - have)));
+      let fill = 0;
+      const flush = async (): Promise<void> => {
+        if (fill === 0) return;
+        const part = stage.subarray(0, fill);
+        writeAll(fd, part, target);
+        have += fill;
+        fill = 0;
+        stage = Buffer.allocUnsafe(Math.max(1, Math.min(BATCH, meta.size - have)));
+        await hash.update(part); // takes part's buffer
+        target.onBytes?.(have);
+      };
       try {
         target.onBytes?.(have);
         for await (const chunk of res as AsyncIterable<Buffer>) {
-          writeAll(fd, chunk, target);
-          hash.update(chunk);
-          have += chunk.length;
-          target.onBytes?.(have);
+          for (let off = 0; off < chunk.length; ) {
+            if (fill === stage.length) await flush();
+            const n = chunk.copy(stage, fill, off);
+            fill += n;
+            off += n;
+          }
         }
+        await flush();
       } catch (e) {
-        if (e instanceof UserError) throw e;
+        if (e instanceof UserError || e instanceof InternalError) throw e;
+        // keep what arrived: the retry resumes after it
+        if (fill > 0) {
+          writeAll(fd, stage.subarray(0, fill), target);
+          have += fill;
+        }
         throw new Retryable(`hf-hub:${target.repo} file ${target.file}: connection dropped at byte ${have} of ${meta.size} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
       } finally {
         fs.closeSync(fd);
@@ -300,6 +322,6 @@ export function download(client: HubClient, target: DownloadTarget): Promise<str
       throw answerError(res, target.repo, target.revision, target.file);
     }
     if (have !== meta.size) throw new Retryable(`hf-hub:${target.repo} file ${target.file}: transfer ended at byte ${have} of ${meta.size}`);
-    return hash.digest("hex");
-  });
+    return hash.digest();
+  }
 }

@@ -18,7 +18,7 @@ import {
   OPEN_CLIP_CONFIG,
   OPEN_CLIP_SAFETENSORS,
   shardFiles,
-} from "../checkpoint.js";
+} from "../layout.js";
 import { RepoCache, checkRepoFile, hubCacheDir, hubEndpoint, hubToken, isCommitHash, isOffline, withLock } from "./cache.js";
 import { type FileMeta, type HubClient, HubNotFound, HubUnreachable, download, getJson, headFile, revisionUrl } from "./protocol.js";
 
@@ -245,7 +245,11 @@ export function cachedSnapshot(repo: string, opts: PullOptions = {}): Snapshot {
 }
 
 function clientOf(opts: PullOptions): HubClient {
-  return { endpoint: (opts.endpoint ?? hubEndpoint()).replace(/\/+$/, ""), token: opts.token ?? hubToken(), onRetry: opts.onWarning, ...opts.client };
+  const endpoint = (opts.endpoint ?? hubEndpoint()).replace(/\/+$/, "");
+  if (!URL.canParse(endpoint) || !/^https?:$/.test(new URL(endpoint).protocol)) {
+    throw new UserError(`HF_ENDPOINT ${JSON.stringify(endpoint)} is not an http(s) URL (e.g. https://huggingface.co)`);
+  }
+  return { endpoint, token: opts.token ?? hubToken(), onRetry: opts.onWarning, ...opts.client };
 }
 
 /**

@@ -6,7 +6,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { UserError } from "../../errors.js";
-import { OPEN_CLIP_CONFIG } from "../checkpoint.js";
+import { OPEN_CLIP_CONFIG } from "../layout.js";
 import { checkRepoId } from "./cache.js";
 import { isPretrainedModelName, pretrainedRepo, pretrainedTags } from "./names.js";
 import { type PullOptions, type Snapshot, pullRepo } from "./pull.js";
