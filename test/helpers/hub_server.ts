@@ -7,7 +7,8 @@
  *   `Location` on another origin (the CDN), `X-Linked-Etag: "<sha256>"` and `X-Linked-Size`.
  * - the CDN (`GET /blobs/{sha256}?...` on a second port): the bytes with Range (206, 416), and none
  *   of the hub's metadata headers.
- * - `GET /api/models/{repo}/revision/{revision}`: `{id, sha, siblings: [{rfilename}]}`.
+ * - `GET /api/models/{repo}/revision/{revision}`: `{id, sha, siblings: [{rfilename}]}`; `GET
+ *   /api/models/{repo}/tree/{revision}`: `[{type, path, oid, size, lfs?}]` (one page).
  * - errors as the hub gives them: 401 + `X-Error-Code: RepoNotFound` for an unknown or private
  *   repository without a token, 404 + RevisionNotFound / EntryNotFound, 403 + GatedRepo.
  * - a renamed repository: 307 with a relative Location to the new name.
@@ -111,7 +112,8 @@ export class HubServer {
       await new Promise<void>((resolve) => s.listen(0, "127.0.0.1", resolve));
     }
     this.endpoint = `http://127.0.0.1:${(this.hub.address() as AddressInfo).port}`;
-    this.cdnOrigin = `http://127.0.0.1:${(this.cdn.address() as AddressInfo).port}`;
+    // another host name for the same machine: a client tells the CDN from the hub by host, as huggingface_hub does
+    this.cdnOrigin = `http://localhost:${(this.cdn.address() as AddressInfo).port}`;
   }
 
   async stop(): Promise<void> {
@@ -170,6 +172,8 @@ export class HubServer {
     const parts = url.pathname.split("/").map(decodeURIComponent);
     // /api/models/{org}/{name}/revision/{rev}
     if (parts[1] === "api" && parts[2] === "models" && req.method === "GET") {
+      const t = parts.indexOf("tree");
+      if (t > 0) return this.tree(req, res, parts.slice(3, t).join("/"), parts[t + 1]);
       const i = parts.indexOf("revision");
       if (i < 0) return this.error(req, res, 404, "EntryNotFound", "Not found");
       const id = parts.slice(3, i).join("/");
@@ -221,6 +225,22 @@ export class HubServer {
       return;
     }
     serveBytes(req, res, bytes, { "x-repo-commit": commit, etag: `"${gitBlobId(bytes)}"` }, (status) => this.record(req, "hub", status));
+  }
+
+  /** The tree API: every file (the listing is flat here: files are given at any depth). */
+  private tree(req: http.IncomingMessage, res: http.ServerResponse, id: string, rev: string): void {
+    const p = this.access(req, res, id);
+    if (!p) return;
+    if (!p.refs[rev] && rev !== p.commit) return this.error(req, res, 404, "RevisionNotFound", `Invalid rev id: ${rev}`);
+    const entries = Object.entries(p.repo.files)
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([f, b]) => {
+        const lfs = p.sha.get(f);
+        return { type: "file", path: f, oid: gitBlobId(b), size: b.length, ...(lfs ? { lfs: { oid: lfs, size: b.length, pointerSize: 134 } } : {}) };
+      });
+    const body = JSON.stringify(entries);
+    this.record(req, "hub", 200);
+    res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) }).end(body);
   }
 
   private handleCdn(req: http.IncomingMessage, res: http.ServerResponse): void {

@@ -142,9 +142,16 @@ function authHeaders(client: HubClient): Record<string, string> {
   return client.token ? { authorization: `Bearer ${client.token}` } : {};
 }
 
+/** huggingface_hub's rule for a HEAD's redirect: followed on the same host (a renamed repository), not to another (the CDN). */
+function sameHost(url: string, target: string): boolean {
+  const host = new URL(target).hostname.toLowerCase();
+  return host === new URL(url).hostname.toLowerCase() || host === "huggingface.co" || host === "hf.co";
+}
+
 /**
- * HEAD of `resolve/{revision}/{file}`. A relative redirect (a renamed repository answers 307) is
- * followed; an absolute one (302 to the CDN) is not: its Location is where the bytes are.
+ * HEAD of `resolve/{revision}/{file}`. A redirect on the same host (a renamed repository answers
+ * 307 with a relative Location) is followed; one to another host (302 to the CDN) is not: its
+ * Location is where the bytes are, and only this answer carries the metadata.
  */
 export function headFile(client: HubClient, repo: string, revision: string, file: string): Promise<FileMeta> {
   return retrying(client, async () => {
@@ -154,7 +161,7 @@ export function headFile(client: HubClient, repo: string, revision: string, file
       res.resume();
       const status = res.statusCode ?? 0;
       const location = header(res, "location");
-      if (status >= 300 && status < 400 && location && !/^[a-z][a-z0-9+.-]*:\/\//i.test(location)) {
+      if (status >= 300 && status < 400 && location && sameHost(url, new URL(location, url).toString())) {
         url = new URL(location, url).toString();
         continue;
       }
