@@ -155,6 +155,9 @@ export function hfTokenizerFiles(v: Vocabulary, contextLength: number): Record<s
   v.tokens.forEach((t, id) => {
     if (t !== undefined) entries.push(`${JSON.stringify(t)}: ${id}`);
   });
+  // pads with <|endoftext|> where clip.tokenize pads with 0: the features are the same (causal mask,
+  // argmax pooling finds the first end token); "!" as pad_token would become a special token and
+  // change how a text containing "!" splits
   const special = { bos_token: START_OF_TEXT, eos_token: END_OF_TEXT, pad_token: END_OF_TEXT, unk_token: END_OF_TEXT };
   const config = {
     tokenizer_class: "CLIPTokenizer",
