@@ -6,7 +6,7 @@
 import cliProgress from "cli-progress";
 import type { Command } from "commander";
 import type { PullProgress } from "../weights/hub/pull.js";
-import { HF_HUB_PREFIX, resolveSnapshot } from "../weights/hub/resolve.js";
+import { HF_HUB_PREFIX, configVocabSize, resolveSnapshot, resolveTokenizerDir } from "../weights/hub/resolve.js";
 import { SUMMARIES } from "./commands.js";
 import { printJson, warn } from "./output.js";
 
@@ -91,11 +91,14 @@ export function register(program: Command): void {
       // a bare ORG/NAME that also exists as a local folder is still a repository here
       const id = !o.pretrained && !ref.startsWith(HF_HUB_PREFIX) && /^[\w.-]+\/[\w.-]+$/.test(ref) ? `${HF_HUB_PREFIX}${ref}` : ref;
       try {
-        const snap = await resolveSnapshot(id, { pretrained: o.pretrained, revision: o.revision, onProgress: progress.onProgress, onWarning: warn });
+        const hub = { onProgress: progress.onProgress, onWarning: warn };
+        const snap = await resolveSnapshot(id, { ...hub, pretrained: o.pretrained, revision: o.revision });
         if (!("commit" in snap)) {
           process.stdout.write(`${snap.path}\n`);
           return;
         }
+        // the tokenizer a checkpoint without one uses (OpenAI's, or text_cfg.hf_tokenizer_name), so that it works offline afterwards
+        await resolveTokenizerDir(snap.path, { ...hub, fromHub: true, vocabSize: configVocabSize(snap.path) });
         if (o.json) printJson({ path: snap.path, repo: snap.repo, commit: snap.commit });
         else process.stdout.write(`${snap.path}\n`);
       } finally {

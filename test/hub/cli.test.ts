@@ -109,6 +109,15 @@ test("clip embed --model ViT-B-32 --pretrained openai: open_clip's name resolves
   assert.ok(c >= 0.99999, `text cosine ${c}`);
   assert.ok(fs.existsSync(path.join(cache, "models--timm--vit_base_patch32_clip_224.openai")));
   assert.ok(fs.existsSync(path.join(cache, "models--openai--clip-vit-base-patch32")));
+  // clip pull of a name fetches the tokenizer it needs too, so that it then works offline
+  const cache2 = newCache();
+  const pulled = await clip(["pull", "ViT-B-32", "--pretrained", "openai", "--json"], { HF_HUB_CACHE: cache2 });
+  assert.equal(pulled.code, 0, pulled.stderr);
+  assert.match((JSON.parse(pulled.stdout) as { repo: string }).repo, /^timm\/vit_base_patch32_clip_224\.openai$/);
+  const off = await clip(["embed", "--model", "ViT-B-32", "--pretrained", "openai", "--raw", "--json", "--text", e2e.texts[0]], { HF_HUB_CACHE: cache2, HF_HUB_OFFLINE: "1" });
+  assert.equal(off.code, 0, off.stderr);
+  const offEmb = JSON.parse(off.stdout) as { text_embeddings: number[][] };
+  assert.ok(cosines(offEmb.text_embeddings, ref.get("text_features")!.data as Float32Array)[0] >= 0.99999);
   const bad = await clip(["embed", "--model", "ViT-B-32", "--pretrained", "nope", "--text", "x"], { HF_HUB_CACHE: cache });
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /^clip: error: ViT-B-32 has no pretrained tag "nope"; known: openai, laion400m_e31, .*\n$/);

@@ -6,7 +6,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { UserError } from "../../errors.js";
-import { OPEN_CLIP_CONFIG } from "../layout.js";
+import { HF_CONFIG, OPEN_CLIP_CONFIG } from "../layout.js";
 import { checkRepoId } from "./cache.js";
 import { isPretrainedModelName, pretrainedRepo, pretrainedTags } from "./names.js";
 import { type PullOptions, type Snapshot, pullRepo } from "./pull.js";
@@ -91,4 +91,19 @@ export async function resolveTokenizerDir(checkpointDir: string, opts: Omit<Reso
   }
   if (opts.fromHub && opts.vocabSize === 49408) return (await pullRepo(OPENAI_TOKENIZER_REPO, { ...opts, layout: "tokenizer" })).path;
   return undefined;
+}
+
+/** text_cfg.vocab_size from a checkpoint directory's config (open_clip or transformers); CLIP's 49408 when there is none. */
+export function configVocabSize(dir: string): number {
+  const read = (f: string): Record<string, unknown> | undefined => {
+    try {
+      return JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")) as Record<string, unknown>;
+    } catch {
+      return undefined;
+    }
+  };
+  const oc = read(OPEN_CLIP_CONFIG) as { model_cfg?: { text_cfg?: { vocab_size?: unknown } } } | undefined;
+  const hf = read(HF_CONFIG) as { text_config?: { vocab_size?: unknown } } | undefined;
+  const v = oc?.model_cfg?.text_cfg?.vocab_size ?? hf?.text_config?.vocab_size;
+  return typeof v === "number" && Number.isInteger(v) ? v : 49408;
 }
