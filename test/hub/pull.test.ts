@@ -234,3 +234,13 @@ test("a 40 MiB file (hashed in a worker thread) cut mid-way resumes, verifies, a
   // first transfer: corrupt and cut at 15 MiB, resumed (still corrupt: refused), then one whole copy
   assert.ok(server.cdnBytes.get(sha)! <= 2 * big.length, `${server.cdnBytes.get(sha)}`);
 });
+
+test("disk full is one line naming the repo, the file and the path", async () => {
+  const o = opts();
+  const sha = sha256(oc["open_clip_model.safetensors"]);
+  const blobs = path.join(o.cacheDir!, "models--org--vit-tiny", "blobs");
+  fs.mkdirSync(blobs, { recursive: true });
+  // writes to /dev/full fail with ENOSPC, as on a full disk
+  fs.symlinkSync("/dev/full", path.join(blobs, `${sha}.incomplete`));
+  await assert.rejects(pullRepo("org/vit-tiny", o), /^UserError: hf-hub:org\/vit-tiny file open_clip_model\.safetensors: disk full writing .*\.incomplete \(14795244 bytes needed; free space or set HF_HUB_CACHE\)$/);
+});
