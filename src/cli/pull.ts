@@ -9,6 +9,7 @@ import type { PullProgress } from "../weights/hub/pull.js";
 import { HF_HUB_PREFIX, configVocabSize, resolveSnapshot, resolveTokenizerDir } from "../weights/hub/resolve.js";
 import { SUMMARIES } from "./commands.js";
 import { printJson, warn } from "./output.js";
+import { UserError } from "../errors.js";
 
 const MB = 1024 * 1024;
 
@@ -98,7 +99,12 @@ export function register(program: Command): void {
           return;
         }
         // the tokenizer a checkpoint without one uses (OpenAI's, or text_cfg.hf_tokenizer_name), so that it works offline afterwards
-        await resolveTokenizerDir(snap.path, { ...hub, fromHub: true, vocabSize: configVocabSize(snap.path) });
+        try {
+          await resolveTokenizerDir(snap.path, { ...hub, fromHub: true, vocabSize: configVocabSize(snap.path) });
+        } catch (e) {
+          if (!(e instanceof UserError)) throw e;
+          warn(`the checkpoint is pulled, but not a tokenizer for it (texts cannot be embedded): ${e.message}`);
+        }
         if (o.json) printJson({ path: snap.path, repo: snap.repo, commit: snap.commit });
         else process.stdout.write(`${snap.path}\n`);
       } finally {
