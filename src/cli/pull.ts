@@ -7,7 +7,7 @@ import cliProgress from "cli-progress";
 import type { Command } from "commander";
 import type { PullProgress } from "../weights/hub/pull.js";
 import { HF_HUB_PREFIX, configVocabSize, resolveSnapshot, resolveTokenizerDir } from "../weights/hub/resolve.js";
-import { SUMMARIES } from "./commands.js";
+import { SUMMARIES } from "./summaries.js";
 import { printJson, warn } from "./output.js";
 import { UserError } from "../errors.js";
 

@@ -7,7 +7,7 @@ import path from "node:path";
 import { parseModelCfg } from "../../src/models/clip/config.js";
 import { initState } from "../../src/models/clip/init.js";
 import { ClipTokenizer, trainBpe, writeBpeVocab } from "../../src/tokenizer/index.js";
-import { loadVocabulary } from "../../src/tokenizer/files.js";
+import { loadVocabulary } from "../../src/tokenizer/files.node.js";
 import { loadCheckpoint, saveCheckpoint } from "../../src/weights/checkpoint.js";
 import { resolveTokenizerDir } from "../../src/weights/hub/resolve.js";
 import { VOCAB } from "../helpers/shared.js";

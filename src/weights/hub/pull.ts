@@ -33,6 +33,7 @@ export interface PullProgress {
   cached: boolean;
 }
 
+/** Options of pullRepo: the revision, the cache, the hub, and what to report. */
 export interface PullOptions {
   /** Branch, tag or commit (default "main"). */
   revision?: string;

@@ -17,6 +17,7 @@ export const HF_HUB_PREFIX = "hf-hub:";
 /** The repository whose vocab.json + merges.txt are OpenAI's BPE (open_clip's bundled tokenizer), for checkpoints that ship none. */
 export const OPENAI_TOKENIZER_REPO = "openai/clip-vit-base-patch32";
 
+/** Options of resolveModel: those of pullRepo, and an open_clip pretrained tag. */
 export interface ResolveOptions extends Omit<PullOptions, "layout"> {
   /** An open_clip pretrained tag for a model name: ("ViT-B-32", { pretrained: "openai" }). */
   pretrained?: string;
