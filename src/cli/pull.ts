@@ -21,6 +21,7 @@ export function downloadProgress(): { onProgress: (p: PullProgress) => void; sto
   const tty = process.stderr.isTTY && !process.env.CLIP_NO_PROGRESS;
   let bar: cliProgress.SingleBar | undefined;
   let started = 0;
+  let drawn = 0;
   let current = "";
   return {
     onProgress(p) {
@@ -39,8 +40,13 @@ export function downloadProgress(): { onProgress: (p: PullProgress) => void; sto
           bar.start(p.total, p.received, { mb: (p.received / MB).toFixed(1), totalMb: (p.total / MB).toFixed(1), rate: "0" });
         }
       }
-      const secs = (performance.now() - started) / 1000;
-      bar?.update(p.received, { mb: (p.received / MB).toFixed(1), totalMb: (p.total / MB).toFixed(1), rate: secs > 0 ? (p.received / MB / secs).toFixed(1) : "0" });
+      const now = performance.now();
+      const secs = (now - started) / 1000;
+      // redrawn at most 10 times a second: a bar update per socket chunk slowed the download
+      if (bar && (p.done || now - drawn >= 100)) {
+        drawn = now;
+        bar.update(p.received, { mb: (p.received / MB).toFixed(1), totalMb: (p.total / MB).toFixed(1), rate: secs > 0 ? (p.received / MB / secs).toFixed(1) : "0" });
+      }
       if (p.done) {
         bar?.stop();
         bar = undefined;
