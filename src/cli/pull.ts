@@ -3,6 +3,8 @@
  * print its snapshot directory; plus the download progress (a bar per file on stderr) and the
  * `--pretrained` / `--revision` options every command with `--model` shares.
  */
+import fs from "node:fs";
+import path from "node:path";
 import cliProgress from "cli-progress";
 import type { Command } from "commander";
 import type { PullProgress } from "../weights/hub/pull.js";
@@ -61,6 +63,22 @@ export function downloadProgress(): { onProgress: (p: PullProgress) => void; sto
   };
 }
 
+/** Copies a snapshot's files (the blobs, not the links) and another folder's tokenizer files into `out`. */
+function copyOut(snapshot: string, files: string[], tokDir: string | undefined, out: string): void {
+  const copies: [string, string][] = files.map((f) => [path.join(snapshot, f), path.join(out, f)]);
+  if (tokDir && path.resolve(tokDir) !== path.resolve(snapshot)) {
+    for (const f of fs.readdirSync(tokDir)) if (!files.includes(f)) copies.push([path.join(tokDir, f), path.join(out, f)]);
+  }
+  for (const [from, to] of copies) {
+    try {
+      fs.mkdirSync(path.dirname(to), { recursive: true });
+      fs.copyFileSync(from, to);
+    } catch (e) {
+      throw new UserError(`--out ${out}: cannot copy ${from} to ${to}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  }
+}
+
 /** The hub options of a command's parsed flags, for ClipModel.load. */
 export function hubOptions(o: { pretrained?: string; revision?: string }, progress: { onProgress: (p: PullProgress) => void }): {
   pretrained?: string;
@@ -92,8 +110,9 @@ export function register(program: Command): void {
     .argument("<repo>", "repository id (ORG/NAME or hf-hub:ORG/NAME) or open_clip model name")
     .option("--pretrained <tag>", "open_clip pretrained tag, with an open_clip model name (e.g. ViT-B-32 --pretrained openai)")
     .option("--revision <rev>", "branch, tag or commit", "main")
-    .option("--json", 'print {"path", "repo", "commit"}')
-    .action(async (ref: string, o: { pretrained?: string; revision: string; json?: boolean }) => {
+    .option("--out <dir>", "also copy the checkpoint (and the tokenizer it uses) into DIR, a plain directory (huggingface_hub's local_dir); printed instead of the snapshot")
+    .option("--json", 'print {"path", "repo", "commit"} (and "out" with --out)')
+    .action(async (ref: string, o: { pretrained?: string; revision: string; out?: string; json?: boolean }) => {
       const progress = downloadProgress();
       // a bare ORG/NAME that also exists as a local folder is still a repository here
       const id = !o.pretrained && !ref.startsWith(HF_HUB_PREFIX) && /^[\w.-]+\/[\w.-]+$/.test(ref) ? `${HF_HUB_PREFIX}${ref}` : ref;
@@ -105,14 +124,16 @@ export function register(program: Command): void {
           return;
         }
         // the tokenizer a checkpoint without one uses (OpenAI's, or text_cfg.hf_tokenizer_name), so that it works offline afterwards
+        let tokDir: string | undefined;
         try {
-          await resolveTokenizerDir(snap.path, { ...hub, fromHub: true, vocabSize: configVocabSize(snap.path) });
+          tokDir = await resolveTokenizerDir(snap.path, { ...hub, fromHub: true, vocabSize: configVocabSize(snap.path) });
         } catch (e) {
           if (!(e instanceof UserError)) throw e;
           warn(`the checkpoint is pulled, but not a tokenizer for it (texts cannot be embedded): ${e.message}`);
         }
-        if (o.json) printJson({ path: snap.path, repo: snap.repo, commit: snap.commit });
-        else process.stdout.write(`${snap.path}\n`);
+        if (o.out) copyOut(snap.path, snap.files, tokDir, o.out);
+        if (o.json) printJson({ path: snap.path, repo: snap.repo, commit: snap.commit, ...(o.out ? { out: o.out } : {}) });
+        else process.stdout.write(`${o.out ?? snap.path}\n`);
       } finally {
         progress.stop();
       }

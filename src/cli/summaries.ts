@@ -12,4 +12,5 @@ export const SUMMARIES = {
   eval: "evaluate a checkpoint: zero-shot, retrieval, linear probe",
   demo: "the offline main job: train a small CLIP on a procedural world and report what it learned",
   pull: "download a pretrained checkpoint from the Hugging Face hub into its shared cache",
+  serve: "serve a checkpoint over HTTP (embed, classify, search) with a search and zero-shot page",
 } as const satisfies Record<string, string>;

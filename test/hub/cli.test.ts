@@ -117,6 +117,13 @@ test("clip embed --model ViT-B-32 --pretrained openai: open_clip's name resolves
   const off = await clip(["embed", "--model", "ViT-B-32", "--pretrained", "openai", "--raw", "--json", "--text", e2e.texts[0]], { HF_HUB_CACHE: cache2, HF_HUB_OFFLINE: "1" });
   assert.equal(off.code, 0, off.stderr);
   const offEmb = JSON.parse(off.stdout) as { text_embeddings: number[][] };
+  // --out: a plain directory with the checkpoint and the tokenizer it uses
+  const plain = path.join(cache2, "plain");
+  const copied = await clip(["pull", "ViT-B-32", "--pretrained", "openai", "--out", plain], { HF_HUB_CACHE: cache2, HF_HUB_OFFLINE: "1" });
+  assert.equal(copied.code, 0, copied.stderr);
+  assert.equal(copied.stdout, `${plain}\n`);
+  assert.deepEqual(fs.readdirSync(plain).sort(), ["bpe_simple_vocab_16e6.txt.gz", "open_clip_config.json", "open_clip_model.safetensors"]);
+  assert.ok(!fs.lstatSync(path.join(plain, "open_clip_model.safetensors")).isSymbolicLink());
   assert.ok(cosines(offEmb.text_embeddings, ref.get("text_features")!.data as Float32Array)[0] >= 0.99999);
   const bad = await clip(["embed", "--model", "ViT-B-32", "--pretrained", "nope", "--text", "x"], { HF_HUB_CACHE: cache });
   assert.equal(bad.code, 2);

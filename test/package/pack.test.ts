@@ -58,7 +58,10 @@ test("the tarball ships the built library, its types and the bin, not the tests"
   const root = path.join(proj, "node_modules", "clip-ts");
   for (const f of ["dist/src/index.js", "dist/src/index.d.ts", "dist/src/graph.js", "dist/src/graph.d.ts", "bin/clip.js", "README.md"]) assert.ok(fs.existsSync(path.join(root, f)), f);
   assert.ok(!fs.existsSync(path.join(root, "dist/test")), "no compiled tests");
-  assert.ok(!fs.existsSync(path.join(root, "src")), "no TypeScript sources");
+  // src/ holds only the page's plain files (src/web/static, served by `clip serve`), no TypeScript
+  const srcFiles = fs.existsSync(path.join(root, "src")) ? (fs.readdirSync(path.join(root, "src"), { recursive: true }) as string[]) : [];
+  assert.deepEqual(srcFiles.filter((f) => /\.ts$/.test(f)), [], "no TypeScript sources");
+  assert.ok(fs.existsSync(path.join(root, "src/web/static/index.html")), "the page's files");
 });
 
 for (const name of ["vit-tiny", "rn-tiny"]) {
