@@ -16,7 +16,7 @@
  */
 
 // The model: load a checkpoint, embed images and texts.
-export { ClipModel, imageConfig, type EmbedOptions, type ImageInput, type Matrix, type ModelOptions } from "./clip/model.js";
+export { ClipModel, imageConfig, type EmbedOptions, type HubOptions, type ImageInput, type Matrix, type ModelOptions } from "./clip/model.js";
 export type { Embedder, Embeddings, EncodeOptions } from "./clip/embedder.js";
 
 // Zero-shot classification with prompt ensembling.
@@ -76,6 +76,12 @@ export { SkipLog, type SkipExample, type SkipSummary } from "./data/skips.js";
 
 // Training: contrastive pre-training and fine-tuning (CLIP or SigLIP loss).
 export { DEFAULT_ARGS, resumeTraining, train, type RunResult, type StepResult, type TrainArgs, type TrainCallbacks, type TrainOptions } from "./train/index.js";
+
+// Pretrained weights: the Hugging Face hub and its cache (shared with Python's huggingface_hub), open_clip's names.
+export { cachedSnapshot, pullRepo, type PullOptions, type PullProgress, type Snapshot } from "./weights/hub/pull.js";
+export { HF_HUB_PREFIX, parseModelRef, resolveModel, type ModelRef, type ResolveOptions } from "./weights/hub/resolve.js";
+export { PRETRAINED, listPretrained, pretrainedRepo, type PretrainedEntry } from "./weights/hub/names.js";
+export { hubCacheDir } from "./weights/hub/cache.js";
 
 // Checkpoints: open_clip, Hugging Face and PyTorch layouts; presets and initialization.
 export { loadCheckpoint, saveCheckpoint, saveHfCheckpoint, type LoadedCheckpoint, type SaveOptions } from "./weights/checkpoint.js";

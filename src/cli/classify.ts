@@ -16,9 +16,12 @@ import type { Precision } from "../models/clip/int8.js";
 import { cacheDirOption, modelCacheId, precisionOpts, withModel } from "./eval.js";
 import { intArg, precisionOption } from "./options.js";
 import { printJson, reportFileErrors } from "./output.js";
+import { MODEL_HELP } from "./pull.js";
 
 interface ClassifyOpts {
   model: string;
+  pretrained?: string;
+  revision?: string;
   labels?: string;
   labelsFile?: string;
   templates?: string;
@@ -35,9 +38,9 @@ async function runClassify(images: string[], o: ClassifyOpts): Promise<void> {
   if ((o.labels === undefined) === (o.labelsFile === undefined)) throw new UserError('classify: give the classes with exactly one of --labels "cat,dog,..." or --labels-file FILE');
   const labels = o.labels !== undefined ? parseLabelList(o.labels) : await loadClassnamesFile(o.labelsFile!);
   const templates = await resolveTemplates(o.templates, "simple");
-  await withModel(o.model, o.threads, async (model) => {
+  await withModel(o, o.threads, async (model, dir) => {
     const cacheDir = cacheDirOption(o.cacheDir);
-    const weights = await buildZeroShotClassifier(model, labels, templates, { cacheDir, modelId: cacheDir ? await modelCacheId(o.model, o.precision) : undefined });
+    const weights = await buildZeroShotClassifier(model, labels, templates, { cacheDir, modelId: cacheDir ? await modelCacheId(dir, o.precision) : undefined });
     const enc = await model.encodeImagesSkipping(images);
     reportFileErrors(enc.errors, o.strict);
     const r = classify(enc.embeddings, weights, model.logitScale, Math.min(o.top, labels.length));
@@ -66,7 +69,9 @@ export function register(program: Command): void {
     .summary(SUMMARIES.classify)
     .description("zero-shot classify images: class names x prompt templates -> softmax over exp(logit_scale) * cosine")
     .argument("<image...>", "image files")
-    .requiredOption("--model <dir>", "checkpoint directory")
+    .requiredOption("--model <dir>", MODEL_HELP)
+    .option("--pretrained <tag>", "an open_clip pretrained tag for a model name: --model ViT-B-32 --pretrained laion2b_s34b_b79k")
+    .option("--revision <rev>", "branch, tag or commit of a hub repository (default main)")
     .option("--labels <list>", 'class names separated by commas, e.g. "cat,dog,bird"')
     .option("--labels-file <file>", "class names, one per line")
     .option("--templates <name|file>", `prompt templates: a built-in list (${templateSetNames().join(", ")}) or a file, one template with {} per line (default: simple)`)

@@ -26,6 +26,8 @@ import { ClipModel, type ModelOptions } from "../clip/model.js";
 import type { Embedder } from "../clip/embedder.js";
 import { embedCaptions, embedImages, type EmbeddedImages } from "../eval/embed_dataset.js";
 import { modelFingerprint } from "../eval/features.js";
+import { resolveModel } from "../weights/hub/resolve.js";
+import { MODEL_HELP, addHubOptions, downloadProgress } from "./pull.js";
 import { linearProbe, type ProbeData } from "../eval/linear_probe.js";
 import { renderClassificationMarkdown, validateLabels, type ClassificationMetrics } from "../eval/metrics.js";
 import { markdownTable, pct } from "../eval/report.js";
@@ -53,11 +55,28 @@ export function checkModelDir(dir: string): string {
   return dir;
 }
 
-/** Loads the model, runs `fn`, always closes the model. */
-export async function withModel<T>(dir: string, threads: number | undefined, fn: (m: LoadedEmbedder) => Promise<T>, opts: ModelOptions = {}): Promise<T> {
-  const model: LoadedEmbedder = await ClipModel.load(checkModelDir(dir), threads !== undefined ? { ...opts, threads } : opts);
+/** A --model value (with --pretrained / --revision) as a local checkpoint directory, downloaded on first use. */
+export async function localModelDir(o: { model: string; pretrained?: string; revision?: string }): Promise<string> {
+  const progress = downloadProgress();
   try {
-    return await fn(model);
+    return await resolveModel(o.model, { pretrained: o.pretrained, revision: o.revision, onProgress: progress.onProgress, onWarning: warn });
+  } finally {
+    progress.stop();
+  }
+}
+
+/** Loads the model (a local path, a hub id, or an open_clip name with --pretrained), runs `fn` with it and its local directory, always closes the model. */
+export async function withModel<T>(
+  ref: string | { model: string; pretrained?: string; revision?: string },
+  threads: number | undefined,
+  fn: (m: LoadedEmbedder, dir: string) => Promise<T>,
+  opts: ModelOptions = {},
+): Promise<T> {
+  const o = typeof ref === "string" ? { model: ref } : ref;
+  const dir = await localModelDir(o); // a local path as is; a hub id downloaded once, then from the cache
+  const model: LoadedEmbedder = await ClipModel.load(o.model, { ...opts, ...(threads !== undefined ? { threads } : {}), pretrained: o.pretrained, revision: o.revision });
+  try {
+    return await fn(model, dir);
   } finally {
     await model.close();
   }
@@ -145,6 +164,8 @@ async function openReady(spec: string, opts: Parameters<typeof openDataset>[1] =
 
 interface CommonOpts {
   model: string;
+  pretrained?: string;
+  revision?: string;
   batchSize: number;
   threads?: number;
   precision?: Precision;
@@ -168,7 +189,7 @@ async function embedSpec(model: LoadedEmbedder, spec: string, total: number | un
         bar.tick(d - last);
         last = d;
       },
-      cache: cacheDir ? { dir: cacheDir, key: { model: await modelCacheId(o.model, o.precision), data: dataFingerprint(spec), dataOptions: dsOpts } } : undefined,
+      cache: cacheDir ? { dir: cacheDir, key: { model: await modelCacheId(await localModelDir(o), o.precision), data: dataFingerprint(spec), dataOptions: dsOpts } } : undefined,
       dataset: ds,
     });
     bar.stop();
@@ -217,14 +238,14 @@ async function runZeroShot(o: ZeroShotOpts): Promise<void> {
   const dsOpts = labelled(undefined, o.strict);
   const total = await checkLabels(o.data, dsOpts, o.limit, o.data, userClasses);
 
-  await withModel(o.model, o.threads, async (model) => {
+  await withModel(o, o.threads, async (model, dir) => {
     const cacheDir = cacheDirOption(o.cacheDir);
     const tt = performance.now();
     const tbar = progressBar("class prompts", classnames.length * templates.length);
     let lastT = 0;
     const weights = await buildZeroShotClassifier(model, classnames, templates, {
       cacheDir,
-      modelId: cacheDir ? await modelCacheId(o.model, o.precision) : undefined,
+      modelId: cacheDir ? await modelCacheId(dir, o.precision) : undefined,
       onProgress: (d) => {
         tbar.tick(d - lastT);
         lastT = d;
@@ -284,14 +305,14 @@ async function runRetrieval(o: RetrievalOpts): Promise<void> {
     truncated += texts ?? 0;
     warn(m);
   };
-  await withModel(o.model, o.threads, async (model) => {
+  await withModel(o, o.threads, async (model, dir) => {
     const emb = await embedSpec(model, o.data, total, o, "images", { requireCaption: true });
     const cacheDir = cacheDirOption(o.cacheDir);
     const nCaps = emb.captions.reduce((s, c) => s + c.length, 0);
     const bar = progressBar("captions", nCaps);
     let last = 0;
     const txt = await embedCaptions(model, emb.captions, {
-      cache: cacheDir ? { dir: cacheDir, key: { model: await modelCacheId(o.model, o.precision), data: dataFingerprint(o.data), limit: o.limit ?? null } } : undefined,
+      cache: cacheDir ? { dir: cacheDir, key: { model: await modelCacheId(dir, o.precision), data: dataFingerprint(o.data), limit: o.limit ?? null } } : undefined,
       onProgress: (d) => {
         bar.tick(d - last);
         last = d;
@@ -362,7 +383,7 @@ async function runLinearProbe(o: ProbeOpts): Promise<void> {
     nTrain = await checkLabels(o.train, dsOpts, o.limit, o.train, userClasses);
     nTest = await checkLabels(o.test, dsOpts, o.limit, o.test, userClasses);
   }
-  await withModel(o.model, o.threads, async (model) => {
+  await withModel(o, o.threads, async (model) => {
     const tr = await embedSpec(model, o.train, nTrain ?? trainDs.count(), o, "train images", dsOpts);
     const te = await embedSpec(model, o.test, nTest ?? testDs.count(), o, "test images", dsOpts);
     const skipped = new SkipLog();
@@ -434,8 +455,7 @@ async function runLinearProbe(o: ProbeOpts): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 
 function addCommon(cmd: Command): Command {
-  return cmd
-    .requiredOption("--model <dir>", "checkpoint directory")
+  return addHubOptions(cmd.requiredOption("--model <dir>", MODEL_HELP))
     .option("--batch-size <n>", "images per encoding batch", intArg("--batch-size"), 256)
     .option("--threads <n>", "threads of the model (and of the linear probe's optimizer) (default: all cores)", intArg("--threads"))
     .addOption(precisionOption())

@@ -6,6 +6,7 @@ import { SUMMARIES } from "./summaries.js";
 import { UserError } from "../errors.js";
 import { ClipModel, type Matrix } from "../clip/model.js";
 import { normalizeRows } from "../util/vector.js";
+import { parseModelRef } from "../weights/hub/resolve.js";
 import { initState } from "../models/clip/init.js";
 import { PRESET_NAMES, presetConfig } from "../models/clip/presets.js";
 import { defaultPreprocess } from "../models/clip/config.js";
@@ -14,9 +15,11 @@ import { TRUNCATE_POLICIES, type TruncatePolicy } from "../tokenizer/index.js";
 import { printJson, reportFileErrors } from "./output.js";
 import { collect, intArg, positiveArg, precisionOption, SAVE_DTYPES } from "./options.js";
 import type { Precision } from "../models/clip/int8.js";
+import { MODEL_HELP, addHubOptions, downloadProgress, hubOptions } from "./pull.js";
 
-export function modelDir(dir: string): string {
-  if (!fs.existsSync(dir)) throw new UserError(`--model ${dir}: no such directory`);
+/** Checks a --model value without the network: a local path, a hub id or an open_clip name (+ --pretrained). */
+export function modelDir(dir: string, pretrained?: string): string {
+  parseModelRef(dir, { pretrained });
   return dir;
 }
 
@@ -25,11 +28,12 @@ function fmtRow(v: Float32Array, k = 6): string {
 }
 
 export function register(program: Command): void {
-  program
+  const embed = program
     .command("embed")
     .summary(SUMMARIES.embed)
     .description("Embed images and/or texts with a CLIP checkpoint; with both, also print logits_per_image = exp(logit_scale) * cosine")
-    .requiredOption("--model <dir>", "checkpoint directory (open_clip, Hugging Face or PyTorch layout)")
+    .requiredOption("--model <dir>", MODEL_HELP);
+  addHubOptions(embed)
     .option("--image <file>", "an image to embed (repeatable)", collect, [])
     .option("--text <text>", "a text to embed (repeatable)", collect, [])
     .option("--raw", "do not L2-normalize the embeddings")
@@ -38,9 +42,10 @@ export function register(program: Command): void {
     .addOption(precisionOption())
     .option("--json", "print one JSON document: {image_embeddings, text_embeddings, logits_per_image, errors?}; a row of an image that could not be used is null")
     .option("--strict", "stop at the first image that cannot be read or decoded (exit 2) instead of reporting it and embedding the rest (exit 3)")
-    .action(async (o: { model: string; image: string[]; text: string[]; raw?: boolean; truncate: TruncatePolicy; threads?: number; precision: Precision; json?: boolean; strict?: boolean }) => {
+    .action(async (o: { model: string; pretrained?: string; revision?: string; image: string[]; text: string[]; raw?: boolean; truncate: TruncatePolicy; threads?: number; precision: Precision; json?: boolean; strict?: boolean }) => {
       if (o.image.length === 0 && o.text.length === 0) throw new UserError("embed: give at least one --image FILE or --text TEXT");
-      const model = await ClipModel.load(modelDir(o.model), { threads: o.threads, truncate: o.truncate, precision: o.precision });
+      const progress = downloadProgress();
+      const model = await ClipModel.load(modelDir(o.model, o.pretrained), { threads: o.threads, truncate: o.truncate, precision: o.precision, ...hubOptions(o, progress) }).finally(() => progress.stop());
       try {
         const norm = { normalize: !o.raw };
         const enc = o.image.length ? await model.encodeImagesSkipping(o.image, norm) : undefined;
@@ -108,19 +113,23 @@ export function register(program: Command): void {
       else process.stdout.write(`wrote ${o.arch} (${(params / 1e6).toFixed(1)}M parameters, seed ${o.seed}) to ${o.out}\n`);
     });
 
-  program
+  const bench = program
     .command("bench")
     .summary(SUMMARIES.bench)
     .description("Measure image and text encoding throughput (after warm-up) on synthetic inputs")
-    .requiredOption("--model <dir>", "checkpoint directory")
+    .requiredOption("--model <dir>", MODEL_HELP);
+  addHubOptions(bench)
     .option("--batch <n>", "batch size", intArg("--batch"), 16)
     .option("--threads <n>", "threads (default: all cores)", intArg("--threads"))
     .option("--seconds <s>", "minimum measuring time per side", positiveArg("--seconds"), 5)
     .addOption(precisionOption())
     .option("--json", "print {images_per_second, texts_per_second, batch, threads, precision, peak_rss_mb} as JSON")
-    .action(async (o: { model: string; batch: number; threads?: number; seconds: number; precision: Precision; json?: boolean }) => {
+    .action(async (o: { model: string; pretrained?: string; revision?: string; batch: number; threads?: number; seconds: number; precision: Precision; json?: boolean }) => {
       const { benchModel } = await import("./bench_model.js");
-      const r = await benchModel(modelDir(o.model), o.batch, o.threads, o.seconds, o.precision);
+      const progress = downloadProgress();
+      const { resolveModel } = await import("../weights/hub/resolve.js");
+      const dir = await resolveModel(modelDir(o.model, o.pretrained), { pretrained: o.pretrained, revision: o.revision, onProgress: progress.onProgress }).finally(() => progress.stop());
+      const r = await benchModel(dir, o.batch, o.threads, o.seconds, o.precision);
       if (o.json) printJson(r);
       else process.stdout.write(`images/s ${r.images_per_second.toFixed(2)}, texts/s ${r.texts_per_second.toFixed(2)} (batch ${r.batch}, threads ${r.threads}, ${r.precision}, peak ${r.peak_rss_mb} MB)\n`);
     });

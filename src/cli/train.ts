@@ -55,7 +55,7 @@ export function register(program: Command): void {
     .option("--val-data <spec>", "validation data evaluated during training (zero-shot when it has class labels, retrieval when it has captions)")
     .option("--arch <name>", `a preset to train from scratch: ${PRESET_NAMES.join(", ")}`)
     .option("--config <file>", "an open_clip_config.json (or a bare model_cfg) to train from scratch")
-    .option("--init <dir>", "a checkpoint to fine-tune")
+    .option("--init <dir>", "a checkpoint to fine-tune: a directory or a hub id (hf-hub:ORG/NAME)")
     .option("--vocab <file>", "tokenizer vocabulary for a from-scratch run (bpe_simple_vocab_16e6.txt.gz or one from clip tokenize train)")
     .option("--vocab-size <n>", "learn a BPE vocabulary of this size from the training captions first", intArg("--vocab-size", 514))
     .option("--batch-size <n>", "pairs per forward pass (the contrastive batch is batch-size x accum-freq)", intArg("--batch-size", 2))

@@ -8,6 +8,7 @@ import type { CompiledGraph, ExecutionProvider, HostTensor } from "../runtime/se
 import type { ClipTokenizer, TruncatePolicy } from "../tokenizer/index.js";
 import { collectGarbage } from "../util/gc.node.js";
 import { dot, normalizeRows } from "../util/vector.js";
+import type { PullProgress } from "../weights/hub/pull.js";
 import type { ClipConfig, PreprocessCfg, StateDict } from "../models/clip/config.js";
 import type { EncodeOptions, Embedder, Embeddings, PartialEmbeddings } from "./embedder.js";
 import { encodeImage, encodeText, paramLeaves } from "../models/clip/towers.js";
@@ -33,6 +34,18 @@ export interface ModelOptions {
    * (a quantized checkpoint's own, or quantized at load), activations quantized per run.
    */
   precision?: Precision;
+}
+
+/** Where `ClipModel.load` finds a checkpoint that is not a local path. */
+export interface HubOptions {
+  /** An open_clip pretrained tag for a model name: `ClipModel.load("ViT-B-32", { pretrained: "openai" })`. */
+  pretrained?: string;
+  /** Branch, tag or commit of a hub repository (default "main"). */
+  revision?: string;
+  /** Use the Hugging Face cache only (default: $HF_HUB_OFFLINE). */
+  offline?: boolean;
+  /** Download progress, per file (nothing is printed by default). */
+  onDownload?: (p: PullProgress) => void;
 }
 
 /** A row-major float32 matrix: `dims` = [rows, columns]. Embeddings, similarities and logits all take this form. */
@@ -110,20 +123,38 @@ export class ClipModel implements Embedder {
     }
   }
 
-  /** Loads a checkpoint directory (open_clip, Hugging Face or PyTorch layout) with its tokenizer. */
-  static async load(dir: string, opts: ModelOptions = {}): Promise<ClipModel> {
-    // the checkpoint readers, tokenizer and runtime load on first use: importing the library stays cheap
-    const [{ loadCheckpoint }, { ClipTokenizer }] = await Promise.all([import("../weights/checkpoint.js"), import("../tokenizer/index.js")]);
-    const ck = loadCheckpoint(dir);
+  /**
+   * Loads a checkpoint with its tokenizer: a local directory or weights file (open_clip, Hugging
+   * Face or PyTorch layout; a local path always wins), `hf-hub:ORG/NAME` or `ORG/NAME` (a hub
+   * repository in either layout, downloaded into the Hugging Face cache on first use), or an
+   * open_clip model name with `{ pretrained: TAG }`.
+   */
+  static async load(ref: string, opts: ModelOptions & HubOptions = {}): Promise<ClipModel> {
+    // the checkpoint readers, hub client, tokenizer and runtime load on first use: importing the library stays cheap
+    const [{ loadCheckpoint }, { ClipTokenizer }, { pretrainedRepo }, { parseModelRef, resolveModel, resolveTokenizerDir }] = await Promise.all([
+      import("../weights/checkpoint.js"),
+      import("../tokenizer/index.js"),
+      import("../weights/hub/names.js"),
+      import("../weights/hub/resolve.js"),
+    ]);
+    const warn = opts.onWarning ?? ((s: string) => process.stderr.write(`clip: warning: ${s}\n`));
+    const hub = { revision: opts.revision, offline: opts.offline, onProgress: opts.onDownload, onWarning: warn };
+    const fromHub = parseModelRef(ref, opts).kind === "hub";
+    const dir = await resolveModel(ref, { ...hub, pretrained: opts.pretrained });
+    // weights without a config (a bare OpenAI state dict): QuickGELU as the pretrained tag says
+    const quickGelu = opts.pretrained ? pretrainedRepo(ref, opts.pretrained).quickGelu : undefined;
+    const ck = loadCheckpoint(dir, { quickGelu });
     let tokenizer: ClipTokenizer | UserError;
     try {
-      tokenizer = await ClipTokenizer.fromDir(ck.dir, { vocabSize: ck.config.text_cfg.vocab_size, contextLength: ck.config.text_cfg.context_length });
+      const vocabSize = ck.config.text_cfg.vocab_size;
+      const tokDir = await resolveTokenizerDir(ck.dir, { ...hub, revision: undefined, fromHub, vocabSize });
+      tokenizer = await ClipTokenizer.fromDir(tokDir ?? ck.dir, { vocabSize, contextLength: ck.config.text_cfg.context_length });
     } catch (e) {
       // a checkpoint without vocabulary files still embeds images; texts say what is missing
       if (!(e instanceof UserError)) throw e;
       tokenizer = e;
     }
-    return new ClipModel(ck.config, ck.preprocess, ck.state, tokenizer, opts, dir, ck.int8);
+    return new ClipModel(ck.config, ck.preprocess, ck.state, tokenizer, opts, fromHub ? ref : dir, ck.int8);
   }
 
   private weights(): (name: string) => Float32Array | Int8Array | undefined {

@@ -11,7 +11,7 @@ export {
   type TruncationStats,
 } from "./tokenizer.js";
 export { trainBpe, type TrainOptions, type TrainedBpe } from "./train.js";
-export { formatReferenceMerges, parseReferenceMerges, parseHfVocab, parseHfTokenizerJson, CLIP_VOCAB_SIZE, BASE_VOCAB_SIZE } from "./vocab.js";
+export { formatReferenceMerges, hfTokenizerFiles, parseReferenceMerges, parseHfVocab, parseHfTokenizerJson, CLIP_VOCAB_SIZE, BASE_VOCAB_SIZE } from "./vocab.js";
 export { START_OF_TEXT, END_OF_TEXT, END_OF_WORD, referenceVocabulary, toByteChars, type Vocabulary } from "./bpe.js";
 export { cleanText, preTokenize } from "./clean.js";
 export { fixText } from "./ftfy/index.js";

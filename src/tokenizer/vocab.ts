@@ -143,3 +143,34 @@ export function parseHfTokenizerJson(text: string, source = "tokenizer.json"): V
   });
   return { ...vocab, merges };
 }
+
+/**
+ * Hugging Face's files for a vocabulary, as transformers' CLIPTokenizer and open_clip's
+ * HFTokenizer read them: vocab.json (token -> id, in id order), merges.txt ("#version: 0.2" then
+ * the merges in rank order), tokenizer_config.json and special_tokens_map.json.
+ */
+export function hfTokenizerFiles(v: Vocabulary, contextLength: number): Record<string, string> {
+  // written by hand: JSON.stringify would put integer-like tokens ("0".."9") first, out of id order
+  const entries: string[] = [];
+  v.tokens.forEach((t, id) => {
+    if (t !== undefined) entries.push(`${JSON.stringify(t)}: ${id}`);
+  });
+  // pads with <|endoftext|> where clip.tokenize pads with 0: the features are the same (causal mask,
+  // argmax pooling finds the first end token); "!" as pad_token would become a special token and
+  // change how a text containing "!" splits
+  const special = { bos_token: START_OF_TEXT, eos_token: END_OF_TEXT, pad_token: END_OF_TEXT, unk_token: END_OF_TEXT };
+  const config = {
+    tokenizer_class: "CLIPTokenizer",
+    ...special,
+    add_prefix_space: false,
+    do_lower_case: true,
+    errors: "replace",
+    model_max_length: contextLength,
+  };
+  return {
+    "vocab.json": `{${entries.join(", ")}}\n`,
+    "merges.txt": `${MERGES_HEADER}\n${v.merges.map(([a, b]) => `${a} ${b}`).join("\n")}\n`,
+    "tokenizer_config.json": JSON.stringify(config, null, 2) + "\n",
+    "special_tokens_map.json": JSON.stringify(special, null, 2) + "\n",
+  };
+}

@@ -11,6 +11,7 @@ import { imageConfig } from "../clip/model.js";
 import { presetConfig } from "../models/clip/presets.js";
 import { ClipTokenizer, trainBpe, writeBpeVocab } from "../tokenizer/index.js";
 import { BPE_VOCAB, loadCheckpoint, saveCheckpoint } from "../weights/checkpoint.js";
+import { resolveModel } from "../weights/hub/resolve.js";
 import { readSafetensorsFile, writeSafetensorsFile } from "../weights/files.js";
 import { INIT_LOGIT_BIAS, INIT_LOGIT_SCALE, type LossKind } from "./losses.js";
 import { lineChartSvg } from "./plot.js";
@@ -125,7 +126,8 @@ async function setup(args: TrainArgs, runDir: string, hooks: RunHooks): Promise<
   const sources = [args.arch, args.config, args.init].filter(Boolean).length;
   if (sources !== 1) throw new UserError("give exactly one of --arch NAME, --config FILE or --init DIR");
   if (args.init) {
-    const ck = loadCheckpoint(args.init);
+    // a local directory, or a hub id (hf-hub:ORG/NAME) downloaded into the Hugging Face cache
+    const ck = loadCheckpoint(await resolveModel(args.init, { onWarning: hooks.onMessage }));
     if (args.vocabSize) throw new UserError("--vocab-size trains a new vocabulary, which a checkpoint given by --init cannot use");
     const vocabFile = args.vocab ?? ck.tokenizer.bpe;
     if (!vocabFile) throw new UserError(`${args.init}: no ${BPE_VOCAB} next to the weights; pass --vocab FILE`);

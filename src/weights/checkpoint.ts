@@ -8,8 +8,10 @@
  * - a bare state dict file (.pt / .bin / .pth / .safetensors, OpenAI or open_clip keys): config
  *   inferred from the shapes as openai/CLIP's build_model does
  */
+import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { gunzipSync } from "node:zlib";
 import { UserError } from "../errors.js";
 import {
   type ClipConfig,
@@ -21,6 +23,22 @@ import {
   openClipConfigJson,
   parseOpenClipConfig,
 } from "../models/clip/config.js";
+import {
+  BPE_VOCAB,
+  HF_BIN,
+  HF_BIN_INDEX,
+  HF_CONFIG,
+  HF_PREPROCESSOR,
+  HF_SAFETENSORS,
+  HF_SAFETENSORS_INDEX,
+  OPEN_CLIP_BIN,
+  OPEN_CLIP_CONFIG,
+  OPEN_CLIP_SAFETENSORS,
+  readJson,
+  shardFiles,
+} from "./layout.js";
+import { hfTokenizerFiles, parseReferenceMerges } from "../tokenizer/vocab.js";
+import type { Vocabulary } from "../tokenizer/bpe.js";
 import { toFloat32 } from "./dtype.js";
 import { readTensorsFile, writeFileAtomic, writeSafetensorsFile } from "./files.js";
 import { hfConfigJson, hfPreprocessorJson, hfToOpenClip, inferHfConfig, isHfState, openClipToHf, preprocessFromHf } from "./hf.js";
@@ -62,36 +80,25 @@ export interface LoadOptions {
   quickGelu?: boolean;
 }
 
-export const OPEN_CLIP_CONFIG = "open_clip_config.json";
-export const OPEN_CLIP_SAFETENSORS = "open_clip_model.safetensors";
-export const OPEN_CLIP_BIN = "open_clip_pytorch_model.bin";
-export const HF_CONFIG = "config.json";
-export const HF_SAFETENSORS = "model.safetensors";
-export const HF_BIN = "pytorch_model.bin";
-/** Sharded Hugging Face weights: {"weight_map": {key: shard file}}. */
-export const HF_SAFETENSORS_INDEX = "model.safetensors.index.json";
-export const HF_BIN_INDEX = "pytorch_model.bin.index.json";
-export const HF_PREPROCESSOR = "preprocessor_config.json";
-export const BPE_VOCAB = "bpe_simple_vocab_16e6.txt.gz";
+export {
+  BPE_VOCAB,
+  HF_BIN,
+  HF_BIN_INDEX,
+  HF_CONFIG,
+  HF_PREPROCESSOR,
+  HF_SAFETENSORS,
+  HF_SAFETENSORS_INDEX,
+  OPEN_CLIP_BIN,
+  OPEN_CLIP_CONFIG,
+  OPEN_CLIP_SAFETENSORS,
+  shardFiles,
+} from "./layout.js";
 
 /** Non-weight entries of OpenAI / TorchScript state dicts (build_model deletes the first three). */
 const OPENAI_EXTRAS = /^(input_resolution|context_length|vocab_size)$|(^|\.)attn_mask$/;
 
 const exists = (p: string): boolean => fs.existsSync(p);
 
-function readJson(file: string): unknown {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, "utf8");
-  } catch (e) {
-    throw new UserError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new UserError(`${file} is not valid JSON: ${(e as Error).message}`);
-  }
-}
 
 function findTokenizer(dir: string): TokenizerFiles {
   const t: TokenizerFiles = {};
@@ -103,18 +110,6 @@ function findTokenizer(dir: string): TokenizerFiles {
   return t;
 }
 
-/** The shard files of a sharded checkpoint's index (*.index.json), in sorted order. */
-export function shardFiles(indexFile: string): string[] {
-  const idx = readJson(indexFile) as { weight_map?: Record<string, string> };
-  if (typeof idx !== "object" || idx === null || typeof idx.weight_map !== "object" || idx.weight_map === null) {
-    throw new UserError(`${indexFile} has no "weight_map"`);
-  }
-  const files = [...new Set(Object.values(idx.weight_map))].sort();
-  for (const f of files) {
-    if (typeof f !== "string" || !/^[\w.-]+$/.test(f) || f.startsWith(".")) throw new UserError(`${indexFile}: invalid shard file name ${JSON.stringify(f)}`);
-  }
-  return files;
-}
 
 /**
  * Reads a weights file (safetensors or PyTorch zip, by content) as float32 tensors; an
@@ -232,7 +227,52 @@ export interface SaveOptions {
    * (weights/int8.ts), marked in the config and not loadable by open_clip.
    */
   int8?: ReadonlyMap<string, Int8Tensor>;
+  /**
+   * text_cfg.hf_tokenizer_name for a vocabulary that is not OpenAI's: the hub repository the
+   * checkpoint will be uploaded to. Default: the directory's absolute path (open_clip's
+   * `local-dir:` and transformers' AutoTokenizer find the files there from any working directory).
+   */
+  hfTokenizerName?: string;
 }
+
+/** sha256 of OpenAI's 48,894 merges, one "A B\n" line each: the vocabulary open_clip bundles. */
+const OPENAI_MERGES_SHA256 = "d308b7377a8ceaa9707a21614fe8c831b9196e197b7aeb69833359362907af02";
+
+/** True for OpenAI's CLIP vocabulary (which open_clip's SimpleTokenizer already is, so no hf_tokenizer_name is needed). */
+export function isOpenAiVocabulary(v: Vocabulary): boolean {
+  if (v.tokens.length !== 49408 || v.merges.length !== 48894) return false;
+  const h = crypto.createHash("sha256");
+  for (const [a, b] of v.merges) h.update(`${a} ${b}\n`);
+  return h.digest("hex") === OPENAI_MERGES_SHA256;
+}
+
+/** Reads a reference BPE merges file (gzipped or not) with the model's vocabulary size. */
+function readReferenceBpe(file: string, vocabSize: number): Vocabulary {
+  let data: Buffer;
+  try {
+    data = fs.readFileSync(file);
+  } catch (e) {
+    throw new UserError(`cannot read tokenizer file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const text = (data[0] === 0x1f && data[1] === 0x8b ? gunzipSync(data) : data).toString("utf8");
+  return parseReferenceMerges(text, { vocabSize, source: file });
+}
+
+/**
+ * Writes what open_clip's HFTokenizer and transformers discover next to a reference BPE file:
+ * vocab.json + merges.txt + tokenizer_config.json + special_tokens_map.json (the same ids as the
+ * BPE file). Returns the hf_tokenizer_name the config should carry (none for OpenAI's vocabulary,
+ * which open_clip's default tokenizer is).
+ */
+function writeHfTokenizer(dir: string, config: ClipConfig, bpeFile: string, opts: SaveOptions): string | undefined {
+  const vocab = readReferenceBpe(bpeFile, config.text_cfg.vocab_size);
+  const enc = new TextEncoder();
+  for (const [name, text] of Object.entries(hfTokenizerFiles(vocab, config.text_cfg.context_length))) writeFileAtomic(path.join(dir, name), [enc.encode(text)]);
+  return isOpenAiVocabulary(vocab) ? undefined : (opts.hfTokenizerName ?? path.resolve(dir));
+}
+
+/** The reference BPE file among tokenizer files to copy (not HF's merges.txt). */
+const referenceBpe = (files: string[] | undefined): string | undefined => files?.find((f) => /\.txt(\.gz)?$/.test(f) && path.basename(f) !== "merges.txt");
 
 /** Safetensors entries of a state dict: floats in `dtype`, BatchNorm counters as int64 as PyTorch keeps them. */
 function toWrite(state: StateDict, dtype: "F32" | "F16" | "BF16"): Map<string, TensorToWrite> {
@@ -255,18 +295,23 @@ function copyTokenizer(dir: string, files: string[] | undefined): void {
 
 /**
  * Writes the native checkpoint layout: open_clip_config.json + open_clip_model.safetensors
- * (+ tokenizer files). Loads in open_clip unchanged. Deterministic bytes; files replaced atomically.
+ * (+ tokenizer files: the BPE file for openai/CLIP's tokenizer, and vocab.json + merges.txt +
+ * tokenizer configs for open_clip's HFTokenizer and transformers, named by
+ * text_cfg.hf_tokenizer_name when the vocabulary is not OpenAI's). Loads in open_clip unchanged.
+ * Deterministic bytes; files replaced atomically.
  */
 export function saveCheckpoint(dir: string, config: ClipConfig, state: StateDict, opts: SaveOptions = {}): void {
   checkState(config, state, "state to save");
   fs.mkdirSync(dir, { recursive: true });
   const q = opts.int8 && opts.int8.size ? opts.int8 : undefined;
   writeSafetensorsFile(path.join(dir, OPEN_CLIP_SAFETENSORS), q ? int8Entries(state, q, opts.dtype ?? "F32") : toWrite(state, opts.dtype ?? "F32"), { format: "pt" });
-  const doc = openClipConfigJson(config, opts.preprocess);
-  if (q) (doc as Record<string, unknown>)[INT8_CONFIG_KEY] = int8Marker([...state.keys()].filter((k) => q.has(k)));
-  const json = JSON.stringify(doc, null, 2) + "\n";
-  writeFileAtomic(path.join(dir, OPEN_CLIP_CONFIG), [new TextEncoder().encode(json)]);
   copyTokenizer(dir, opts.tokenizerFiles);
+  const bpe = referenceBpe(opts.tokenizerFiles);
+  const tokenizerName = bpe ? writeHfTokenizer(dir, config, bpe, opts) : undefined;
+  const doc = openClipConfigJson(config, opts.preprocess) as { model_cfg: { text_cfg: Record<string, unknown> } };
+  if (tokenizerName) doc.model_cfg.text_cfg.hf_tokenizer_name = tokenizerName;
+  if (q) (doc as Record<string, unknown>)[INT8_CONFIG_KEY] = int8Marker([...state.keys()].filter((k) => q.has(k)));
+  writeFileAtomic(path.join(dir, OPEN_CLIP_CONFIG), [new TextEncoder().encode(JSON.stringify(doc, null, 2) + "\n")]);
 }
 
 /**
@@ -283,4 +328,6 @@ export function saveHfCheckpoint(dir: string, config: ClipConfig, state: StateDi
   const pre = opts.preprocess ?? defaultPreprocess(config.vision_cfg.image_size);
   writeFileAtomic(path.join(dir, HF_PREPROCESSOR), [enc.encode(JSON.stringify(hfPreprocessorJson(pre), null, 2) + "\n")]);
   copyTokenizer(dir, opts.tokenizerFiles);
+  const bpe = referenceBpe(opts.tokenizerFiles);
+  if (bpe) writeHfTokenizer(dir, config, bpe, opts);
 }

@@ -109,6 +109,7 @@ const VISION_FIXED: Record<string, unknown> = {
   norm_kwargs: null,
   timm_model_name: null,
 };
+// text_cfg.hf_tokenizer_name is not here: it names where the tokenizer is, not the architecture
 const TEXT_FIXED: Record<string, unknown> = {
   ls_init_value: null,
   embed_cls: false,
@@ -120,7 +121,6 @@ const TEXT_FIXED: Record<string, unknown> = {
   act_kwargs: null,
   norm_kwargs: null,
   hf_model_name: null,
-  hf_tokenizer_name: null,
 };
 const MODEL_FIXED: Record<string, unknown> = { custom_text: false, multimodal_cfg: null };
 
