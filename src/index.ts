@@ -90,6 +90,10 @@ export { PRESET_NAMES, presetConfig } from "./models/clip/presets.js";
 export { initState } from "./models/clip/init.js";
 export { defaultPreprocess, openClipConfigJson, parseOpenClipConfig, type ClipConfig, type PreprocessCfg, type StateDict } from "./models/clip/config.js";
 
+// int8: which weights int8 inference quantizes, the quantizer, and the agreement check of `clip quantize`.
+export { PRECISIONS, int8Keys, quantizeState, type Int8Tensor, type Precision } from "./models/clip/int8.js";
+export { compareInt8, type AgreementReport, type CompareOptions } from "./eval/int8_check.js";
+
 // Vector math and errors.
 export { dot, normalizeRows } from "./util/vector.js";
 export { Rng } from "./util/rng.js";

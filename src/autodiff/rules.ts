@@ -142,6 +142,18 @@ export const GRAD_RULES: { [K in OpName]: Rule<OpAttrs[K]> | typeof NONDIFF } = 
     const [a, b] = y.inputs;
     return [needs[0] ? T.matmul(g, T.mT(b)) : null, needs[1] ? T.matmul(T.mT(a), g) : null];
   },
+  // straight-through: the rounding of x counts as identity, so with D = w * scale:
+  // dx = g D^T, dscale = sum over rows of g * (x @ w), dbias = g; w is integer and takes none
+  matmulInt8: (y, g, _a, needs) => {
+    const [x, w, scale] = y.inputs;
+    const wf = T.cast(w, "float32");
+    return [
+      needs[0] ? T.matmul(g, T.mT(T.mul(wf, scale))) : null,
+      null,
+      needs[2] ? T.mul(g, T.matmul(x, wf)) : null,
+      g,
+    ];
+  },
   reshape: (y, g) => {
     const x = y.inputs[0];
     const target = x.shape.map((d, i) => (typeof d === "number" ? d : g.shape[i] === d ? 0 : -1));

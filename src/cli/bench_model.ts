@@ -3,12 +3,14 @@ import os from "node:os";
 import { ClipModel } from "../clip/model.js";
 import { loadCheckpoint } from "../weights/checkpoint.js";
 import { ClipTokenizer, referenceVocabulary } from "../tokenizer/index.js";
+import type { Precision } from "../models/clip/int8.js";
 
 export interface BenchResult {
   images_per_second: number;
   texts_per_second: number;
   batch: number;
   threads: number;
+  precision: Precision;
   /** Peak resident memory of this process, MiB. */
   peak_rss_mb: number;
 }
@@ -31,11 +33,11 @@ async function timeRuns(fn: () => Promise<unknown>, seconds: number): Promise<nu
   return median(times);
 }
 
-export async function benchModel(dir: string, batch: number, threads: number | undefined, seconds: number): Promise<BenchResult> {
+export async function benchModel(dir: string, batch: number, threads: number | undefined, seconds: number, precision: Precision = "fp32"): Promise<BenchResult> {
   const ck = loadCheckpoint(dir);
   // token ids are synthetic, so the bench needs no vocabulary file
   const tokenizer = new ClipTokenizer(referenceVocabulary([]), { contextLength: ck.config.text_cfg.context_length });
-  const model = new ClipModel(ck.config, ck.preprocess, ck.state, tokenizer, { threads, batchSize: batch }, dir);
+  const model = new ClipModel(ck.config, ck.preprocess, ck.state, tokenizer, { threads, batchSize: batch, precision }, dir, ck.int8);
   ck.state.clear(); // the model holds the weights now, and lets each tower's go once compiled
   try {
     const S = model.imageSize;
@@ -53,7 +55,7 @@ export async function benchModel(dir: string, batch: number, threads: number | u
     }
     const img = await timeRuns(() => model.encodePixels(pixels, batch), seconds);
     const txt = await timeRuns(() => model.encodeTokens(ids, batch), seconds);
-    return { images_per_second: batch / img, texts_per_second: batch / txt, batch, threads: threads ?? os.availableParallelism(), peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) };
+    return { images_per_second: batch / img, texts_per_second: batch / txt, batch, threads: threads ?? os.availableParallelism(), precision, peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) };
   } finally {
     await model.close();
   }

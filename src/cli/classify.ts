@@ -12,9 +12,9 @@ import { SUMMARIES } from "./summaries.js";
 import { UserError } from "../errors.js";
 import { resolveTemplates, templateSetNames } from "../eval/templates.js";
 import { buildZeroShotClassifier, classify, loadClassnamesFile, parseLabelList } from "../eval/zeroshot.js";
-import { modelFingerprint } from "../eval/features.js";
-import { cacheDirOption, withModel } from "./eval.js";
-import { intArg } from "./options.js";
+import type { Precision } from "../models/clip/int8.js";
+import { cacheDirOption, modelCacheId, precisionOpts, withModel } from "./eval.js";
+import { intArg, precisionOption } from "./options.js";
 import { printJson, reportFileErrors } from "./output.js";
 import { MODEL_HELP } from "./pull.js";
 
@@ -27,6 +27,7 @@ interface ClassifyOpts {
   templates?: string;
   top: number;
   threads?: number;
+  precision: Precision;
   cacheDir?: string;
   json?: boolean;
   strict?: boolean;
@@ -39,7 +40,7 @@ async function runClassify(images: string[], o: ClassifyOpts): Promise<void> {
   const templates = await resolveTemplates(o.templates, "simple");
   await withModel(o, o.threads, async (model, dir) => {
     const cacheDir = cacheDirOption(o.cacheDir);
-    const weights = await buildZeroShotClassifier(model, labels, templates, { cacheDir, modelId: cacheDir ? await modelFingerprint(dir) : undefined });
+    const weights = await buildZeroShotClassifier(model, labels, templates, { cacheDir, modelId: cacheDir ? await modelCacheId(dir, o.precision) : undefined });
     const enc = await model.encodeImagesSkipping(images);
     reportFileErrors(enc.errors, o.strict);
     const r = classify(enc.embeddings, weights, model.logitScale, Math.min(o.top, labels.length));
@@ -59,7 +60,7 @@ async function runClassify(images: string[], o: ClassifyOpts): Promise<void> {
         for (const p of res.top) process.stdout.write(`  ${(100 * p.prob).toFixed(2).padStart(6)}%  ${p.label}\n`);
       }
     }
-  });
+  }, precisionOpts(o));
 }
 
 export function register(program: Command): void {
@@ -76,6 +77,7 @@ export function register(program: Command): void {
     .option("--templates <name|file>", `prompt templates: a built-in list (${templateSetNames().join(", ")}) or a file, one template with {} per line (default: simple)`)
     .option("--top <k>", "labels shown per image", intArg("--top"), 5)
     .option("--threads <n>", "threads (default: all cores)", intArg("--threads"))
+    .addOption(precisionOption())
     .option("--cache-dir <dir>", 'cache the classifier weights here ("default": ~/.cache/clip-ts/eval)')
     .option("--json", "print one JSON document on stdout")
     .option("--strict", "stop at the first image that cannot be read or decoded (exit 2) instead of reporting it and classifying the rest (exit 3)")

@@ -19,6 +19,7 @@ export const COMMANDS: Record<keyof typeof SUMMARIES, Loader> = {
   classify: async () => (await import("./classify.js")).register,
   eval: async () => (await import("./eval.js")).register,
   demo: async () => (await import("./demo.js")).register,
+  quantize: async () => (await import("./quantize.js")).register,
   pull: async () => (await import("./pull.js")).register,
   serve: async () => (await import("./serve.js")).register,
   web: async () => (await import("./web.js")).register,

@@ -36,7 +36,8 @@ import { resolveTemplates, templateSetNames, templatesForClassnames } from "../e
 import { buildZeroShotClassifier, evaluateZeroShot, loadClassnamesFile, parseLabelList, validateClassnames } from "../eval/zeroshot.js";
 import { printJson, progressBar, warn } from "./output.js";
 import { normalizeRows } from "../util/vector.js";
-import { fractionArg, intArg, intListArg, positiveArg } from "./options.js";
+import { fractionArg, intArg, intListArg, positiveArg, precisionOption } from "./options.js";
+import type { Precision } from "../models/clip/int8.js";
 
 // ---------------------------------------------------------------------------------------------
 // Shared by eval and classify
@@ -79,6 +80,16 @@ export async function withModel<T>(
   } finally {
     await model.close();
   }
+}
+
+/** The ClipModel options of a --precision flag (fp32 is the default and adds none). */
+export function precisionOpts(o: { precision?: Precision }): ModelOptions {
+  return o.precision === "int8" ? { precision: "int8" } : {};
+}
+
+/** The model's part of cache keys: its files, and its precision when not fp32 (int8 embeddings differ). */
+export async function modelCacheId(dir: string, precision: Precision | undefined): Promise<Record<string, unknown>> {
+  return { ...(await modelFingerprint(dir)), ...(precision === "int8" ? { precision } : {}) };
 }
 
 /** --cache-dir: explicit folder; "default" means $CLIP_CACHE_DIR/eval or ~/.cache/clip-ts/eval. */
@@ -157,6 +168,7 @@ interface CommonOpts {
   revision?: string;
   batchSize: number;
   threads?: number;
+  precision?: Precision;
   cacheDir?: string;
   json?: boolean;
   /** The first skipped input is an error (exit 2) instead of a counted skip. */
@@ -177,7 +189,7 @@ async function embedSpec(model: LoadedEmbedder, spec: string, total: number | un
         bar.tick(d - last);
         last = d;
       },
-      cache: cacheDir ? { dir: cacheDir, key: { model: await modelFingerprint(await localModelDir(o)), data: dataFingerprint(spec), dataOptions: dsOpts } } : undefined,
+      cache: cacheDir ? { dir: cacheDir, key: { model: await modelCacheId(await localModelDir(o), o.precision), data: dataFingerprint(spec), dataOptions: dsOpts } } : undefined,
       dataset: ds,
     });
     bar.stop();
@@ -233,7 +245,7 @@ async function runZeroShot(o: ZeroShotOpts): Promise<void> {
     let lastT = 0;
     const weights = await buildZeroShotClassifier(model, classnames, templates, {
       cacheDir,
-      modelId: cacheDir ? await modelFingerprint(dir) : undefined,
+      modelId: cacheDir ? await modelCacheId(dir, o.precision) : undefined,
       onProgress: (d) => {
         tbar.tick(d - lastT);
         lastT = d;
@@ -266,7 +278,7 @@ async function runZeroShot(o: ZeroShotOpts): Promise<void> {
       const title = `Zero-shot: ${o.model} on ${o.data} (${m.n} images, ${classnames.length} classes, ${templates.length} templates from ${templateSource})`;
       process.stdout.write(renderClassificationMarkdown(m, classnames, { title }) + `\n\n${timingLine(timing)}\n`);
     }
-  });
+  }, precisionOpts(o));
 }
 
 function timingLine(t: Record<string, number>): string {
@@ -300,7 +312,7 @@ async function runRetrieval(o: RetrievalOpts): Promise<void> {
     const bar = progressBar("captions", nCaps);
     let last = 0;
     const txt = await embedCaptions(model, emb.captions, {
-      cache: cacheDir ? { dir: cacheDir, key: { model: await modelFingerprint(dir), data: dataFingerprint(o.data), limit: o.limit ?? null } } : undefined,
+      cache: cacheDir ? { dir: cacheDir, key: { model: await modelCacheId(dir, o.precision), data: dataFingerprint(o.data), limit: o.limit ?? null } } : undefined,
       onProgress: (d) => {
         bar.tick(d - last);
         last = d;
@@ -329,7 +341,7 @@ async function runRetrieval(o: RetrievalOpts): Promise<void> {
     } else {
       process.stdout.write(renderRetrievalMarkdown(r, `Retrieval: ${o.model} on ${o.data}`) + `\n\n${timingLine(timing)}\n`);
     }
-  }, { onWarning });
+  }, { onWarning, ...precisionOpts(o) });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -437,7 +449,7 @@ async function runLinearProbe(o: ProbeOpts): Promise<void> {
       );
       process.stdout.write(`${renderClassificationMarkdown(r.test, names, { title })}\n\n${probeTable}\n\n${timingLine(timing)}\n`);
     }
-  });
+  }, precisionOpts(o));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -446,6 +458,7 @@ function addCommon(cmd: Command): Command {
   return addHubOptions(cmd.requiredOption("--model <dir>", MODEL_HELP))
     .option("--batch-size <n>", "images per encoding batch", intArg("--batch-size"), 256)
     .option("--threads <n>", "threads of the model (and of the linear probe's optimizer) (default: all cores)", intArg("--threads"))
+    .addOption(precisionOption())
     .option("--cache-dir <dir>", 'cache embeddings (and classifier weights) here, keyed by model and data ("default": ~/.cache/clip-ts/eval)')
     .option("--json", "print one JSON document on stdout")
     .option("--strict", "stop at the first input that cannot be read or decoded (exit 2) instead of skipping and counting it")

@@ -13,7 +13,8 @@ import { defaultPreprocess } from "../models/clip/config.js";
 import { saveCheckpoint } from "../weights/checkpoint.js";
 import { TRUNCATE_POLICIES, type TruncatePolicy } from "../tokenizer/index.js";
 import { printJson, reportFileErrors } from "./output.js";
-import { collect, intArg, positiveArg } from "./options.js";
+import { collect, intArg, positiveArg, precisionOption, SAVE_DTYPES } from "./options.js";
+import type { Precision } from "../models/clip/int8.js";
 import { MODEL_HELP, addHubOptions, downloadProgress, hubOptions } from "./pull.js";
 
 /** Checks a --model value without the network: a local path, a hub id or an open_clip name (+ --pretrained). */
@@ -38,12 +39,13 @@ export function register(program: Command): void {
     .option("--raw", "do not L2-normalize the embeddings")
     .addOption(new Option("--truncate <policy>", "texts longer than the context: error, warn (cut and say so) or silent").choices(TRUNCATE_POLICIES as string[]).default("warn"))
     .option("--threads <n>", "threads (default: all cores)", intArg("--threads"))
+    .addOption(precisionOption())
     .option("--json", "print one JSON document: {image_embeddings, text_embeddings, logits_per_image, errors?}; a row of an image that could not be used is null")
     .option("--strict", "stop at the first image that cannot be read or decoded (exit 2) instead of reporting it and embedding the rest (exit 3)")
-    .action(async (o: { model: string; pretrained?: string; revision?: string; image: string[]; text: string[]; raw?: boolean; truncate: TruncatePolicy; threads?: number; json?: boolean; strict?: boolean }) => {
+    .action(async (o: { model: string; pretrained?: string; revision?: string; image: string[]; text: string[]; raw?: boolean; truncate: TruncatePolicy; threads?: number; precision: Precision; json?: boolean; strict?: boolean }) => {
       if (o.image.length === 0 && o.text.length === 0) throw new UserError("embed: give at least one --image FILE or --text TEXT");
       const progress = downloadProgress();
-      const model = await ClipModel.load(modelDir(o.model, o.pretrained), { threads: o.threads, truncate: o.truncate, ...hubOptions(o, progress) }).finally(() => progress.stop());
+      const model = await ClipModel.load(modelDir(o.model, o.pretrained), { threads: o.threads, truncate: o.truncate, precision: o.precision, ...hubOptions(o, progress) }).finally(() => progress.stop());
       try {
         const norm = { normalize: !o.raw };
         const enc = o.image.length ? await model.encodeImagesSkipping(o.image, norm) : undefined;
@@ -98,12 +100,13 @@ export function register(program: Command): void {
     .requiredOption("--out <dir>", "output checkpoint directory (open_clip layout)")
     .option("--seed <n>", "random seed", intArg("--seed", 0), 0)
     .option("--vocab <file>", "tokenizer vocabulary to copy next to the weights (bpe_simple_vocab_16e6.txt.gz or a trained one)")
+    .addOption(new Option("--save-dtype <t>", "storage of the weights: f32 (default, as open_clip's own files), f16 or bf16 (half the size; loaded as fp32)").choices(Object.keys(SAVE_DTYPES)).default("f32"))
     .option("--json", "print {out, arch, params} as JSON")
-    .action((o: { arch: string; out: string; seed: number; vocab?: string; json?: boolean }) => {
+    .action((o: { arch: string; out: string; seed: number; vocab?: string; saveDtype: keyof typeof SAVE_DTYPES; json?: boolean }) => {
       const config = presetConfig(o.arch);
       if (o.vocab && !fs.existsSync(o.vocab)) throw new UserError(`--vocab ${o.vocab}: no such file`);
       const state = initState(config, { seed: o.seed });
-      saveCheckpoint(o.out, config, state, { preprocess: defaultPreprocess(config.vision_cfg.image_size), tokenizerFiles: o.vocab ? [o.vocab] : [] });
+      saveCheckpoint(o.out, config, state, { preprocess: defaultPreprocess(config.vision_cfg.image_size), tokenizerFiles: o.vocab ? [o.vocab] : [], dtype: SAVE_DTYPES[o.saveDtype] });
       let params = 0;
       for (const t of state.values()) params += t.data.length;
       if (o.json) printJson({ out: o.out, arch: o.arch, params });
@@ -119,14 +122,15 @@ export function register(program: Command): void {
     .option("--batch <n>", "batch size", intArg("--batch"), 16)
     .option("--threads <n>", "threads (default: all cores)", intArg("--threads"))
     .option("--seconds <s>", "minimum measuring time per side", positiveArg("--seconds"), 5)
-    .option("--json", "print {images_per_second, texts_per_second, batch, threads} as JSON")
-    .action(async (o: { model: string; pretrained?: string; revision?: string; batch: number; threads?: number; seconds: number; json?: boolean }) => {
+    .addOption(precisionOption())
+    .option("--json", "print {images_per_second, texts_per_second, batch, threads, precision, peak_rss_mb} as JSON")
+    .action(async (o: { model: string; pretrained?: string; revision?: string; batch: number; threads?: number; seconds: number; precision: Precision; json?: boolean }) => {
       const { benchModel } = await import("./bench_model.js");
       const progress = downloadProgress();
       const { resolveModel } = await import("../weights/hub/resolve.js");
       const dir = await resolveModel(modelDir(o.model, o.pretrained), { pretrained: o.pretrained, revision: o.revision, onProgress: progress.onProgress }).finally(() => progress.stop());
-      const r = await benchModel(dir, o.batch, o.threads, o.seconds);
+      const r = await benchModel(dir, o.batch, o.threads, o.seconds, o.precision);
       if (o.json) printJson(r);
-      else process.stdout.write(`images/s ${r.images_per_second.toFixed(2)}, texts/s ${r.texts_per_second.toFixed(2)} (batch ${r.batch}, threads ${r.threads})\n`);
+      else process.stdout.write(`images/s ${r.images_per_second.toFixed(2)}, texts/s ${r.texts_per_second.toFixed(2)} (batch ${r.batch}, threads ${r.threads}, ${r.precision}, peak ${r.peak_rss_mb} MB)\n`);
     });
 }

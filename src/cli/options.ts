@@ -2,7 +2,8 @@
  * @file Every command's option parsers, in one place: each checks its value and throws commander's
  * InvalidArgumentError naming the flag and the value it got, which commander prints as one line.
  */
-import { InvalidArgumentError } from "commander";
+import { InvalidArgumentError, Option } from "commander";
+import { PRECISIONS } from "../models/clip/int8.js";
 
 /** An integer >= min (default 1). */
 export function intArg(name: string, min = 1): (v: string) => number {
@@ -72,6 +73,13 @@ export function intListArg(name: string): (v: string) => number[] {
 /** A repeatable flag's accumulator: `--image a --image b` gives ["a", "b"]. */
 export const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
+/** --precision: "fp32" or "int8" (see ClipModel's `precision` option). */
+export function precisionOption(): Option {
+  return new Option("--precision <p>", "fp32, or int8: linear layers in int8 (per-channel weights, dynamic activations), about 2x faster on CPUs with VNNI").choices(PRECISIONS as string[]).default("fp32");
+}
+
+/** --save-dtype values -> the safetensors dtype of the floating-point weights written (f32 is open_clip's own). */
+export const SAVE_DTYPES = { f32: "F32", f16: "F16", bf16: "BF16" } as const;
 /** A TCP port, 0 (any free one) to 65535. */
 export function portArg(name: string): (v: string) => number {
   return (v) => {

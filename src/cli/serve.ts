@@ -9,7 +9,8 @@ import { ClipModel } from "../clip/model.js";
 import type { SearchBackend } from "../server/backend.js";
 import { createServer } from "../server/app.js";
 import { DEFAULT_BATCHING, DEFAULT_LIMITS } from "../server/limits.js";
-import { intArg, mibArg, portArg } from "./options.js";
+import { intArg, mibArg, portArg, precisionOption } from "./options.js";
+import type { Precision } from "../models/clip/int8.js";
 import { modelDir } from "./model.js";
 
 interface ServeOpts {
@@ -18,6 +19,7 @@ interface ServeOpts {
   host: string;
   port: number;
   threads?: number;
+  precision: Precision;
   maxBatch: number;
   maxWaitMs: number;
   maxQueue: number;
@@ -37,7 +39,7 @@ async function openSearchBackend(db: string): Promise<SearchBackend> {
 
 async function runServe(o: ServeOpts): Promise<void> {
   const search = o.db !== undefined ? await openSearchBackend(o.db) : undefined;
-  const model = await ClipModel.load(modelDir(o.model), { threads: o.threads, truncate: "error", batchSize: o.maxBatch });
+  const model = await ClipModel.load(modelDir(o.model), { threads: o.threads, truncate: "error", batchSize: o.maxBatch, precision: o.precision });
   const server = await createServer(model, {
     search,
     batching: { maxBatch: o.maxBatch, maxWaitMs: o.maxWaitMs, maxQueue: o.maxQueue, timeoutMs: o.timeoutMs },
@@ -84,6 +86,7 @@ export function register(program: Command): void {
     .option("--host <host>", "interface to listen on (0.0.0.0 exposes it to the network)", "127.0.0.1")
     .option("--port <n>", "port (0: any free one)", portArg("--port"), 8080)
     .option("--threads <n>", "threads (default: all cores)", intArg("--threads"))
+    .addOption(precisionOption())
     .option("--max-batch <n>", "items per model call", intArg("--max-batch"), DEFAULT_BATCHING.maxBatch)
     .option("--max-wait-ms <ms>", "how long an idle model waits for more requests to batch", intArg("--max-wait-ms", 0), DEFAULT_BATCHING.maxWaitMs)
     .option("--max-queue <n>", "requests waiting per tower before 503", intArg("--max-queue"), DEFAULT_BATCHING.maxQueue)

@@ -11,6 +11,7 @@ export const SUMMARIES = {
   classify: "zero-shot classify images with class names and prompt templates",
   eval: "evaluate a checkpoint: zero-shot, retrieval, linear probe",
   demo: "the offline main job: train a small CLIP on a procedural world and report what it learned",
+  quantize: "write an int8 checkpoint, after measuring its agreement with fp32 on a dataset (--check)",
   pull: "download a pretrained checkpoint from the Hugging Face hub into its shared cache",
   serve: "serve a checkpoint over HTTP (embed, classify, search) with a search and zero-shot page",
   web: "write (and serve) a static site that runs CLIP in the browser: zero-shot and search over dropped images",

@@ -12,6 +12,7 @@ import type { PullProgress } from "../weights/hub/pull.js";
 import type { ClipConfig, PreprocessCfg, StateDict } from "../models/clip/config.js";
 import type { EncodeOptions, Embedder, Embeddings, PartialEmbeddings } from "./embedder.js";
 import { encodeImage, encodeText, paramLeaves } from "../models/clip/towers.js";
+import { INT8_SCALE_SUFFIX, type Int8Tensor, int8Keys, type Precision, quantizeLinear } from "../models/clip/int8.js";
 
 export { imageConfig };
 
@@ -28,6 +29,11 @@ export interface ModelOptions {
   onWarning?: (message: string, truncatedTexts?: number) => void;
   /** Hand the weights to ORT as a mapped file whatever their size (automatic beyond 64 MiB). */
   mapWeights?: boolean;
+  /**
+   * "fp32" (default), or "int8": every linear layer's weight in int8 with per-output-channel scales
+   * (a quantized checkpoint's own, or quantized at load), activations quantized per run.
+   */
+  precision?: Precision;
 }
 
 /** Where `ClipModel.load` finds a checkpoint that is not a local path. */
@@ -83,6 +89,8 @@ export class ClipModel implements Embedder {
   private pool?: ImagePool;
   /** Weights not yet handed to a session: a tower's entries go once ORT holds them (the caller's map is untouched). */
   private readonly pending: StateDict;
+  /** int8 weights not yet handed to a session (precision "int8"), by checkpoint key. */
+  private readonly int8 = new Map<string, Int8Array>();
 
   constructor(
     readonly config: ClipConfig,
@@ -92,11 +100,22 @@ export class ClipModel implements Embedder {
     private readonly tok: ClipTokenizer | UserError,
     private readonly opts: ModelOptions = {},
     readonly source = "<memory>",
+    /** Weights already in int8 (a quantized checkpoint), used as they are by precision "int8". */
+    quantized: ReadonlyMap<string, Int8Tensor> = new Map(),
   ) {
     this.embedDim = config.embed_dim;
     this.imageSize = config.vision_cfg.image_size;
     this.contextLength = config.text_cfg.context_length;
     this.pending = new Map(state);
+    if (opts.precision === "int8") {
+      for (const k of int8Keys(config)) {
+        const q = quantized.get(k);
+        if (!q) continue;
+        this.int8.set(k, q.q);
+        this.pending.set(`${k}${INT8_SCALE_SUFFIX}`, { shape: [q.scale.length], data: q.scale });
+        this.pending.delete(k); // the dequantized float copy
+      }
+    }
     const ls = state.get("logit_scale");
     this.logitScale = ls ? Math.exp(ls.data[0]) : 100;
     if (!(tok instanceof UserError) && tok.vocabSize > config.text_cfg.vocab_size) {
@@ -135,18 +154,38 @@ export class ClipModel implements Embedder {
       if (!(e instanceof UserError)) throw e;
       tokenizer = e;
     }
-    return new ClipModel(ck.config, ck.preprocess, ck.state, tokenizer, opts, fromHub ? ref : dir);
+    return new ClipModel(ck.config, ck.preprocess, ck.state, tokenizer, opts, fromHub ? ref : dir, ck.int8);
   }
 
-  private weights(): (name: string) => Float32Array | undefined {
-    return (n) => this.pending.get(n)?.data;
+  private weights(): (name: string) => Float32Array | Int8Array | undefined {
+    return (n) => this.int8.get(n) ?? this.pending.get(n)?.data;
+  }
+
+  /** The keys whose layers run in int8: all of int8Keys at precision "int8", none otherwise. */
+  private int8Set(): Set<string> {
+    return new Set(this.opts.precision === "int8" ? int8Keys(this.config) : []);
+  }
+
+  /** At precision "int8", quantizes a tower's linear weights that are not int8 yet (dropping their float copies). */
+  private quantizeTower(visual: boolean): void {
+    if (this.opts.precision !== "int8") return;
+    for (const k of int8Keys(this.config)) {
+      const t = this.pending.get(k);
+      if (k.startsWith("visual.") !== visual || this.int8.has(k) || !t) continue;
+      const q = quantizeLinear(t);
+      this.int8.set(k, q.q);
+      this.pending.set(`${k}${INT8_SCALE_SUFFIX}`, { shape: [q.scale.length], data: q.scale });
+      this.pending.delete(k);
+    }
   }
 
   /** Compiles a tower with the pending weights, letting go of that tower's JS copy once ORT has it. */
   private async compileTower(features: T.Tensor, visual: boolean): Promise<CompiledGraph> {
     const { CompiledGraph } = await import("../runtime/session.js");
+    this.quantizeTower(visual);
     const onWeightsCopied = (): void => {
       for (const k of [...this.pending.keys()]) if (k.startsWith("visual.") === visual && k !== "logit_scale" && k !== "logit_bias") this.pending.delete(k);
+      for (const k of [...this.int8.keys()]) if (k.startsWith("visual.") === visual) this.int8.delete(k);
       collectGarbage();
     };
     return CompiledGraph.compile({ features }, { weights: this.weights(), threads: this.opts.threads, executionProvider: this.opts.executionProvider, externalData: this.opts.mapWeights, onWeightsCopied });
@@ -156,7 +195,7 @@ export class ClipModel implements Embedder {
     this.imageGraph ??= (() => {
       const S = this.imageSize;
       const pixels = T.input("pixels", "float32", ["B", 3, S, S]);
-      return this.compileTower(encodeImage(this.config, pixels, paramLeaves(this.config)), true);
+      return this.compileTower(encodeImage(this.config, pixels, paramLeaves(this.config, this.int8Set())), true);
     })();
     return this.imageGraph;
   }
@@ -164,7 +203,7 @@ export class ClipModel implements Embedder {
   private texts(): Promise<CompiledGraph> {
     this.textGraph ??= (() => {
       const tokens = T.input("tokens", "int64", ["B", this.contextLength]);
-      return this.compileTower(encodeText(this.config, tokens, paramLeaves(this.config)), false);
+      return this.compileTower(encodeText(this.config, tokens, paramLeaves(this.config, this.int8Set())), false);
     })();
     return this.textGraph;
   }

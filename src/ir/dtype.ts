@@ -1,7 +1,7 @@
 /** @file Element types of graph tensors and the typed arrays that hold them. */
 
-/** Element types of the graph IR. */
-export type DType = "float32" | "float64" | "int64" | "int32" | "bool";
+/** Element types of the graph IR; int8 holds quantized weights (see the `matmulInt8` op), no other op computes in it. */
+export type DType = "float32" | "float64" | "int64" | "int32" | "int8" | "bool";
 
 export const FLOAT_DTYPES: readonly DType[] = ["float32", "float64"];
 
@@ -10,7 +10,7 @@ export function isFloat(d: DType): boolean {
 }
 
 /** Typed array for each dtype as held on the host (int64 as BigInt64Array, bool as Uint8Array). */
-export type HostArray = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array;
+export type HostArray = Float32Array | Float64Array | BigInt64Array | Int32Array | Int8Array | Uint8Array;
 
 export function allocHost(dtype: DType, size: number): HostArray {
   switch (dtype) {
@@ -22,6 +22,8 @@ export function allocHost(dtype: DType, size: number): HostArray {
       return new BigInt64Array(size);
     case "int32":
       return new Int32Array(size);
+    case "int8":
+      return new Int8Array(size);
     case "bool":
       return new Uint8Array(size);
   }
@@ -33,5 +35,6 @@ export function dtypeOfHost(a: HostArray): DType {
   if (a instanceof Float64Array) return "float64";
   if (a instanceof BigInt64Array) return "int64";
   if (a instanceof Int32Array) return "int32";
+  if (a instanceof Int8Array) return "int8";
   return "bool";
 }

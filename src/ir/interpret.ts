@@ -113,6 +113,31 @@ function erf(x: number): number {
   return x < 0 ? -r : r;
 }
 
+/** Rounds to the nearest integer, ties to even (numpy.rint, ONNX QuantizeLinear). */
+function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/**
+ * ONNX DynamicQuantizeLinear in float32 arithmetic: the range [min(x, 0), max(x, 0)] mapped onto
+ * uint8 0..255; returns the quantized values, the zero point and the step (the scale).
+ */
+function dynamicQuantizeLinear(x: Float64Array): { q: Float64Array; zero: number; step: number } {
+  let lo = 0;
+  let hi = 0;
+  for (const v of x) {
+    const f = Math.fround(v);
+    if (f < lo) lo = f;
+    if (f > hi) hi = f;
+  }
+  const step = Math.fround(Math.fround(hi - lo) / 255);
+  if (step === 0) return { q: new Float64Array(x.length), zero: 0, step: 0 };
+  const zero = Math.min(255, Math.max(0, roundHalfEven(Math.fround(-Math.fround(lo / step)))));
+  const q = x.map((v) => Math.min(255, Math.max(0, roundHalfEven(Math.fround(Math.fround(v) / step)) + zero)));
+  return { q, zero, step };
+}
+
 function transposeImpl(x: Value, perm: number[]): Value {
   const shape = perm.map((p) => x.shape[p]);
   const xst = strides(x.shape);
@@ -215,7 +240,7 @@ const IMPLS: { [K in OpName]: Impl<OpAttrs[K]> } = {
   where: (ins) => broadcastN(ins, (c, a, b) => (c ? a : b)),
   cast: ([x], a) => ({
     shape: x.shape,
-    data: x.data.map((v) => (a.to === "bool" ? (v !== 0 ? 1 : 0) : a.to === "int64" || a.to === "int32" ? Math.trunc(v) : a.to === "float32" ? Math.fround(v) : v)),
+    data: x.data.map((v) => (a.to === "bool" ? (v !== 0 ? 1 : 0) : a.to === "int64" || a.to === "int32" || a.to === "int8" ? Math.trunc(v) : a.to === "float32" ? Math.fround(v) : v)),
   }),
   matmul: ([a, b]) => {
     const m = a.shape[a.shape.length - 2];
@@ -237,6 +262,20 @@ const IMPLS: { [K in OpName]: Impl<OpAttrs[K]> } = {
         }
     }
     return { shape: [...batch, m, n], data: out };
+  },
+  matmulInt8: ([x, w, scale, bias]) => {
+    const k = w.shape[0];
+    const n = w.shape[1];
+    const m = x.data.length / k;
+    const { q, zero, step } = dynamicQuantizeLinear(x.data);
+    const out = new Float64Array(m * n);
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let p = 0; p < k; p++) s += (q[i * k + p] - zero) * w.data[p * n + j];
+        out[i * n + j] = s * step * scale.data[j] + (bias ? bias.data[j] : 0);
+      }
+    return { shape: [...x.shape.slice(0, -1), n], data: out };
   },
   reshape: ([x], a) => {
     const out = a.shape.map((d, i) => (d === 0 ? x.shape[i] : d));

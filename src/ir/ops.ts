@@ -43,6 +43,13 @@ export interface OpAttrs {
   cast: { to: DType };
   // linear algebra
   matmul: None;
+  /**
+   * int8 matmul with dynamic activation quantization: inputs x (float32 [..., K]), w (int8 [K, N]),
+   * scale (float32 [N], per output column) and an optional bias (float32 [N]). x is quantized per
+   * tensor to uint8 as ONNX DynamicQuantizeLinear does, multiplied in integers by w, and the int32
+   * sums are scaled by x's scale times scale[n]: y ~= x @ (w * scale) + bias.
+   */
+  matmulInt8: None;
   // movement; reshape: 0 copies the input dim at that index, -1 is inferred
   reshape: { shape: number[] };
   transpose: { perm: number[] };

@@ -118,6 +118,17 @@ export const SHAPE_RULES: { [K in OpName]: Rule<OpAttrs[K]> } = {
     if (!batch) fail(`matmul: ${fmtShape(a.shape)} x ${fmtShape(b.shape)}: batch dims do not broadcast`);
     return { dtype: d, shape: [...batch, a.shape[a.shape.length - 2], b.shape[b.shape.length - 1]] };
   },
+  matmulInt8: ([x, w, scale, bias]) => {
+    const sig = `matmulInt8: ${[x, w, scale, bias].filter(Boolean).map((m) => `${m.dtype} ${fmtShape(m.shape)}`).join(", ")}`;
+    if (x.dtype !== "float32" || w.dtype !== "int8" || scale.dtype !== "float32" || (bias && bias.dtype !== "float32")) {
+      fail(`${sig}: needs float32 x, int8 w, float32 scale and bias`);
+    }
+    if (x.shape.length < 2 || w.shape.length !== 2) fail(`${sig}: needs x of rank >= 2 and w of rank 2`);
+    const n = w.shape[1];
+    if (x.shape[x.shape.length - 1] !== w.shape[0]) fail(`${sig}: inner dims ${x.shape[x.shape.length - 1]} and ${w.shape[0]} differ`);
+    for (const v of bias ? [scale, bias] : [scale]) if (v.shape.length !== 1 || v.shape[0] !== n) fail(`${sig}: scale and bias must be [${n}]`);
+    return { dtype: "float32", shape: [...x.shape.slice(0, -1), n] };
+  },
   reshape: ([x], a) => {
     const out: Dim[] = [];
     let infer = -1;

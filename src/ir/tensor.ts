@@ -98,6 +98,8 @@ export function scalar(v: number, dtype: DType = "float32"): Tensor<"const"> {
       return constant(new BigInt64Array([BigInt(v)]), []);
     case "int32":
       return constant(new Int32Array([v]), []);
+    case "int8":
+      return constant(new Int8Array([v]), []);
     case "bool":
       return constant(new Uint8Array([v ? 1 : 0]), []);
   }
@@ -147,6 +149,8 @@ export const cast = (x: Tensor, to: DType): Tensor => (x.dtype === to ? x : node
 
 // ---- linear algebra and movement ----
 export const matmul = (a: Tensor, b: Tensor): Tensor => node("matmul", [a, b], {});
+/** x @ (w * scale) + bias with w int8 [K, N], scale [N] per column, x quantized dynamically (see OpAttrs.matmulInt8). */
+export const matmulInt8 = (x: Tensor, w: Tensor, scale: Tensor, bias?: Tensor): Tensor => node("matmulInt8", bias ? [x, w, scale, bias] : [x, w, scale], {});
 export const reshape = (x: Tensor, shape: number[]): Tensor => node("reshape", [x], { shape });
 export const transpose = (x: Tensor, perm: number[]): Tensor => node("transpose", [x], { perm });
 export const expand = (x: Tensor, shape: Dim[]): Tensor => node("expand", [x], { shape });

@@ -2,8 +2,18 @@
 import * as T from "../ir/tensor.js";
 import type { Tensor } from "../ir/tensor.js";
 
-/** torch.nn.Linear: x @ W^T + b with W [out, in]. */
-export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
+/** An int8 linear weight: q [out, in] int8 and one float32 scale per output row, W ~= q * scale[:, None]. */
+export interface Int8Weight {
+  q: Tensor;
+  scale: Tensor;
+}
+
+/** A linear layer's weight: float [out, in], or int8 with per-output-channel scales. */
+export type LinearWeight = Tensor | Int8Weight;
+
+/** torch.nn.Linear: x @ W^T + b with W [out, in]; an int8 weight runs as one `matmulInt8` (activations quantized dynamically). */
+export function linear(x: Tensor, weight: LinearWeight, bias?: Tensor): Tensor {
+  if (!(weight instanceof T.Tensor)) return T.matmulInt8(x, T.mT(weight.q), weight.scale, bias); // [out, in] -> [in, out]
   const y = T.matmul(x, T.mT(weight));
   return bias ? T.add(y, bias) : y;
 }
@@ -86,9 +96,9 @@ export function causalMask(len: number, dtype: "float32" | "float64" = "float32"
 }
 
 export interface AttentionParams {
-  inProjWeight: Tensor; // [3D, D]
+  inProjWeight: LinearWeight; // [3D, D]
   inProjBias: Tensor; // [3D]
-  outProjWeight: Tensor; // [D, D]
+  outProjWeight: LinearWeight; // [D, D]
   outProjBias: Tensor; // [D]
 }
 

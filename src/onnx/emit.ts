@@ -78,6 +78,7 @@ export function emitModel(outputs: Record<string, Tensor>, opts: EmitOptions = {
   const constCache = new Map<string, string>();
   let nValues = 0;
   let nConsts = 0;
+  const domains = new Set<string>();
 
   const addInitializer = (name: string, value: HostArray, shape: readonly number[], dtype: DType): void => {
     const raw = hostBytes(value);
@@ -105,7 +106,7 @@ export function emitModel(outputs: Record<string, Tensor>, opts: EmitOptions = {
   };
 
   const ctx: LowerCtx = {
-    node(opType, ins, attrs = {}) {
+    node(opType, ins, attrs = {}, domain) {
       const out = `v${nValues++}`;
       const attribute = Object.keys(attrs)
         .sort()
@@ -115,7 +116,8 @@ export function emitModel(outputs: Record<string, Tensor>, opts: EmitOptions = {
           const v = (a as Record<string, unknown>)[kind];
           return { name: k, type: ATTR_KIND[kind], [kind]: kind === "s" ? new TextEncoder().encode(v as string) : v };
         });
-      nodes.push({ input: ins, output: [out], name: `n${nodes.length}`, opType, attribute });
+      nodes.push({ input: ins, output: [out], name: `n${nodes.length}`, opType, attribute, ...(domain ? { domain } : {}) });
+      if (domain) domains.add(domain);
       return out;
     },
     i64(values) {
@@ -192,7 +194,7 @@ export function emitModel(outputs: Record<string, Tensor>, opts: EmitOptions = {
     irVersion: 8,
     producerName: "clip-ts",
     producerVersion: "0.1.0",
-    opsetImport: [{ domain: "", version: OPSET }],
+    opsetImport: [{ domain: "", version: OPSET }, ...[...domains].sort().map((domain) => ({ domain, version: 1 }))],
   };
   const graph = {
     name: opts.graphName ?? "clip-ts",

@@ -6,12 +6,14 @@ import type { Tensor } from "../ir/tensor.js";
 import { InternalError } from "../errors.js";
 
 export const OPSET = 18;
+/** ONNX Runtime's contrib operator set (int8 kernels), imported at version 1 when a graph uses it. */
+export const MS_DOMAIN = "com.microsoft";
 
 export type Attr = { i: number } | { f: number } | { ints: number[] } | { floats: number[] } | { s: string };
 
 export interface LowerCtx {
-  /** Adds a node and returns its (first) output name. */
-  node(opType: string, inputs: string[], attrs?: Record<string, Attr>): string;
+  /** Adds a node and returns its (first) output name; `domain` names a non-standard operator set (com.microsoft). */
+  node(opType: string, inputs: string[], attrs?: Record<string, Attr>, domain?: string): string;
   /** A constant 1-D int64 tensor. */
   i64(values: number[]): string;
   /** A constant tensor. */
@@ -22,7 +24,7 @@ type Lower<A> = (ctx: LowerCtx, t: Tensor, ins: string[], attrs: A) => string;
 
 const simple = (opType: string): Lower<unknown> => (ctx, _t, ins) => ctx.node(opType, ins);
 
-const ONNX_CAST: Record<DType, number> = { float32: 1, float64: 11, int64: 7, int32: 6, bool: 9 };
+const ONNX_CAST: Record<DType, number> = { float32: 1, float64: 11, int64: 7, int32: 6, int8: 3, bool: 9 };
 
 /** ORT's CPU Conv/ConvTranspose/AveragePool run float32 only: float64 graphs go through a cast. */
 function viaFloat32(ctx: LowerCtx, t: Tensor, ins: string[], make: (ins32: string[]) => string): string {
@@ -72,6 +74,9 @@ export const LOWERINGS: { [K in OpName]: Lower<OpAttrs[K]> } = {
   where: simple("Where"),
   cast: (ctx, _t, ins, a) => ctx.node("Cast", ins, { to: { i: ONNX_CAST[a.to] } }),
   matmul: simple("MatMul"),
+  // ORT's contrib op: DynamicQuantizeLinear + MatMulInteger + scaling (+ bias) in one kernel; "" skips b_zero_point
+  matmulInt8: (ctx, _t, [x, w, scale, bias]) =>
+    ctx.node("DynamicQuantizeMatMul", bias ? [x, w, scale, "", bias] : [x, w, scale], {}, MS_DOMAIN),
   // [.., 0 copies the input dim, -1 inferred]: the same convention as ONNX Reshape with allowzero=0
   reshape: (ctx, _t, [x], a) => ctx.node("Reshape", [x, ctx.i64(a.shape)]),
   transpose: (ctx, _t, ins, a) => ctx.node("Transpose", ins, { perm: { ints: a.perm } }),

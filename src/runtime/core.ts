@@ -37,6 +37,8 @@ export interface CompileOptions {
   onWeightsCopied?: () => void;
   /** Where ORT writes its optimized model, for inspection (Node only). */
   optimizedModelPath?: string;
+  /** Profile every run: ORT writes a Chrome-trace JSON file named with this prefix at `endProfiling()` (Node only). */
+  profilePrefix?: string;
   /** The ONNX Runtime adapter that builds the session (default: the one loaded last, Node's or the browser's). */
   backend?: Backend;
 }
@@ -57,6 +59,7 @@ export interface OrtTensorLike {
 export interface OrtSessionLike {
   run(feeds: Record<string, never>, fetches: string[]): Promise<Record<string, OrtTensorLike>>;
   release(): Promise<void>;
+  endProfiling?(): void;
 }
 
 /** Makes an ORT tensor of the adapter's package. */
@@ -136,6 +139,11 @@ export class CompiledGraph {
     const view = buf.subarray(0, a.length) as HostArray;
     (view as Float32Array).set(a as Float32Array);
     return view;
+  }
+
+  /** Ends profiling (compiled with `profilePrefix`): ORT writes its trace file `<prefix>_<time>.json`. */
+  endProfiling(): void {
+    this.session.endProfiling?.();
   }
 
   async release(): Promise<void> {

@@ -18,7 +18,7 @@ async function loadOrt(): Promise<typeof Ort> {
   return (ort ??= await import("onnxruntime-node"));
 }
 
-const ORT_TYPE: Record<DType, Ort.Tensor.Type> = { float32: "float32", float64: "float64", int64: "int64", int32: "int32", bool: "bool" };
+const ORT_TYPE: Record<DType, Ort.Tensor.Type> = { float32: "float32", float64: "float64", int64: "int64", int32: "int32", int8: "int8", bool: "bool" };
 const makeTensor = (type: DType, data: HostArray, dims: number[]): Ort.Tensor => new ort.Tensor(ORT_TYPE[type], data as never, dims);
 const EXTERNAL_THRESHOLD = 1.8e9;
 /** Initializer bytes beyond which inference weights are passed to ORT as a mapped file. */
@@ -40,6 +40,7 @@ export const nodeBackend: Backend = {
       intraOpNumThreads: opts.threads ?? availableParallelism(),
       interOpNumThreads: 1,
       ...(opts.optimizedModelPath ? { optimizedModelFilePath: opts.optimizedModelPath } : {}),
+      ...(opts.profilePrefix ? { enableProfiling: true, profileFilePrefix: opts.profilePrefix } : {}),
     });
     const wrap = (s: Ort.InferenceSession, e: Emitted): CompiledGraph => new CompiledGraph(s as unknown as OrtSessionLike, e.inputs, e.outputs, makeTensor);
     // Large weights go to a file ORT maps into memory: its pages are the only copy ORT keeps besides

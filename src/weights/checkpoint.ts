@@ -43,6 +43,8 @@ import { toFloat32 } from "./dtype.js";
 import { readTensorsFile, writeFileAtomic, writeSafetensorsFile } from "./files.js";
 import { hfConfigJson, hfPreprocessorJson, hfToOpenClip, inferHfConfig, isHfState, openClipToHf, preprocessFromHf } from "./hf.js";
 import type { TensorToWrite } from "./safetensors.js";
+import type { Int8Tensor } from "../models/clip/int8.js";
+import { INT8_CONFIG_KEY, int8Entries, int8Marker, readInt8State } from "./int8.js";
 
 export type CheckpointSource = "open_clip" | "hf" | "torch";
 
@@ -59,8 +61,10 @@ export interface TokenizerFiles {
 export interface LoadedCheckpoint {
   config: ClipConfig;
   preprocess: PreprocessCfg;
-  /** Float32 tensors by OpenAI/open_clip key. */
+  /** Float32 tensors by OpenAI/open_clip key (an int8 checkpoint's quantized weights dequantized). */
   state: StateDict;
+  /** An int8 checkpoint's quantized weights as stored (clip-ts's extension, weights/int8.ts); empty otherwise. */
+  int8: Map<string, Int8Tensor>;
   source: CheckpointSource;
   /** The checkpoint's directory (the file's directory when a file was given). */
   dir: string;
@@ -171,8 +175,17 @@ function locate(p: string): { dir: string; weights: string; ocConfig?: string; h
  */
 export function loadCheckpoint(p: string, opts: LoadOptions = {}): LoadedCheckpoint {
   const loc = locate(p);
-  const { state: raw, format } = readStateFile(loc.weights);
   const tokenizer = findTokenizer(loc.dir);
+  const doc = loc.ocConfig ? readJson(loc.ocConfig) : undefined;
+  const marker = typeof doc === "object" && doc !== null ? (doc as Record<string, unknown>)[INT8_CONFIG_KEY] : undefined;
+  if (marker !== undefined) {
+    // clip-ts's int8 layout (weights/int8.ts): open_clip keys, int8 weights kept as stored
+    const { config, preprocess } = parseOpenClipConfig(doc, loc.ocConfig);
+    const { state, int8 } = readInt8State(loc.weights, marker, loc.ocConfig!);
+    checkState(config, state, `${loc.weights} (config from ${loc.ocConfig})`);
+    return { config, preprocess, state, int8, source: "open_clip", dir: loc.dir, weightsFile: loc.weights, inferred: false, tokenizer };
+  }
+  const { state: raw, format } = readStateFile(loc.weights);
 
   if (isHfState(raw.keys())) {
     const configJson = loc.hfConfig ? readJson(loc.hfConfig) : {};
@@ -181,7 +194,7 @@ export function loadCheckpoint(p: string, opts: LoadOptions = {}): LoadedCheckpo
     checkState(config, state, loc.weights);
     const pre = path.join(loc.dir, HF_PREPROCESSOR);
     const preprocess = exists(pre) ? preprocessFromHf(readJson(pre), config.vision_cfg.image_size) : defaultPreprocess(config.vision_cfg.image_size);
-    return { config, preprocess, state, source: "hf", dir: loc.dir, weightsFile: loc.weights, inferred: !loc.hfConfig, tokenizer };
+    return { config, preprocess, state, int8: new Map(), source: "hf", dir: loc.dir, weightsFile: loc.weights, inferred: !loc.hfConfig, tokenizer };
   }
 
   const state: StateDict = new Map();
@@ -190,7 +203,7 @@ export function loadCheckpoint(p: string, opts: LoadOptions = {}): LoadedCheckpo
   let preprocess: PreprocessCfg;
   let source: CheckpointSource;
   if (loc.ocConfig) {
-    ({ config, preprocess } = parseOpenClipConfig(readJson(loc.ocConfig), loc.ocConfig));
+    ({ config, preprocess } = parseOpenClipConfig(doc, loc.ocConfig));
     source = "open_clip";
     checkState(config, state, `${loc.weights} (config from ${loc.ocConfig})`);
   } else {
@@ -199,7 +212,7 @@ export function loadCheckpoint(p: string, opts: LoadOptions = {}): LoadedCheckpo
     source = format === "torch" ? "torch" : "open_clip";
     checkState(config, state, loc.weights);
   }
-  return { config, preprocess, state, source, dir: loc.dir, weightsFile: loc.weights, inferred: !loc.ocConfig, tokenizer };
+  return { config, preprocess, state, int8: new Map(), source, dir: loc.dir, weightsFile: loc.weights, inferred: !loc.ocConfig, tokenizer };
 }
 
 /** Options of `saveCheckpoint` / `saveHfCheckpoint`: preprocessing and tokenizer files to write beside the weights. */
@@ -209,6 +222,11 @@ export interface SaveOptions {
   tokenizerFiles?: string[];
   /** Storage type of the floating-point weights (default F32). */
   dtype?: "F32" | "F16" | "BF16";
+  /**
+   * Quantized weights to store as int8 instead of their float entries: clip-ts's int8 layout
+   * (weights/int8.ts), marked in the config and not loadable by open_clip.
+   */
+  int8?: ReadonlyMap<string, Int8Tensor>;
   /**
    * text_cfg.hf_tokenizer_name for a vocabulary that is not OpenAI's: the hub repository the
    * checkpoint will be uploaded to. Default: the directory's absolute path (open_clip's
@@ -285,12 +303,14 @@ function copyTokenizer(dir: string, files: string[] | undefined): void {
 export function saveCheckpoint(dir: string, config: ClipConfig, state: StateDict, opts: SaveOptions = {}): void {
   checkState(config, state, "state to save");
   fs.mkdirSync(dir, { recursive: true });
-  writeSafetensorsFile(path.join(dir, OPEN_CLIP_SAFETENSORS), toWrite(state, opts.dtype ?? "F32"), { format: "pt" });
+  const q = opts.int8 && opts.int8.size ? opts.int8 : undefined;
+  writeSafetensorsFile(path.join(dir, OPEN_CLIP_SAFETENSORS), q ? int8Entries(state, q, opts.dtype ?? "F32") : toWrite(state, opts.dtype ?? "F32"), { format: "pt" });
   copyTokenizer(dir, opts.tokenizerFiles);
   const bpe = referenceBpe(opts.tokenizerFiles);
   const tokenizerName = bpe ? writeHfTokenizer(dir, config, bpe, opts) : undefined;
   const doc = openClipConfigJson(config, opts.preprocess) as { model_cfg: { text_cfg: Record<string, unknown> } };
   if (tokenizerName) doc.model_cfg.text_cfg.hf_tokenizer_name = tokenizerName;
+  if (q) (doc as Record<string, unknown>)[INT8_CONFIG_KEY] = int8Marker([...state.keys()].filter((k) => q.has(k)));
   writeFileAtomic(path.join(dir, OPEN_CLIP_CONFIG), [new TextEncoder().encode(JSON.stringify(doc, null, 2) + "\n")]);
 }
 

@@ -23,6 +23,8 @@ export interface OpCase {
   /** finite-difference step and relative tolerance (defaults 1e-6 and 1e-6) */
   fdEps?: number;
   fdTol?: number;
+  /** A straight-through estimator: the op's gradient must equal this differentiable composite's (finite differences see the rounding steps). */
+  straightThrough?: (xs: Tensor[]) => Tensor;
 }
 
 export const CASES: OpCase[] = [
@@ -56,6 +58,13 @@ export const CASES: OpCase[] = [
   { op: "cast", name: "cast-int", inputs: [{ shape: [5], dtype: "int64", gen: "int", max: 9 }], build: ([x]) => T.cast(x, "float32"), grad: false },
   { op: "matmul", inputs: [{ shape: [2, 3, 4] }, { shape: [4, 5] }], build: ([a, b]) => T.matmul(a, b) },
   { op: "matmul", name: "matmul-batched", inputs: [{ shape: [2, 1, 3, 4] }, { shape: [3, 4, 2] }], build: ([a, b]) => T.matmul(a, b) },
+  {
+    // float32 only: float64 cases enter and leave through casts; the composite is the dequantized weight's matmul
+    op: "matmulInt8",
+    inputs: [{ shape: [2, 3, 6] }, { shape: [6, 5], dtype: "int8", gen: "int" }, { shape: [5], gen: "positive" }, { shape: [5] }],
+    build: ([x, w, s, b]) => T.cast(T.matmulInt8(T.cast(x, "float32"), w, T.cast(s, "float32"), T.cast(b, "float32")), x.dtype),
+    straightThrough: ([x, w, s, b]) => T.add(T.matmul(x, T.mul(T.cast(w, x.dtype), s)), b),
+  },
   { op: "reshape", inputs: [{ shape: [2, 3, 4] }], build: ([x]) => T.reshape(x, [0, -1, 2]) },
   { op: "transpose", inputs: [{ shape: [2, 3, 4] }], build: ([x]) => T.transpose(x, [2, 0, 1]) },
   { op: "expand", inputs: [{ shape: [3, 1] }], build: ([x]) => T.expand(x, [2, 3, 4]) },

@@ -20,6 +20,7 @@ export function genValues(spec: InputSpec, dtype: DType, r: () => number): HostA
     if (a instanceof BigInt64Array) a[i] = BigInt(Math.floor(r() * (spec.max ?? 3)));
     else if (a instanceof Uint8Array) a[i] = r() < 0.5 ? 1 : 0;
     else if (a instanceof Int32Array) a[i] = Math.floor(r() * (spec.max ?? 3));
+    else if (a instanceof Int8Array) a[i] = Math.floor(r() * 255) - 127; // the symmetric int8 range
     else if (spec.gen === "positive") a[i] = 0.5 + 1.5 * r();
     else if (spec.gen === "distinct") a[i] = (i * 0.37 + r() * 0.1) * (r() < 0.5 ? -1 : 1) + 0.05;
     else a[i] = 4 * r() - 2;

@@ -11,7 +11,7 @@ import { CASES } from "./cases.js";
 import { fdCheck, makeInputs, maxAbs, maxAbsDiff, runOrt } from "./harness.js";
 
 // ORT runs these in float32 even inside float64 graphs (no double kernels)
-const FLOAT32_KERNELS = new Set<OpName>(["conv2d", "convTranspose2d", "avgPool2d", "erf"]);
+const FLOAT32_KERNELS = new Set<OpName>(["conv2d", "convTranspose2d", "avgPool2d", "erf", "matmulInt8"]);
 
 test("every op has a test case", () => {
   const covered = new Set(CASES.map((c) => c.op));
@@ -47,6 +47,28 @@ for (const c of CASES) {
         for (const g of gs) assert.equal(maxAbs(g.data), 0);
       }
       assert.equal(GRAD_RULES[c.op] === NONDIFF || c.op === "cast", true);
+    });
+    continue;
+  }
+
+  const st = c.straightThrough;
+  if (st) {
+    test(`${label}: straight-through gradient equals the composite's, and runs in ORT`, async () => {
+      const b = makeInputs(c.inputs, "float64", 3);
+      const y = c.build(b.inputs);
+      const floats = b.inputs.filter((t) => t.dtype === "float64");
+      const seedName = `x${b.inputs.length}`; // runOrt feeds inputs by position
+      const seed = T.input(seedName, "float64", [...y.shape] as number[]);
+      const ours = grad(y, floats, [seed]);
+      const theirs = grad(st(b.inputs), floats, [seed]);
+      const n = (y.shape as number[]).reduce((a, d) => a * d, 1);
+      const seedValue = Float64Array.from({ length: n }, (_v, i) => Math.sin(i + 1));
+      const feeds = { ...b.feeds, [seedName]: { shape: y.shape as number[], data: seedValue } };
+      const got = interpret(ours, feeds);
+      const want = interpret(theirs, feeds);
+      got.forEach((g, k) => assert.ok(maxAbsDiff(g.data, want[k].data) <= 1e-5 * Math.max(1, maxAbs(want[k].data)), `${label}: gradient ${k}`));
+      const ort = await runOrt(ours, [...b.inputs, seed], [...b.values, seedValue]);
+      ort.forEach((g, k) => assert.ok(maxAbsDiff(g, want[k].data) <= 1e-5 * Math.max(1, maxAbs(want[k].data)), `${label}: ORT gradient ${k}`));
     });
     continue;
   }

@@ -2,27 +2,37 @@
  * Parameter paths equal OpenAI/open_clip checkpoint keys; activations are batch-first. */
 import * as T from "../../ir/tensor.js";
 import type { Tensor } from "../../ir/tensor.js";
-import { batchNormInference, batchNormTraining, causalMask, gelu, linear, quickGelu, selfAttention } from "../../nn/functional.js";
-import { type ClipConfig, expectedParams, gridSize, isResNet, resnetEmbedWidth, visionHeads } from "./config.js";
+import { batchNormInference, batchNormTraining, causalMask, gelu, linear, type LinearWeight, quickGelu, selfAttention } from "../../nn/functional.js";
+import { type ClipConfig, gridSize, isResNet, resnetEmbedWidth, visionHeads } from "./config.js";
+import { INT8_SCALE_SUFFIX, int8Params } from "./int8.js";
 import { InternalError } from "../../errors.js";
 
 /** Gives the graph tensor of a checkpoint key (a param leaf, or a fed tensor when training). */
 export type Params = (key: string) => Tensor;
 
-/** Param leaves for every key of a config, shaped as the checkpoint. */
-export function paramLeaves(config: ClipConfig): Params {
-  const shapes = new Map(expectedParams(config).map((p) => [p.key, p.shape]));
+/**
+ * Param leaves for every key of a config, shaped as the checkpoint; the keys in `int8` (see
+ * int8Keys) are int8 leaves with a float32 `<key>_scale` leaf each, and their layers run as int8.
+ */
+export function paramLeaves(config: ClipConfig, int8: ReadonlySet<string> = new Set()): Params {
+  const specs = new Map(int8Params(config, int8).map((p) => [p.key, p]));
   const made = new Map<string, Tensor>();
   return (key) => {
     let t = made.get(key);
     if (!t) {
-      const shape = shapes.get(key);
-      if (!shape) throw new InternalError(`no parameter '${key}' in this config`);
-      t = T.param(key, shape);
+      const spec = specs.get(key);
+      if (!spec) throw new InternalError(`no parameter '${key}' in this config`);
+      t = T.param(key, spec.shape, spec.dtype);
       made.set(key, t);
     }
     return t;
   };
+}
+
+/** A linear layer's weight: the float leaf, or the int8 leaf with its scales when the params made it int8. */
+function weight(P: Params, key: string): LinearWeight {
+  const w = P(key);
+  return w.dtype === "int8" ? { q: w, scale: P(`${key}${INT8_SCALE_SUFFIX}`) } : w;
 }
 
 /** BatchNorm mode: running statistics (inference) or batch statistics that also update them (training). */
@@ -45,14 +55,14 @@ function transformer(x: Tensor, P: Params, prefix: string, layers: number, heads
   for (let i = 0; i < layers; i++) {
     const b = `${prefix}.resblocks.${i}`;
     const attn = {
-      inProjWeight: P(`${b}.attn.in_proj_weight`),
+      inProjWeight: weight(P, `${b}.attn.in_proj_weight`),
       inProjBias: P(`${b}.attn.in_proj_bias`),
-      outProjWeight: P(`${b}.attn.out_proj.weight`),
+      outProjWeight: weight(P, `${b}.attn.out_proj.weight`),
       outProjBias: P(`${b}.attn.out_proj.bias`),
     };
     x = T.add(x, selfAttention(layerNorm(x, P, `${b}.ln_1`), attn, heads, mask));
-    const h = linear(layerNorm(x, P, `${b}.ln_2`), P(`${b}.mlp.c_fc.weight`), P(`${b}.mlp.c_fc.bias`));
-    x = T.add(x, linear(activation(h), P(`${b}.mlp.c_proj.weight`), P(`${b}.mlp.c_proj.bias`)));
+    const h = linear(layerNorm(x, P, `${b}.ln_2`), weight(P, `${b}.mlp.c_fc.weight`), P(`${b}.mlp.c_fc.bias`));
+    x = T.add(x, linear(activation(h), weight(P, `${b}.mlp.c_proj.weight`), P(`${b}.mlp.c_proj.bias`)));
   }
   return x;
 }
@@ -111,12 +121,12 @@ function attentionPool(x: Tensor, P: Params, heads: number, c: number, g: number
   t = T.add(t, P("visual.attnpool.positional_embedding"));
   const hd = c / heads;
   const split = (y: Tensor, len: number): Tensor => T.transpose(T.reshape(y, [0, len, heads, hd]), [0, 2, 1, 3]); // [B, len, C] -> [B, H, len, hd]
-  const q = T.mul(split(linear(T.slice(t, 1, 0, 1), P("visual.attnpool.q_proj.weight"), P("visual.attnpool.q_proj.bias")), 1), 1 / Math.sqrt(hd));
-  const k = split(linear(t, P("visual.attnpool.k_proj.weight"), P("visual.attnpool.k_proj.bias")), hw + 1);
-  const v = split(linear(t, P("visual.attnpool.v_proj.weight"), P("visual.attnpool.v_proj.bias")), hw + 1);
+  const q = T.mul(split(linear(T.slice(t, 1, 0, 1), weight(P, "visual.attnpool.q_proj.weight"), P("visual.attnpool.q_proj.bias")), 1), 1 / Math.sqrt(hd));
+  const k = split(linear(t, weight(P, "visual.attnpool.k_proj.weight"), P("visual.attnpool.k_proj.bias")), hw + 1);
+  const v = split(linear(t, weight(P, "visual.attnpool.v_proj.weight"), P("visual.attnpool.v_proj.bias")), hw + 1);
   const o = T.matmul(T.softmax(T.matmul(q, T.mT(k)), -1), v); // [B, H, 1, hd]
   const merged = T.reshape(T.transpose(o, [0, 2, 1, 3]), [0, c]); // [B, H, 1, hd] -> [B, 1, H, hd] -> [B, C]
-  return linear(merged, P("visual.attnpool.c_proj.weight"), P("visual.attnpool.c_proj.bias"));
+  return linear(merged, weight(P, "visual.attnpool.c_proj.weight"), P("visual.attnpool.c_proj.bias"));
 }
 
 /** ModifiedResNet: pixels [B, 3, S, S] -> image features [B, embed_dim]. */
