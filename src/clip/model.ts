@@ -1,6 +1,6 @@
 /** @file ClipModel: a loaded checkpoint with compiled image and text sessions, implementing Embedder. */
 import { UserError } from "../errors.js";
-import { ImagePool, preprocessRGB, type PreprocessConfig, type RGBImage } from "../image/index.js";
+import { ImagePool, preprocessRGB, type BatchResult, type PreprocessConfig, type RGBImage } from "../image/index.js";
 import * as T from "../ir/tensor.js";
 import { CompiledGraph, type ExecutionProvider, type HostTensor } from "../runtime/session.js";
 import { ClipTokenizer, type TruncatePolicy } from "../tokenizer/index.js";
@@ -79,6 +79,8 @@ export class ClipModel implements Embedder {
   readonly imageSize: number;
   readonly logitScale: number;
   readonly contextLength: number;
+  /** The weights file `load` read (a sharded checkpoint's *.index.json); undefined for a model built in memory. */
+  weightsFile?: string;
   private imageGraph?: Promise<CompiledGraph>;
   private textGraph?: Promise<CompiledGraph>;
   private pool?: ImagePool;
@@ -116,7 +118,9 @@ export class ClipModel implements Embedder {
       if (!(e instanceof UserError)) throw e;
       tokenizer = e;
     }
-    return new ClipModel(ck.config, ck.preprocess, ck.state, tokenizer, opts, dir);
+    const model = new ClipModel(ck.config, ck.preprocess, ck.state, tokenizer, opts, dir);
+    model.weightsFile = ck.weightsFile;
+    return model;
   }
 
   private weights(): (name: string) => Float32Array | undefined {
@@ -205,30 +209,60 @@ export class ClipModel implements Embedder {
    * the next batch is preprocessed while the model runs on the current one.
    */
   async encodeImages(images: (string | Uint8Array)[], opts: EncodeOptions = {}): Promise<Embeddings> {
+    const out = new Float32Array(images.length * this.embedDim);
+    await this.encodeImageBatches(images, { skipBad: false }, (start, rows) => out.set(rows, start * this.embedDim), opts.onProgress);
+    if (opts.normalize !== false) normalizeRows(out, this.embedDim);
+    return { data: out, n: images.length, dim: this.embedDim };
+  }
+
+  /**
+   * Embeds many images without giving up on bad ones, handing each batch's rows over as soon as
+   * the model has them (so a caller can store them while the next batch runs). An input that
+   * cannot be read or decoded gets `ok[i] = false`, a zero row and a message naming it (from
+   * `names`, else the path); the others are L2-normalized unless `{ normalize: false }`.
+   */
+  async embedImageBatches(
+    inputs: (string | Uint8Array)[],
+    opts: EmbedOptions & { names?: string[] },
+    onBatch: (start: number, rows: Matrix, ok: boolean[], errors: string[]) => void | Promise<void>,
+  ): Promise<void> {
+    await this.encodeImageBatches(inputs, { skipBad: true, names: opts.names }, async (start, rows, ok, errors) => {
+      if (opts.normalize !== false) normalizeRows(rows, this.embedDim);
+      await onBatch(start, { data: rows, dims: [ok.length, this.embedDim] }, ok, errors);
+    }, opts.onProgress);
+  }
+
+  /** The batched image loop: workers preprocess batch i + 1 while the model runs batch i. */
+  private async encodeImageBatches(
+    images: (string | Uint8Array)[],
+    bo: { skipBad: boolean; names?: string[] },
+    onBatch: (start: number, rows: Float32Array, ok: boolean[], errors: string[]) => void | Promise<void>,
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<void> {
     const pool = (this.pool ??= new ImagePool(imageConfig(this.preprocess), { threads: this.opts.threads }));
     const bs = this.opts.batchSize ?? 32;
     const S = this.imageSize;
     const graph = await this.images();
-    const out = new Float32Array(images.length * this.embedDim);
     // two reused batch buffers: one being filled by the workers while the model reads the other
     const buffers = [pool.allocBatch(Math.min(bs, images.length)), pool.allocBatch(Math.min(bs, images.length))];
-    const prepare = (i: number): Promise<{ pixels: Float32Array }> | undefined => {
+    const prepare = (i: number): Promise<BatchResult> | undefined => {
       if (i >= images.length) return undefined;
-      const p = pool.preprocessBatch(images.slice(i, i + bs), { out: buffers[(i / bs) % 2] });
+      const names = bo.names?.slice(i, i + bs);
+      const p = pool.preprocessBatch(images.slice(i, i + bs), { out: buffers[(i / bs) % 2], skipBad: bo.skipBad, names });
       p.catch(() => undefined); // reported when awaited
       return p;
     };
     let next = prepare(0);
     for (let i = 0; i < images.length; i += bs) {
       const n = Math.min(bs, images.length - i);
-      const { pixels } = await next!;
+      const { pixels, ok, errors } = await next!;
       next = prepare(i + bs);
       const r = await graph.run({ pixels: { data: pixels.subarray(0, n * 3 * S * S), shape: [n, 3, S, S] } });
-      out.set(r.features.data as Float32Array, i * this.embedDim);
-      opts.onProgress?.(i + n, images.length);
+      const rows = Float32Array.from(r.features.data as Float32Array);
+      ok.forEach((good, j) => good || rows.fill(0, j * this.embedDim, (j + 1) * this.embedDim));
+      await onBatch(i, rows, ok, errors);
+      onProgress?.(i + n, images.length);
     }
-    if (opts.normalize !== false) normalizeRows(out, this.embedDim);
-    return { data: out, n: images.length, dim: this.embedDim };
   }
 
   /**
