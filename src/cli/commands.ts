@@ -18,6 +18,9 @@ export const COMMANDS: Record<string, Loader> = {
   classify: async () => (await import("./classify.js")).register,
   eval: async () => (await import("./eval.js")).register,
   demo: async () => (await import("./demo.js")).register,
+  index: async () => (await import("./index.js")).register,
+  search: async () => (await import("./search.js")).register,
+  dedup: async () => (await import("./dedup.js")).register,
 };
 
 /** One line per subcommand for `clip --help`; each module sets the same text as its command's summary. */
@@ -31,6 +34,9 @@ export const SUMMARIES: Record<keyof typeof COMMANDS, string> = {
   classify: "zero-shot classify images with class names and prompt templates",
   eval: "evaluate a checkpoint: zero-shot, retrieval, linear probe",
   demo: "the offline main job: train a small CLIP on a procedural world and report what it learned",
+  index: "embed folders of images or datasets into a searchable LanceDB index (incremental)",
+  search: "search an index by text, image, or like an indexed image",
+  dedup: "find near-duplicate images within an index, or the overlap of two indexes",
 };
 
 /**

@@ -94,6 +94,12 @@ export async function queryVector(index: ClipIndex, model: ClipModel | undefined
   return normalizeRows(v, dim);
 }
 
+/** The useful part of a LanceDB filter error (the parser's complaint, without the Rust source locations). */
+function sqlProblem(message: string): string {
+  const m = /\((sql parser error: [^)]*)\)/.exec(message) ?? /(No field named [^.,]*|Schema error: [^,]*)/.exec(message);
+  return m ? m[1]! : message.split(/, \/|\n/)[0]!.slice(0, 300);
+}
+
 /** The nearest rows to a normalized vector, searched in LanceDB. */
 export async function searchVector(index: ClipIndex, vector: Float32Array, q: Omit<SearchQuery, "text" | "image" | "like" | "and" | "not"> = {}): Promise<SearchResponse> {
   const k = q.k ?? 10;
@@ -106,7 +112,7 @@ export async function searchVector(index: ClipIndex, vector: Float32Array, q: Om
   try {
     rows = (await query.toArray()) as Record<string, unknown>[];
   } catch (e) {
-    if (q.where) throw new UserError(`--where ${q.where}: ${(e as Error).message.split("\n")[0]}`);
+    if (q.where) throw new UserError(`--where ${q.where}: ${sqlProblem((e as Error).message)}`);
     throw e;
   }
   const results = rows
