@@ -152,14 +152,14 @@ export class ClipIndex {
 
   /**
    * Builds (or rebuilds) an IVF-PQ index on the vectors, for cosine distance. Defaults: sqrt(rows)
-   * partitions, dim / 8 sub-vectors (LanceDB's own defaults scale the same way).
+   * partitions; dim / 16 sub-vectors (LanceDB's default) from 512 dimensions up, dim / 8 below.
    */
   async buildAnn(opts: { partitions?: number; subVectors?: number } = {}): Promise<{ partitions: number; subVectors: number }> {
     const n = await this.count();
     const dim = this.identity!.embed_dim;
     if (n < 256) throw new UserError(`--ann: IVF-PQ needs at least 256 images to train on, the index holds ${n}`);
     const partitions = opts.partitions ?? Math.max(1, Math.round(Math.sqrt(n)));
-    const subVectors = opts.subVectors ?? (dim % 16 === 0 ? dim / 16 : dim % 8 === 0 ? dim / 8 : 1);
+    const subVectors = opts.subVectors ?? (dim >= 512 && dim % 16 === 0 ? dim / 16 : dim % 8 === 0 ? dim / 8 : 1);
     await this.table.createIndex("vector", { config: lancedb.Index.ivfPq({ numPartitions: partitions, numSubVectors: subVectors, distanceType: "cosine" }), replace: true });
     return { partitions, subVectors };
   }
