@@ -85,7 +85,7 @@ async function forEachRow(index: ClipIndex, opts: DedupOptions, fn: (meta: Image
 
 /** Nearest rows of `index` to `v` (exact, in LanceDB) with their cosine similarity. */
 async function neighbours(index: ClipIndex, v: Float32Array, k: number): Promise<{ meta: ImageMeta; score: number }[]> {
-  const rows = (await index.table.query().nearestTo(v).distanceType("cosine").bypassVectorIndex().limit(k).select([...META_COLUMNS, "_distance"]).toArray()) as Record<string, unknown>[];
+  const rows = (await index.table.query().nearestTo(v).distanceType("dot").bypassVectorIndex().limit(k).select([...META_COLUMNS, "_distance"]).toArray()) as Record<string, unknown>[];
   return rows.map((r) => ({ meta: metaFromRecord(r), score: 1 - Number(r._distance) }));
 }
 

@@ -100,11 +100,16 @@ function sqlProblem(message: string): string {
   return m ? m[1]! : message.split(/, \/|\n/)[0]!.slice(0, 300);
 }
 
-/** The nearest rows to a normalized vector, searched in LanceDB. */
+/**
+ * The nearest rows to a normalized vector, searched in LanceDB. Rows and query are normalized, so
+ * LanceDB's dot distance (1 - dot) gives the cosine similarity as 1 - distance, without the norm
+ * computations its "cosine" distance adds to a flat scan; an ANN index is queried with the cosine
+ * distance it was built for.
+ */
 export async function searchVector(index: ClipIndex, vector: Float32Array, q: Omit<SearchQuery, "text" | "image" | "like" | "and" | "not"> = {}): Promise<SearchResponse> {
   const k = q.k ?? 10;
   const ann = q.exact ? undefined : await index.annIndex();
-  let query = index.table.query().nearestTo(vector).distanceType("cosine").limit(k).select([...META_COLUMNS, "_distance"]);
+  let query = index.table.query().nearestTo(vector).distanceType(ann ? "cosine" : "dot").limit(k).select([...META_COLUMNS, "_distance"]);
   if (q.where) query = query.where(q.where);
   if (ann) query = query.nprobes(q.nprobes ?? 20).refineFactor(q.refineFactor ?? 4);
   else query = query.bypassVectorIndex();

@@ -151,8 +151,8 @@ export class ClipIndex {
   }
 
   /**
-   * Builds (or rebuilds) an IVF-PQ index on the vectors, for cosine distance. Defaults: sqrt(rows)
-   * partitions; dim / 16 sub-vectors (LanceDB's default) from 512 dimensions up, dim / 8 below.
+   * Builds (or rebuilds) an IVF-PQ index on the vectors for cosine distance (its k-means recalls
+   * better here than with dot). Defaults: sqrt(rows) partitions; dim / 16 sub-vectors (LanceDB's default) from 512 dimensions up, dim / 8 below.
    */
   async buildAnn(opts: { partitions?: number; subVectors?: number } = {}): Promise<{ partitions: number; subVectors: number }> {
     const n = await this.count();
