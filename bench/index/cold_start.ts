@@ -38,7 +38,7 @@ for (let start = real.length; start < rows; start += 5000) {
   const v = noisyCopies(base, dim, n, 0.004, start);
   const batch: ImageRow[] = Array.from({ length: n }, (_x, i) => {
     const p = `/padding/${start + i}.jpg`;
-    return { id: rowId(p), path: p, source: "/padding", folder: "", hash: `pad${start + i}`, size: 1, mtime: 0, width: 1, height: 1, caption: null, vector: v.subarray(i * dim, (i + 1) * dim) };
+    return { id: rowId(p), path: p, source: "/padding", folder: "", hash: `pad${start + i}`, size: 1, mtime: 0, width: 1, height: 1, caption: null, camera: null, taken: null, vector: v.subarray(i * dim, (i + 1) * dim) };
   });
   await index.add(batch);
 }

@@ -5,7 +5,7 @@
  * (Debian's python3-numpy, same machine, same run); then IVF-PQ top-10 latency and recall@10
  * against exact; the table's size on disk per million vectors.
  *
- *   node dist/bench/index/query_latency.js --model DIR [--rows 1000000] [--base 2000] [--queries 50] [--sigma 0.004]
+ *   node dist/bench/index/query_latency.js --model DIR [--rows 1000000] [--base 2000] [--queries 50] [--sigma 0.004] [--cache FILE]
  */
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
@@ -32,7 +32,10 @@ const dim = model.embedDim;
 // base: real embeddings, half Flickr8k photos, half CIFAR-10 images
 const t0 = performance.now();
 const imgs = [...(await datasetImages(path.join(shared, "flickr8k/train-000000.tar"), Math.ceil(baseN / 2))), ...(await datasetImages(path.join(shared, "cifar10/test-000000.tar"), Math.floor(baseN / 2)))];
-const base = (await model.embedImages(imgs)).data;
+// --cache FILE keeps the base embeddings between runs (embedding them is most of a small run)
+const cached = f.cache && fs.existsSync(f.cache) ? new Float32Array(new Uint8Array(fs.readFileSync(f.cache)).buffer) : undefined;
+const base = cached && cached.length === imgs.length * dim ? cached : (await model.embedImages(imgs)).data;
+if (f.cache) fs.writeFileSync(f.cache, new Uint8Array(base.buffer, base.byteOffset, base.byteLength));
 console.log(`base: ${imgs.length} real embeddings (${dim}-d) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
 const index = await openIndex(path.join(work, "db"));
@@ -48,7 +51,7 @@ for (let start = 0; start < rows; start += 50_000) {
   const batch: ImageRow[] = [];
   for (let i = 0; i < n; i++) {
     const p = `/bench/${start + i}.jpg`;
-    batch.push({ id: rowId(p), path: p, source: "/bench", folder: String((start + i) % 100), hash: String(start + i), size: 1, mtime: 0, width: 1, height: 1, caption: null, vector: v.subarray(i * dim, (i + 1) * dim) });
+    batch.push({ id: rowId(p), path: p, source: "/bench", folder: String((start + i) % 100), hash: String(start + i), size: 1, mtime: 0, width: 1, height: 1, caption: null, camera: null, taken: null, vector: v.subarray(i * dim, (i + 1) * dim) });
   }
   await index.add(batch);
 }
@@ -93,7 +96,7 @@ console.log(`exact top-10 p50: LanceDB ${exact.p50.toFixed(1)} ms, NumPy brute-f
 const tb = performance.now();
 const ann = await index.buildAnn();
 console.log(`IVF-PQ built in ${((performance.now() - tb) / 1000).toFixed(1)} s (${ann.partitions} partitions, ${ann.subVectors} sub-vectors)`);
-for (const [nprobes, refineFactor] of [[10, 1], [20, 4], [40, 4], [40, 10]] as const) {
+for (const [nprobes, refineFactor] of [[20, 4], [20, 20], [40, 50], [80, 50]] as const) {
   const r = await timed(false, { nprobes, refineFactor });
   let hits = 0;
   r.ids.forEach((ids, i) => (hits += ids.filter((id) => exact.ids[i]!.includes(id)).length));

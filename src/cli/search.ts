@@ -45,7 +45,7 @@ export function register(program: Command): void {
     .option("--not-weight <w>", "weight of each --not term (default 1)", positiveArg("--not-weight"))
     .option("--k <n>", "results", intArg("--k"), 10)
     .option("--min-score <s>", "drop results below this cosine similarity", cosineArg("--min-score"))
-    .option("--where <sql>", "SQL filter on the metadata (path, folder, size, mtime, width, height, caption), e.g. \"folder = 'trips' AND width >= 1000\"")
+    .option("--where <sql>", "SQL filter on the metadata (path, folder, size, mtime, width, height, caption, camera, taken), e.g. \"folder = 'trips' AND width >= 1000\"")
     .option("--exact", "scan every row even when an IVF-PQ index exists")
     .option("--nprobes <n>", "IVF partitions to probe (ANN only)", intArg("--nprobes"))
     .option("--refine-factor <n>", "re-rank N*k ANN candidates exactly (ANN only)", intArg("--refine-factor"))

@@ -11,6 +11,7 @@ import path from "node:path";
 import type { ClipModel } from "../clip/model.js";
 import { modelIdentity } from "./identity.js";
 import { SkipCounter, type SkipSummary } from "./skips.js";
+import { exifFields } from "./exif.js";
 import { contentHash, headerSize, resolveIndexSource, sidecarCaption, type IndexSource, type Part } from "./sources.js";
 import { sqlString, type ClipIndex } from "./store.js";
 import type { ImageMeta, ImageRow } from "./schema.js";
@@ -190,7 +191,7 @@ async function indexFolder(run: Run, src: Extract<IndexSource, { kind: "folder" 
     const hash = contentHash(bytes);
     const [width, height] = await headerSize(bytes);
     const folder = path.posix.dirname(f.rel) === "." ? "" : path.posix.dirname(f.rel);
-    const meta: ImageMeta = { id: rowId(f.abs), path: f.abs, source: src.source, folder, hash, size: bytes.length, mtime: f.mtime, width, height, caption: sidecarCaption(f.abs) };
+    const meta: ImageMeta = { id: rowId(f.abs), path: f.abs, source: src.source, folder, hash, size: bytes.length, mtime: f.mtime, width, height, caption: sidecarCaption(f.abs), ...(await exifFields(bytes)) };
     await run.push({ meta, bytes, isNew: !ex, touch: ex?.hash === hash });
     run.progress();
   }
@@ -226,7 +227,7 @@ async function indexDataset(run: Run, src: Extract<IndexSource, { kind: "dataset
       continue;
     }
     const [width, height] = await headerSize(bytes);
-    const meta: ImageMeta = { id: rowId(p), path: p, source: src.source, folder: path.basename(s.shard), hash, size: bytes.length, mtime: mtimeOf(s.shard), width, height, caption: s.captions[0] ?? null };
+    const meta: ImageMeta = { id: rowId(p), path: p, source: src.source, folder: path.basename(s.shard), hash, size: bytes.length, mtime: mtimeOf(s.shard), width, height, caption: s.captions[0] ?? null, ...(await exifFields(bytes)) };
     await run.push({ meta, bytes, isNew: !ex, touch: false });
     run.progress();
   }

@@ -28,6 +28,10 @@ export interface ImageMeta {
   height: number;
   /** The first caption the source has for it, else null. */
   caption: string | null;
+  /** EXIF camera ("Make Model"), else null. */
+  camera: string | null;
+  /** EXIF date taken, "YYYY-MM-DD HH:MM:SS" (compares as text), else null. */
+  taken: string | null;
 }
 
 /** A full row: the metadata plus the L2-normalized embedding. */
@@ -36,7 +40,7 @@ export interface ImageRow extends ImageMeta {
 }
 
 /** Columns other than the vector, for queries that need no embeddings. */
-export const META_COLUMNS = ["id", "path", "source", "folder", "hash", "size", "mtime", "width", "height", "caption"] as const;
+export const META_COLUMNS = ["id", "path", "source", "folder", "hash", "size", "mtime", "width", "height", "caption", "camera", "taken"] as const;
 
 /** The Arrow schema of an index table for `dim`-wide embeddings of the model `identity`. */
 export function tableSchema(dim: number, identity: ModelIdentity): Schema {
@@ -52,6 +56,8 @@ export function tableSchema(dim: number, identity: ModelIdentity): Schema {
       new Field("width", new Int32(), false),
       new Field("height", new Int32(), false),
       new Field("caption", new Utf8(), true),
+      new Field("camera", new Utf8(), true),
+      new Field("taken", new Utf8(), true),
       new Field("vector", new FixedSizeList(dim, new Field("item", new Float32(), true)), false),
     ],
     new Map([[MODEL_KEY, JSON.stringify(identity)]]),
@@ -71,6 +77,8 @@ export function metaFromRecord(r: Record<string, unknown>): ImageMeta {
     width: Number(r.width),
     height: Number(r.height),
     caption: r.caption == null ? null : String(r.caption),
+    camera: r.camera == null ? null : String(r.camera),
+    taken: r.taken == null ? null : String(r.taken),
   };
 }
 

@@ -64,7 +64,7 @@ test("an IVF-PQ index is used and reported by search, with recall@10 >= 0.9 agai
   const rows: ImageRow[] = Array.from({ length: 2000 }, (_x, i) => {
     const v = normalizeRows(Float32Array.from(centres[i % 40]!, (c) => c + 0.25 * rng.normal()), dim);
     const p = `/synthetic/${i}.jpg`;
-    return { id: rowId(p), path: p, source: "/synthetic", folder: "", hash: String(i), size: 1, mtime: 0, width: 1, height: 1, caption: null, vector: v };
+    return { id: rowId(p), path: p, source: "/synthetic", folder: "", hash: String(i), size: 1, mtime: 0, width: 1, height: 1, caption: null, camera: null, taken: null, vector: v };
   });
   const identity: ModelIdentity = { fingerprint: "f", weights_sha256: "w", model_path: "/none", files: [], config: {}, preprocess: {}, embed_dim: dim };
   const index = await openIndex(path.join(dir, "ann"));
