@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { ClipModel } from "../../src/clip/model.js";
-import { indexSources, mergeIndexes, openIndex, rowId, searchVector, type ImageRow, type ModelIdentity } from "../../src/index/index.js";
+import { indexSources, openIndex, rowId, searchVector, type ImageRow, type ModelIdentity } from "../../src/index/index.js";
 import { normalizeRows } from "../../src/clip/model.js";
 import { Rng } from "../../src/util/rng.js";
 import { CLI } from "../helpers/shared.js";
