@@ -164,9 +164,12 @@ export class ClipIndex {
     return { partitions, subVectors };
   }
 
-  /** Compacts small appends into larger files (after an indexing run). */
+  /**
+   * Compacts small appends into larger files and deletes the files of older table versions (after
+   * an indexing run; otherwise every chunk's commit would keep its own copy on disk).
+   */
   async optimize(): Promise<void> {
-    if (this.tbl) await this.tbl.optimize();
+    if (this.tbl) await this.tbl.optimize({ cleanupOlderThan: new Date() });
   }
 
   /** Closes the table and connection. */
