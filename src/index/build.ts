@@ -144,7 +144,10 @@ class Run {
     const stale: string[] = [];
     for (const p of chunk) {
       if (bad.has(p.meta.hash)) {
-        if (!todo.includes(p)) this.skips.add("undecodable_image", `${p.meta.path}: same content as an image that does not decode`);
+        if (!todo.includes(p)) {
+          this.skips.add("undecodable_image", `${p.meta.path}: same content as an image that does not decode`);
+          this.done++;
+        }
         if (!p.isNew) stale.push(p.meta.id); // its old embedding no longer describes the file
         continue;
       }
