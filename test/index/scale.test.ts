@@ -91,3 +91,17 @@ test("an IVF-PQ index is used and reported by search, with recall@10 >= 0.9 agai
     index.close();
   }
 });
+
+test("an object-store URI takes the same code path as s3:// (LanceDB's in-memory store: no local folder is made)", async () => {
+  const photos = path.join(dir, "photos");
+  const index = await openIndex("memory://clip-index-test");
+  try {
+    const r = await indexSources(index, model, [photos]);
+    assert.ok(r.added > 0);
+    assert.equal(r.rows, r.added);
+    assert.equal((await searchVector(index, (await index.rows(undefined, 1))[0]!.vector, { k: 1 })).results[0]!.score > 0.9999, true);
+    assert.ok(!fs.existsSync("memory:"), "no folder named after the URI");
+  } finally {
+    index.close();
+  }
+});
