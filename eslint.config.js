@@ -1,9 +1,11 @@
-// Lint configuration: typescript-eslint's recommended rules over the sources, tests and benches.
+// Lint configuration: typescript-eslint's recommended rules over the sources, tests and benches,
+// plus the project's layer rules (eslint/layers.js) over src/.
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
+import layers from "./eslint/layers.js";
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", "src/web/static/**"] },
+  { ignores: ["dist/**", "node_modules/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -12,5 +14,14 @@ export default tseslint.config(
       "@typescript-eslint/no-non-null-assertion": "off",
       "no-constant-condition": ["error", { checkLoops: false }],
     },
+  },
+  {
+    files: ["src/**/*.ts"],
+    plugins: { layers },
+    rules: { "layers/imports": "error" },
+  },
+  {
+    files: ["eslint/**/*.js", "bin/**/*.js"],
+    languageOptions: { globals: { process: "readonly", console: "readonly" } },
   },
 );

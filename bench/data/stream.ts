@@ -7,7 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { batches, keepDecoded, openDataset } from "../../src/data/index.js";
-import { ImagePool, OPENAI_MEAN, OPENAI_STD } from "../../src/image/index.js";
+import { ImagePool, OPENAI_MEAN, OPENAI_STD } from "../../src/image/index.node.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 const SPEC = path.join(ROOT, "../shared/datasets/flickr8k/{train-{000000..000001},dev-000000}.tar");

@@ -5,11 +5,13 @@
  * Run: node dist/bench/eval/linear_probe.bench.js [n=50000] [K=10] [sweep]
  */
 import { availableParallelism, cpus } from "node:os";
-import { fitLogisticRegression, linearProbe, mulberry32, ProbeObjective, type ProbeData } from "../../src/eval/linear_probe.js";
+import { fitLogisticRegression, linearProbe, ProbeObjective, type ProbeData } from "../../src/eval/linear_probe.js";
+import { Rng } from "../../src/util/rng.js";
 
 /** Gaussian clusters: class means and isotropic noise of norm ~1 and ~1.5 (overlapping classes). */
 function synth(n: number, dim: number, K: number, seed: number, noise: number): ProbeData {
-  const rand = mulberry32(seed);
+  const rng = new Rng(seed);
+  const rand = (): number => rng.next();
   const gauss = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
   const means = new Float64Array(K * dim);
   for (let i = 0; i < means.length; i++) means[i] = gauss() / Math.sqrt(dim);

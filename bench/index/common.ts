@@ -1,6 +1,6 @@
 /** @file Shared helpers of the index benchmarks: argument parsing, medians, real image bytes, noisy copies of embeddings. */
 import { openDataset } from "../../src/data/index.js";
-import { normalizeRows } from "../../src/clip/model.js";
+import { normalizeRows } from "../../src/util/vector.js";
 import { Rng } from "../../src/util/rng.js";
 
 /** `--name value` flags of argv as a record. */

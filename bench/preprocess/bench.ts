@@ -14,7 +14,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { availableParallelism, cpus } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { ImagePool, OPENAI_MEAN, OPENAI_STD } from "../../src/image/index.js";
+import { ImagePool, OPENAI_MEAN, OPENAI_STD } from "../../src/image/index.node.js";
 import { readTar } from "./tar.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");

@@ -7,6 +7,7 @@ import type { Tensor } from "../ir/tensor.js";
 import { topoSort } from "../ir/graph.js";
 import { GRAD_RULES, NONDIFF } from "./rules.js";
 
+/** Raised when a gradient cannot be built (an op without a gradient rule, a non-float output). */
 export class GradError extends Error {
   constructor(message: string) {
     super(message);

@@ -1,6 +1,7 @@
 /** @file The registry of CLI subcommands: the module that registers each one, loaded only when needed
  * (start-up stays fast: `clip tokenize` never loads sharp or ONNX Runtime). */
 import type { Command } from "commander";
+import { SUMMARIES } from "./summaries.js";
 
 type Register = (program: Command) => void;
 type Loader = () => Promise<Register>;
@@ -8,7 +9,7 @@ type Loader = () => Promise<Register>;
 const model: Loader = async () => (await import("./model.js")).register;
 
 /** Subcommand name -> the module that registers it (one module may register several). */
-export const COMMANDS: Record<string, Loader> = {
+export const COMMANDS: Record<keyof typeof SUMMARIES, Loader> = {
   embed: model,
   init: model,
   bench: model,
@@ -23,21 +24,6 @@ export const COMMANDS: Record<string, Loader> = {
   dedup: async () => (await import("./dedup.js")).register,
 };
 
-/** One line per subcommand for `clip --help`; each module sets the same text as its command's summary. */
-export const SUMMARIES: Record<keyof typeof COMMANDS, string> = {
-  embed: "embed images and/or texts with a checkpoint; logits_per_image when both are given",
-  init: "write a freshly initialized checkpoint of a preset",
-  bench: "measure image and text encoding throughput",
-  train: "train CLIP from scratch or fine-tune a checkpoint",
-  data: "build and inspect datasets (WebDataset shards, CSV, folders, the synthetic world)",
-  tokenize: "turn texts into CLIP token ids, or train a vocabulary",
-  classify: "zero-shot classify images with class names and prompt templates",
-  eval: "evaluate a checkpoint: zero-shot, retrieval, linear probe",
-  demo: "the offline main job: train a small CLIP on a procedural world and report what it learned",
-  index: "embed folders of images or datasets into a searchable LanceDB index (incremental)",
-  search: "search an index by text, image, or like an indexed image",
-  dedup: "find near-duplicate images within an index, or the overlap of two indexes",
-};
 
 /**
  * The registration functions needed for argv: the named subcommand's module only (also for
@@ -47,6 +33,6 @@ export const SUMMARIES: Record<keyof typeof COMMANDS, string> = {
 export async function registrations(argv: readonly string[]): Promise<Register[]> {
   const words = argv.filter((a) => !a.startsWith("-"));
   const name = words[0] === "help" ? words[1] : words[0];
-  if (name && COMMANDS[name]) return [await COMMANDS[name]()];
+  if (name && Object.hasOwn(COMMANDS, name)) return [await COMMANDS[name as keyof typeof COMMANDS]()];
   return [(program) => Object.entries(SUMMARIES).forEach(([n, text]) => program.command(n).summary(text).helpOption(false))];
 }

@@ -2,27 +2,12 @@
 import os from "node:os";
 import path from "node:path";
 import { Command, Option } from "commander";
-import { SUMMARIES } from "./commands.js";
+import { SUMMARIES } from "./summaries.js";
 import { UserError } from "../errors.js";
 import { DATA_SPEC_HELP, formatStats, openDataset, totalSkipped, writeShards, writeSynthShards } from "../data/index.js";
 import type { DataStats, Sample, SynthSplit, SynthTask } from "../data/index.js";
 import { printJson, progressBar, warn } from "./output.js";
-
-function positiveInt(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new UserError(`${name} must be a positive integer (got ${v})`);
-    return n;
-  };
-}
-
-function nonNegativeInt(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) throw new UserError(`${name} must be a whole number (got ${v})`);
-    return n;
-  };
-}
+import { intArg } from "./options.js";
 
 /** Warnings about skipped samples at the end of a run (stderr). */
 export function reportSkips(stats: DataStats): void {
@@ -43,7 +28,7 @@ export function register(program: Command): void {
     .description("write a dataset as WebDataset shards (KEY.jpg + KEY.txt/.json/.cls)")
     .requiredOption("--from <spec>", "the source dataset SPEC, e.g. csv:pairs.csv or folder:photos/ (see below)")
     .requiredOption("--out <dir>", "output directory for the shards")
-    .option("--shard-size <n>", "samples per shard", positiveInt("--shard-size"), 1000)
+    .option("--shard-size <n>", "samples per shard", intArg("--shard-size"), 1000)
     .option("--prefix <name>", "shard file name prefix", "shard")
     .option("--require-caption", "skip samples without a caption (default for csv: and folder:)")
     .option("--json", "print the result as one JSON document")
@@ -70,9 +55,9 @@ export function register(program: Command): void {
     .command("synth")
     .description("render the procedural captioned world (shapes, colors, sizes, positions, counts, textures, words) as shards")
     .requiredOption("--out <dir>", "output directory")
-    .requiredOption("--n <count>", "number of images", positiveInt("--n"))
-    .option("--seed <s>", "random seed (same seed, same images and captions)", nonNegativeInt("--seed"), 0)
-    .option("--size <px>", "image side in pixels", positiveInt("--size"), 64)
+    .requiredOption("--n <count>", "number of images", intArg("--n"))
+    .option("--seed <s>", "random seed (same seed, same images and captions)", intArg("--seed", 0), 0)
+    .option("--size <px>", "image side in pixels", intArg("--size"), 64)
     .addOption(
       new Option("--split <split>", "train/val: held-out color-shape pairs never appear; heldout: every image shows one; all: no rule")
         .choices(["train", "val", "heldout", "all"])
@@ -81,8 +66,8 @@ export function register(program: Command): void {
     .addOption(
       new Option("--task <task>", "a classification view: .cls labels + classnames.txt + zero-shot templates").choices(["none", "shape", "color", "count"]).default("none"),
     )
-    .option("--shard-size <n>", "samples per shard", positiveInt("--shard-size"), 1000)
-    .option("--threads <n>", "rendering threads (the output is the same for any number)", positiveInt("--threads"), os.availableParallelism())
+    .option("--shard-size <n>", "samples per shard", intArg("--shard-size"), 1000)
+    .option("--threads <n>", "rendering threads (the output is the same for any number)", intArg("--threads"), os.availableParallelism())
     .option("--json", "print the result as one JSON document")
     .action(async (o: { out: string; n: number; seed: number; size: number; split: SynthSplit; task: SynthTask; shardSize: number; threads: number; json?: boolean }) => {
       if (o.size < 16) throw new UserError(`--size must be at least 16 pixels (got ${o.size})`);

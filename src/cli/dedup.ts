@@ -1,6 +1,6 @@
 /** @file `clip dedup`: near-duplicate groups within an index, or the overlap of one index with another. */
 import type { Command } from "commander";
-import { SUMMARIES } from "./commands.js";
+import { SUMMARIES } from "./summaries.js";
 import { UserError } from "../errors.js";
 import { DEFAULT_DEDUP_THRESHOLD, findDuplicates, findOverlap, openIndex, writeDedupReport } from "../index/index.js";
 import { cosineArg, intArg } from "./options.js";

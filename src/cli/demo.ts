@@ -4,11 +4,11 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Command } from "commander";
-import { SUMMARIES } from "./commands.js";
+import { SUMMARIES } from "./summaries.js";
 import { ClipModel } from "../clip/model.js";
 import { DEFAULT_ARGS, runTraining, type TrainArgs } from "../train/run.js";
 import { validate } from "../train/validate.js";
-import { intArg } from "./model.js";
+import { intArg } from "./options.js";
 import { printJson } from "./output.js";
 import { trainProgress } from "./train.js";
 

@@ -2,13 +2,14 @@
  * @file `clip eval zeroshot | retrieval | linear-probe`: the paper's evaluation protocols over a
  * dataset SPEC, printed as Markdown tables or (with --json) one JSON document.
  *
- * JSON documents (fractions in [0, 1]; every document has `task`, `model`, `timing`):
+ * JSON documents (fractions in [0, 1]; every document has `task`, `model`, `timing`, and `skipped`:
+ * {count, by_reason, examples} of the samples that could not be read or decoded, see data/skips.ts):
  *   zeroshot:     { task: "zeroshot", model, data, samples, classes, classnames, templates: {source, count},
  *                   metrics: {top1, top5, meanPerClassRecall}, perClass: [{class, samples, recall}],
  *                   confusion: number[][] (rows true, columns predicted), cached: {images, classifier},
  *                   timing: {totalSeconds, imageEncodeSeconds, textEncodeSeconds} }
  *   retrieval:    { task: "retrieval", model, data, images, captions, ks, textToImage: {"R@1", ...},
- *                   imageToText: {"R@1", ...}, meanRecall, cached: {images, texts}, timing: {...} }
+ *                   imageToText: {"R@1", ...}, meanRecall, truncatedCaptions, cached: {images, texts}, timing: {...} }
  *   linear-probe: { task: "linear-probe", model, train, test, trainSamples, testSamples, classes, classnames?,
  *                   C, chosenBy: "sweep"|"given", sweep: [{C, valAccuracy, valLogLoss, iterations, converged}] | null,
  *                   fewShot: {k, seed, perClass} | null, trainAccuracy, metrics: {top1, top5, meanPerClassRecall},
@@ -17,11 +18,11 @@
 import { statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { type Command, InvalidArgumentError } from "commander";
-import { SUMMARIES } from "./commands.js";
+import type { Command } from "commander";
+import { SUMMARIES } from "./summaries.js";
 import { UserError } from "../errors.js";
-import { DATA_SPEC_HELP, formatStats, openDataset, resolveSpec, totalSkipped, type Dataset } from "../data/index.js";
-import { ClipModel } from "../clip/model.js";
+import { DATA_SPEC_HELP, openDataset, resolveSpec, skipReport, SkipLog, type Dataset, type DatasetOptions, type SkipSummary } from "../data/index.js";
+import { ClipModel, type ModelOptions } from "../clip/model.js";
 import type { Embedder } from "../clip/embedder.js";
 import { embedCaptions, embedImages, type EmbeddedImages } from "../eval/embed_dataset.js";
 import { modelFingerprint } from "../eval/features.js";
@@ -32,49 +33,13 @@ import { renderRetrievalMarkdown, retrievalRecall } from "../eval/retrieval.js";
 import { resolveTemplates, templateSetNames, templatesForClassnames } from "../eval/templates.js";
 import { buildZeroShotClassifier, evaluateZeroShot, loadClassnamesFile, parseLabelList, validateClassnames } from "../eval/zeroshot.js";
 import { printJson, progressBar, warn } from "./output.js";
+import { normalizeRows } from "../util/vector.js";
+import { fractionArg, intArg, intListArg, positiveArg } from "./options.js";
 
 // ---------------------------------------------------------------------------------------------
 // Shared by eval and classify
 
-export type LoadedEmbedder = Embedder & { close(): Promise<void> };
-
-export function positiveInt(name: string): (v: string) => number {
-  return (v) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer, got "${v}"`);
-    return n;
-  };
-}
-
-function positiveNumber(name: string): (v: string) => number {
-  return (v) => {
-    const n = Number(v);
-    if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a positive number, got "${v}"`);
-    return n;
-  };
-}
-
-function fraction(name: string): (v: string) => number {
-  return (v) => {
-    const n = Number(v);
-    if (!(n > 0 && n < 1)) throw new InvalidArgumentError(`${name} must be between 0 and 1 (exclusive), got "${v}"`);
-    return n;
-  };
-}
-
-function nonNegativeInt(name: string): (v: string) => number {
-  return (v) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number, got "${v}"`);
-    return n;
-  };
-}
-
-function kList(v: string): number[] {
-  const ks = v.split(",").map((s) => Number(s.trim()));
-  if (ks.length === 0 || ks.some((k) => !Number.isInteger(k) || k < 1)) throw new InvalidArgumentError(`--ks must be positive integers separated by commas, got "${v}"`);
-  return ks;
-}
+export type LoadedEmbedder = Embedder & Required<Pick<Embedder, "encodeImagesSkipping">> & { close(): Promise<void> };
 
 export function checkModelDir(dir: string): string {
   let st;
@@ -88,8 +53,8 @@ export function checkModelDir(dir: string): string {
 }
 
 /** Loads the model, runs `fn`, always closes the model. */
-export async function withModel<T>(dir: string, threads: number | undefined, fn: (m: LoadedEmbedder) => Promise<T>): Promise<T> {
-  const model: LoadedEmbedder = await ClipModel.load(checkModelDir(dir), threads !== undefined ? { threads } : {});
+export async function withModel<T>(dir: string, threads: number | undefined, fn: (m: LoadedEmbedder) => Promise<T>, opts: ModelOptions = {}): Promise<T> {
+  const model: LoadedEmbedder = await ClipModel.load(checkModelDir(dir), threads !== undefined ? { ...opts, threads } : opts);
   try {
     return await fn(model);
   } finally {
@@ -131,28 +96,33 @@ function dataFingerprint(spec: string): unknown {
   return { resolved: r, files: stats };
 }
 
-function reportSkipped(ds: Dataset, what: string): void {
-  const stats = ds.stats();
-  const n = totalSkipped(stats);
-  if (n > 0) warn(`${what}: skipped ${n} sample(s): ${formatStats(stats)}`);
+/** The hostile-data summary on stderr: counts by reason and the named examples. */
+export function reportSkips(s: SkipSummary | undefined, what: string): void {
+  for (const line of skipReport(s ?? new SkipLog().toJSON(), what)) process.stderr.write(`clip: warning: ${line}\n`);
+}
+
+/** Dataset options of a labelled evaluation set: samples without a label (or, with numClasses, outside [0, numClasses)) are skipped (missing_label, bad_label). */
+function labelled(numClasses: number | undefined, strict: boolean | undefined): DatasetOptions {
+  return { requireLabel: true, onBad: strict ? "error" : "skip", ...(numClasses !== undefined ? { numClasses } : {}) };
 }
 
 /**
- * The pre-pass over a classification dataset, before any model work: every sample must carry a
- * class label inside the class list. Returns the number of samples (for the progress bar).
+ * The pre-pass over a classification dataset, before any model work: counts the samples that
+ * carry a usable label (for the progress bar); a dataset with none is a UserError. With
+ * `userClasses` (class names the user gave, not the dataset's own) a label outside them is a
+ * mistake in that list, not a bad sample: a UserError.
  */
-async function checkLabels(spec: string, numClasses: number, limit: number | undefined, what: string): Promise<number> {
-  const ds = openDataset(spec);
+async function checkLabels(spec: string, opts: DatasetOptions, limit: number | undefined, what: string, userClasses?: number): Promise<number> {
+  const ds = openDataset(spec, opts);
   let n = 0;
   for await (const s of ds) {
     if (limit !== undefined && n >= limit) break;
-    if (s.label === undefined) throw new UserError(`${what}: sample "${s.key}" in ${s.shard} has no class label (.cls)`);
-    if (!Number.isInteger(s.label) || s.label < 0 || s.label >= numClasses) {
-      throw new UserError(`${what}: sample "${s.key}" in ${s.shard} has class ${s.label}, outside the ${numClasses} class names (valid: 0..${numClasses - 1})`);
+    if (userClasses !== undefined && s.label !== undefined && s.label >= userClasses) {
+      throw new UserError(`${what}: sample "${s.key}" in ${s.shard} has class ${s.label}, outside the ${userClasses} class names (valid: 0..${userClasses - 1})`);
     }
     n++;
   }
-  if (n === 0) throw new UserError(`${what}: no samples`);
+  if (n === 0) throw new UserError(`${what}: no samples with a usable class label${ds.stats().messages?.length ? ` (first skip: ${ds.stats().messages![0]})` : ""}`);
   return n;
 }
 
@@ -168,12 +138,14 @@ interface CommonOpts {
   threads?: number;
   cacheDir?: string;
   json?: boolean;
+  /** The first skipped input is an error (exit 2) instead of a counted skip. */
+  strict?: boolean;
 }
 
 /** Embeds a dataset's images with a progress bar, through the cache when asked. */
 async function embedSpec(model: LoadedEmbedder, spec: string, total: number | undefined, o: CommonOpts & { limit?: number }, label: string, dsOpts: Parameters<typeof openDataset>[1] = {}): Promise<EmbeddedImages> {
   const cacheDir = cacheDirOption(o.cacheDir);
-  const ds = await openReady(spec, dsOpts);
+  const ds = await openReady(spec, { ...dsOpts, onBad: o.strict ? "error" : "skip" });
   const bar = progressBar(label, o.limit !== undefined ? Math.min(o.limit, total ?? o.limit) : (total ?? ds.count() ?? 0));
   let last = 0;
   try {
@@ -185,11 +157,13 @@ async function embedSpec(model: LoadedEmbedder, spec: string, total: number | un
         last = d;
       },
       cache: cacheDir ? { dir: cacheDir, key: { model: await modelFingerprint(o.model), data: dataFingerprint(spec), dataOptions: dsOpts } } : undefined,
+      dataset: ds,
     });
+    bar.stop();
+    reportSkips(r.skipped, spec);
     return r;
   } finally {
     bar.stop();
-    reportSkipped(ds, spec);
   }
 }
 
@@ -226,7 +200,10 @@ async function runZeroShot(o: ZeroShotOpts): Promise<void> {
   const builtin = o.templates ?? (ds.templates ? undefined : templatesForClassnames(classnames) ?? "imagenet");
   const templateSource = builtin ?? "dataset";
   const templates = builtin !== undefined ? await resolveTemplates(builtin) : ds.templates!;
-  const total = await checkLabels(o.data, classnames.length, o.limit, o.data);
+  // labels outside the dataset's own class names are bad samples; outside the user's list, a mistake in it
+  const userClasses = o.labels !== undefined || o.labelsFile !== undefined ? classnames.length : undefined;
+  const dsOpts = labelled(undefined, o.strict);
+  const total = await checkLabels(o.data, dsOpts, o.limit, o.data, userClasses);
 
   await withModel(o.model, o.threads, async (model) => {
     const cacheDir = cacheDirOption(o.cacheDir);
@@ -243,7 +220,7 @@ async function runZeroShot(o: ZeroShotOpts): Promise<void> {
     });
     tbar.stop();
     const textSeconds = seconds(tt);
-    const emb = await embedSpec(model, o.data, total, o, "images");
+    const emb = await embedSpec(model, o.data, total, o, "images", dsOpts);
     if (!emb.labels) throw new UserError(`${o.data}: some samples have no class label`);
     validateLabels(emb.labels, classnames.length, o.data, emb.keys);
     const m = evaluateZeroShot(emb.images, emb.labels, weights, model.logitScale);
@@ -260,6 +237,7 @@ async function runZeroShot(o: ZeroShotOpts): Promise<void> {
         metrics: headline(m),
         perClass: perClassRows(m, classnames),
         confusion: m.confusion,
+        skipped: emb.skipped,
         cached: { images: emb.cached, classifier: weights.cached },
         timing,
       });
@@ -289,6 +267,11 @@ async function runRetrieval(o: RetrievalOpts): Promise<void> {
   const t0 = performance.now();
   const probe = await openReady(o.data, { requireCaption: true });
   const total = probe.count();
+  let truncated = 0;
+  const onWarning = (m: string, texts?: number): void => {
+    truncated += texts ?? 0;
+    warn(m);
+  };
   await withModel(o.model, o.threads, async (model) => {
     const emb = await embedSpec(model, o.data, total, o, "images", { requireCaption: true });
     const cacheDir = cacheDirOption(o.cacheDir);
@@ -317,13 +300,15 @@ async function runRetrieval(o: RetrievalOpts): Promise<void> {
         textToImage: rr(r.textToImage),
         imageToText: rr(r.imageToText),
         meanRecall: round4(r.meanRecall),
+        skipped: emb.skipped,
+        truncatedCaptions: truncated,
         cached: { images: emb.cached, texts: txt.cached },
         timing,
       });
     } else {
       process.stdout.write(renderRetrievalMarkdown(r, `Retrieval: ${o.model} on ${o.data}`) + `\n\n${timingLine(timing)}\n`);
     }
-  });
+  }, { onWarning });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -347,15 +332,7 @@ function toProbeData(e: EmbeddedImages, numClasses: number, normalize: boolean, 
   if (!e.labels) throw new UserError(`${what}: some samples have no class label`);
   validateLabels(e.labels, numClasses, what, e.keys);
   const x = Float32Array.from(e.images.data);
-  if (normalize) {
-    const D = e.images.dim;
-    for (let i = 0; i < e.images.n; i++) {
-      let s = 0;
-      for (let j = 0; j < D; j++) s += x[i * D + j]! * x[i * D + j]!;
-      const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
-      for (let j = 0; j < D; j++) x[i * D + j]! *= inv;
-    }
-  }
+  if (normalize) normalizeRows(x, e.images.dim);
   return { x, n: e.images.n, dim: e.images.dim, y: e.labels, numClasses };
 }
 
@@ -366,14 +343,18 @@ async function runLinearProbe(o: ProbeOpts): Promise<void> {
   const classnames = o.labelsFile !== undefined ? await loadClassnamesFile(o.labelsFile) : (trainDs.classnames ?? testDs.classnames);
   let nTrain: number | undefined;
   let nTest: number | undefined;
+  const dsOpts = labelled(undefined, o.strict);
+  const userClasses = o.labelsFile !== undefined ? classnames?.length : undefined;
   if (classnames) {
     validateClassnames(classnames, o.labelsFile ?? `${o.train} classnames`);
-    nTrain = await checkLabels(o.train, classnames.length, o.limit, o.train);
-    nTest = await checkLabels(o.test, classnames.length, o.limit, o.test);
+    nTrain = await checkLabels(o.train, dsOpts, o.limit, o.train, userClasses);
+    nTest = await checkLabels(o.test, dsOpts, o.limit, o.test, userClasses);
   }
   await withModel(o.model, o.threads, async (model) => {
-    const tr = await embedSpec(model, o.train, nTrain ?? trainDs.count(), o, "train images");
-    const te = await embedSpec(model, o.test, nTest ?? testDs.count(), o, "test images");
+    const tr = await embedSpec(model, o.train, nTrain ?? trainDs.count(), o, "train images", dsOpts);
+    const te = await embedSpec(model, o.test, nTest ?? testDs.count(), o, "test images", dsOpts);
+    const skipped = new SkipLog();
+    for (const e of [tr, te]) if (e.skipped) skipped.merge(e.skipped);
     let K = classnames?.length ?? 0;
     if (!classnames) {
       for (const l of [...(tr.labels ?? []), ...(te.labels ?? [])]) if (Number.isInteger(l) && l + 1 > K) K = l + 1;
@@ -417,6 +398,7 @@ async function runLinearProbe(o: ProbeOpts): Promise<void> {
         confusion: r.test.confusion,
         iterations: r.iterations,
         converged: r.converged,
+        skipped: skipped.toJSON(),
         cached: { train: tr.cached, test: te.cached },
         timing,
       });
@@ -442,10 +424,11 @@ async function runLinearProbe(o: ProbeOpts): Promise<void> {
 function addCommon(cmd: Command): Command {
   return cmd
     .requiredOption("--model <dir>", "checkpoint directory")
-    .option("--batch-size <n>", "images per encoding batch", positiveInt("--batch-size"), 256)
-    .option("--threads <n>", "threads of the model (and of the linear probe's optimizer) (default: all cores)", positiveInt("--threads"))
+    .option("--batch-size <n>", "images per encoding batch", intArg("--batch-size"), 256)
+    .option("--threads <n>", "threads of the model (and of the linear probe's optimizer) (default: all cores)", intArg("--threads"))
     .option("--cache-dir <dir>", 'cache embeddings (and classifier weights) here, keyed by model and data ("default": ~/.cache/clip-ts/eval)')
     .option("--json", "print one JSON document on stdout")
+    .option("--strict", "stop at the first input that cannot be read or decoded (exit 2) instead of skipping and counting it")
     .addHelpText("after", `\n${DATA_SPEC_HELP}`);
 }
 
@@ -460,7 +443,7 @@ export function register(program: Command): void {
       .option("--templates <name|file>", `prompt templates: a built-in list (${templateSetNames().join(", ")}) or a file with one template per line containing {} (default: the dataset's own, else the paper's list for CIFAR-10 class names, else imagenet)`)
       .option("--labels-file <file>", "class names, one per line in label order (default: the dataset's classnames.txt)")
       .option("--labels <list>", "class names separated by commas, in label order")
-      .option("--limit <n>", "only the first N samples", positiveInt("--limit")),
+      .option("--limit <n>", "only the first N samples", intArg("--limit")),
   ).action(runZeroShot);
 
   addCommon(
@@ -468,8 +451,8 @@ export function register(program: Command): void {
       .command("retrieval")
       .description("image-text retrieval: text->image and image->text recall@k, every caption a query")
       .requiredOption("--data <spec>", "a captioned dataset (several captions per image in .json or .txt)")
-      .option("--ks <list>", "the k of recall@k", kList, [1, 5, 10])
-      .option("--limit <n>", "only the first N images", positiveInt("--limit")),
+      .option("--ks <list>", "the k of recall@k", intListArg("--ks"), [1, 5, 10])
+      .option("--limit <n>", "only the first N images", intArg("--limit")),
   ).action(runRetrieval);
 
   addCommon(
@@ -478,15 +461,15 @@ export function register(program: Command): void {
       .description("logistic regression on frozen image features (L-BFGS; C chosen by the paper's sweep on a held-out split)")
       .requiredOption("--train <spec>", "labelled training dataset")
       .requiredOption("--test <spec>", "labelled test dataset")
-      .option("--C <c>", "inverse regularization strength (skips the sweep)", positiveNumber("--C"))
-      .option("--k-shot <k>", "few-shot: k training samples per class", positiveInt("--k-shot"))
-      .option("--seed <s>", "seed of the few-shot draw and the validation split", nonNegativeInt("--seed"), 0)
-      .option("--val-fraction <f>", "part of the training set held out to choose C", fraction("--val-fraction"), 0.2)
-      .option("--max-iter <n>", "L-BFGS iterations per fit (the paper: 1000)", positiveInt("--max-iter"), 1000)
-      .option("--tol <t>", "gradient tolerance of the n-scaled objective", positiveNumber("--tol"), 1e-4)
+      .option("--C <c>", "inverse regularization strength (skips the sweep)", positiveArg("--C"))
+      .option("--k-shot <k>", "few-shot: k training samples per class", intArg("--k-shot"))
+      .option("--seed <s>", "seed of the few-shot draw and the validation split", intArg("--seed", 0), 0)
+      .option("--val-fraction <f>", "part of the training set held out to choose C", fractionArg("--val-fraction"), 0.2)
+      .option("--max-iter <n>", "L-BFGS iterations per fit (the paper: 1000)", intArg("--max-iter"), 1000)
+      .option("--tol <t>", "gradient tolerance of the n-scaled objective", positiveArg("--tol"), 1e-4)
       .option("--normalize", "L2-normalize the features (default: raw image embeddings, as CLIP's example)")
       .option("--labels-file <file>", "class names, one per line (default: the dataset's classnames.txt)")
-      .option("--limit <n>", "only the first N samples of each set", positiveInt("--limit")),
+      .option("--limit <n>", "only the first N samples of each set", intArg("--limit")),
   ).action(runLinearProbe);
 }
 

@@ -1,10 +1,10 @@
 /** @file `clip index`: bring an image index up to date with folders or datasets (incremental), or merge part indexes. */
 import type { Command } from "commander";
-import { SUMMARIES } from "./commands.js";
+import { SUMMARIES } from "./summaries.js";
 import { UserError } from "../errors.js";
 import { ClipModel } from "../clip/model.js";
-import { DATA_SPEC_HELP } from "../data/index.js";
-import { indexSources, mergeIndexes, openIndex, type IndexProgress, type IndexRunResult, type SkipSummary } from "../index/index.js";
+import { DATA_SPEC_HELP, skipReport } from "../data/index.js";
+import { indexSources, mergeIndexes, openIndex, type IndexProgress, type IndexRunResult } from "../index/index.js";
 import { collect, intArg, partArg } from "./options.js";
 import { printJson, progressBar, type Progress } from "./output.js";
 import { modelDir } from "./model.js";
@@ -17,17 +17,9 @@ interface IndexOpts {
   merge: string[];
   batch?: number;
   chunk?: number;
+  strict?: boolean;
   threads?: number;
   json?: boolean;
-}
-
-/** The skip summary on stderr: one line of counts, then each named input (the first few). */
-export function reportSkips(s: SkipSummary): void {
-  if (!s.count) return;
-  const reasons = Object.entries(s.by_reason).map(([k, v]) => `${k} ${v}`).join(", ");
-  process.stderr.write(`clip: skipped ${s.count} input${s.count === 1 ? "" : "s"} (${reasons})\n`);
-  for (const e of s.examples) process.stderr.write(`clip:   ${e}\n`);
-  if (s.examples.length < s.count) process.stderr.write(`clip:   ... and ${s.count - s.examples.length} more\n`);
 }
 
 /** A bar with images/s and ETA once the total is known. */
@@ -72,6 +64,7 @@ export function register(program: Command): void {
     .option("--ann", "afterwards build an IVF-PQ index for approximate search (at least 256 images)")
     .option("--part <I/N>", "index only part I of N of each source (files or shards), for N machines or processes", partArg("--part"))
     .option("--merge <db>", "copy the rows of another index (e.g. a --part) into --db (repeatable)", collect, [])
+    .option("--strict", "stop at the first image that cannot be read or decoded instead of skipping it")
     .option("--batch <n>", "images per model run (default 32)", intArg("--batch"))
     .option("--chunk <n>", "images committed together (default 256)", intArg("--chunk"))
     .option("--threads <n>", "threads (default: all cores)", intArg("--threads"))
@@ -95,12 +88,12 @@ export function register(program: Command): void {
         const progress = indexProgress();
         let r: IndexRunResult;
         try {
-          r = await indexSources(index, model, sources, { part: o.part, ann: o.ann, chunk: o.chunk, onProgress: progress.onProgress });
+          r = await indexSources(index, model, sources, { part: o.part, ann: o.ann, chunk: o.chunk, onBad: o.strict ? "error" : "skip", onProgress: progress.onProgress });
         } finally {
           progress.stop();
           await model.dispose();
         }
-        reportSkips(r.skipped);
+        for (const line of skipReport(r.skipped, "index")) process.stderr.write(`clip: warning: ${line}\n`);
         if (o.json) printJson(r);
         else process.stdout.write(summary(r) + "\n");
       } finally {

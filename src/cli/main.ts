@@ -8,7 +8,7 @@ export async function main(argv: string[]): Promise<number> {
   const program = new Command();
   program
     .name("clip")
-    .description("CLIP in TypeScript: embed, classify, search, train and evaluate CLIP models")
+    .description("CLIP in TypeScript: embed, classify, train and evaluate CLIP models")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   for (const register of await registrations(argv)) register(program);

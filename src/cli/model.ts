@@ -1,27 +1,18 @@
 /** @file `clip embed`, `clip init`, `clip bench`: inference and checkpoints from the command line. */
 import fs from "node:fs";
 import path from "node:path";
-import { type Command, InvalidArgumentError, Option } from "commander";
-import { SUMMARIES } from "./commands.js";
+import { type Command, Option } from "commander";
+import { SUMMARIES } from "./summaries.js";
 import { UserError } from "../errors.js";
-import { ClipModel, normalizeRows } from "../clip/model.js";
-import type { Embeddings } from "../clip/embedder.js";
+import { ClipModel, type Matrix } from "../clip/model.js";
+import { normalizeRows } from "../util/vector.js";
 import { initState } from "../models/clip/init.js";
 import { PRESET_NAMES, presetConfig } from "../models/clip/presets.js";
 import { defaultPreprocess } from "../models/clip/config.js";
 import { saveCheckpoint } from "../weights/checkpoint.js";
 import { TRUNCATE_POLICIES, type TruncatePolicy } from "../tokenizer/index.js";
-import { printJson } from "./output.js";
-
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
-
-export function intArg(name: string, min = 1): (v: string) => number {
-  return (v) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}, got "${v}"`);
-    return n;
-  };
-}
+import { printJson, reportFileErrors } from "./output.js";
+import { collect, intArg, positiveArg } from "./options.js";
 
 export function modelDir(dir: string): string {
   if (!fs.existsSync(dir)) throw new UserError(`--model ${dir}: no such directory`);
@@ -43,40 +34,54 @@ export function register(program: Command): void {
     .option("--raw", "do not L2-normalize the embeddings")
     .addOption(new Option("--truncate <policy>", "texts longer than the context: error, warn (cut and say so) or silent").choices(TRUNCATE_POLICIES as string[]).default("warn"))
     .option("--threads <n>", "threads (default: all cores)", intArg("--threads"))
-    .option("--json", "print one JSON document: {image_embeddings, text_embeddings, logits_per_image}")
-    .action(async (o: { model: string; image: string[]; text: string[]; raw?: boolean; truncate: TruncatePolicy; threads?: number; json?: boolean }) => {
+    .option("--json", "print one JSON document: {image_embeddings, text_embeddings, logits_per_image, errors?}; a row of an image that could not be used is null")
+    .option("--strict", "stop at the first image that cannot be read or decoded (exit 2) instead of reporting it and embedding the rest (exit 3)")
+    .action(async (o: { model: string; image: string[]; text: string[]; raw?: boolean; truncate: TruncatePolicy; threads?: number; json?: boolean; strict?: boolean }) => {
       if (o.image.length === 0 && o.text.length === 0) throw new UserError("embed: give at least one --image FILE or --text TEXT");
       const model = await ClipModel.load(modelDir(o.model), { threads: o.threads, truncate: o.truncate });
       try {
         const norm = { normalize: !o.raw };
-        const img = o.image.length ? await model.encodeImages(o.image, norm) : undefined;
-        const txt = o.text.length ? await model.encodeTexts(o.text, norm) : undefined;
-        const rows = (e: { data: Float32Array; n: number; dim: number }): number[][] =>
-          Array.from({ length: e.n }, (_v, i) => Array.from(e.data.subarray(i * e.dim, (i + 1) * e.dim)));
+        const enc = o.image.length ? await model.encodeImagesSkipping(o.image, norm) : undefined;
+        if (enc) reportFileErrors(enc.errors, o.strict);
+        const img: Matrix | undefined = enc ? { data: enc.embeddings.data, dims: [enc.embeddings.n, enc.embeddings.dim] } : undefined;
+        const txt = o.text.length ? await model.embedTexts(o.text, norm) : undefined;
+        // rows of images that could not be used are null, so rows stay aligned with --image
+        const aligned = <T>(got: T[]): (T | null)[] => {
+          let k = 0;
+          return o.image.map((_f, i) => (enc!.ok[i] ? got[k++]! : null));
+        };
+        const errors = enc ? o.image.flatMap((image, i) => (enc.ok[i] ? [] : [{ image, error: enc.errors[i]! }])) : [];
+        const rows = (e: Matrix): number[][] => Array.from({ length: e.dims[0] }, (_v, i) => Array.from(e.data.subarray(i * e.dims[1], (i + 1) * e.dims[1])));
         let logits: number[][] | undefined;
         if (img && txt) {
           // logits are always of the normalized embeddings: normalize copies of raw ones, never re-encode
-          const unit = (e: Embeddings): Embeddings => (o.raw ? { ...e, data: normalizeRows(Float32Array.from(e.data), e.dim) } : e);
-          logits = model.logitRows(unit(img), unit(txt));
+          const unit = (e: Matrix): Matrix => (o.raw ? { ...e, data: normalizeRows(Float32Array.from(e.data), e.dims[1]) } : e);
+          logits = rows(model.logits(unit(img), unit(txt)));
         }
         if (o.json) {
           printJson({
-            ...(img ? { image_embeddings: rows(img) } : {}),
+            ...(img ? { image_embeddings: aligned(rows(img)) } : {}),
             ...(txt ? { text_embeddings: rows(txt) } : {}),
-            ...(logits ? { logits_per_image: logits } : {}),
+            ...(logits ? { logits_per_image: aligned(logits) } : {}),
+            ...(errors.length ? { errors } : {}),
           });
           return;
         }
         const out: string[] = [`model ${o.model}: ${model.embedDim}-d embeddings${o.raw ? " (raw)" : " (L2-normalized)"}`];
-        o.image.forEach((f, i) => out.push(`image ${f}: ${fmtRow(img!.data.subarray(i * img!.dim, (i + 1) * img!.dim))}`));
-        o.text.forEach((t, i) => out.push(`text "${t}": ${fmtRow(txt!.data.subarray(i * txt!.dim, (i + 1) * txt!.dim))}`));
+        let k = 0;
+        o.image.forEach((f, i) => {
+          if (!enc!.ok[i]) return void out.push(`image ${f}: (could not be used)`);
+          out.push(`image ${f}: ${fmtRow(img!.data.subarray(k * img!.dims[1], (k + 1) * img!.dims[1]))}`);
+          k++;
+        });
+        o.text.forEach((t, i) => out.push(`text "${t}": ${fmtRow(txt!.data.subarray(i * txt!.dims[1], (i + 1) * txt!.dims[1]))}`));
         if (logits) {
           out.push("logits_per_image (rows: images, columns: texts):");
-          logits.forEach((r, i) => out.push(`  ${path.basename(o.image[i])}: ${r.map((v) => v.toFixed(3)).join("  ")}`));
+          aligned(logits).forEach((r, i) => r && out.push(`  ${path.basename(o.image[i])}: ${r.map((v) => v.toFixed(3)).join("  ")}`));
         }
         process.stdout.write(out.join("\n") + "\n");
       } finally {
-        await model.close();
+        await model.dispose();
       }
     });
 
@@ -107,7 +112,7 @@ export function register(program: Command): void {
     .requiredOption("--model <dir>", "checkpoint directory")
     .option("--batch <n>", "batch size", intArg("--batch"), 16)
     .option("--threads <n>", "threads (default: all cores)", intArg("--threads"))
-    .option("--seconds <s>", "minimum measuring time per side", (v) => Number(v), 5)
+    .option("--seconds <s>", "minimum measuring time per side", positiveArg("--seconds"), 5)
     .option("--json", "print {images_per_second, texts_per_second, batch, threads} as JSON")
     .action(async (o: { model: string; batch: number; threads?: number; seconds: number; json?: boolean }) => {
       const { benchModel } = await import("./bench_model.js");

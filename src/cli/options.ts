@@ -31,12 +31,20 @@ export function positiveArg(name: string): (v: string) => number {
   };
 }
 
-/** A number in [lo, hi] (open ends with `exclusive`). */
-export function unitArg(name: string, opts: { exclusive?: boolean } = {}): (v: string) => number {
+/** A probability in [0, 1]. */
+export function probArg(name: string): (v: string) => number {
+  return (v) => {
+    const p = Number(v);
+    if (v.trim() === "" || !(p >= 0 && p <= 1)) throw new InvalidArgumentError(`${name} must be a probability between 0 and 1, got "${v}"`);
+    return p;
+  };
+}
+
+/** A fraction strictly between 0 and 1. */
+export function fractionArg(name: string): (v: string) => number {
   return (v) => {
     const n = Number(v);
-    const ok = opts.exclusive ? n > 0 && n < 1 : n >= 0 && n <= 1;
-    if (v.trim() === "" || !ok) throw new InvalidArgumentError(`${name} must be between 0 and 1${opts.exclusive ? " (exclusive)" : ""}, got "${v}"`);
+    if (!(n > 0 && n < 1)) throw new InvalidArgumentError(`${name} must be between 0 and 1 (exclusive), got "${v}"`);
     return n;
   };
 }

@@ -1,6 +1,6 @@
 /** @file `clip search`: find images in an index by text, by image, like an indexed image, or combinations. */
 import type { Command } from "commander";
-import { SUMMARIES } from "./commands.js";
+import { SUMMARIES } from "./summaries.js";
 import { UserError } from "../errors.js";
 import { ClipModel } from "../clip/model.js";
 import { openIndex, search, type SearchQuery } from "../index/index.js";

@@ -1,9 +1,10 @@
 /** @file `clip tokenize`: texts to CLIP token ids, and `clip tokenize train`: learn a BPE vocabulary from captions. */
 import { Command, Option } from "commander";
-import { SUMMARIES } from "./commands.js";
+import { SUMMARIES } from "./summaries.js";
 import { readFile, writeFile } from "node:fs/promises";
 import { UserError } from "../errors.js";
 import { printJson, progressBar, warn } from "./output.js";
+import { intArg } from "./options.js";
 
 const VOCAB_HELP =
   "vocabulary: bpe_simple_vocab_16e6.txt.gz (or a trained one), a Hugging Face vocab.json " +
@@ -34,14 +35,6 @@ The vocabulary has 256 byte tokens, 256 word-final byte tokens, one token per me
 
 Example:
   clip tokenize train --input captions.txt --vocab-size 4096 --out vocab.txt.gz`;
-
-function positiveInt(name: string, min: number): (value: string) => number {
-  return (value: string) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new UserError(`${name} must be an integer >= ${min}, got ${JSON.stringify(value)}`);
-    return n;
-  };
-}
 
 /** One text per line; a final newline does not add an empty text; CRLF files read the same. */
 async function readLines(file: string): Promise<string[]> {
@@ -163,7 +156,7 @@ export function register(program: Command): void {
     .description("turn texts into CLIP token ids (the reference's BPE, padded rows), or train a vocabulary")
     .argument("[text...]", "texts to tokenize (put -- before them if one starts with '-')")
     .option("--vocab <file>", VOCAB_HELP)
-    .option("--context <n>", "context length: ids per row with <|startoftext|> and <|endoftext|> (default: the checkpoint's, else 77)", positiveInt("--context", 2))
+    .option("--context <n>", "context length: ids per row with <|startoftext|> and <|endoftext|> (default: the checkpoint's, else 77)", intArg("--context", 2))
     .addOption(
       new Option("--truncate <policy>", "texts longer than the context: error | warn (cut and report) | silent (cut)")
         .choices(["error", "warn", "silent"])
@@ -183,9 +176,9 @@ export function register(program: Command): void {
     // `tokenize` parses --input and --json of `tokenize train ...` itself (the root program does
     // not use positional options), so they are read from the parent when not found here
     .option("--input <file>", "captions, one per line (required)")
-    .requiredOption("--vocab-size <n>", "tokens in the vocabulary (at least 514)", positiveInt("--vocab-size", 514))
+    .requiredOption("--vocab-size <n>", "tokens in the vocabulary (at least 514)", intArg("--vocab-size", 514))
     .requiredOption("--out <file>", "where to write the vocabulary (gzipped, bpe_simple_vocab_16e6.txt.gz format)")
-    .option("--min-frequency <n>", "never merge a pair seen fewer times", positiveInt("--min-frequency", 1), 2)
+    .option("--min-frequency <n>", "never merge a pair seen fewer times", intArg("--min-frequency", 1), 2)
     .option("--json", "print a JSON summary on stdout")
     .addHelpText("after", TRAIN_EXAMPLES)
     .action((flags: TrainFlags, command: Command) => {

@@ -1,15 +1,18 @@
 /** @file ClipModel: a loaded checkpoint with compiled image and text sessions, implementing Embedder. */
 import { UserError } from "../errors.js";
-import { ImagePool, preprocessRGB, type BatchResult, type PreprocessConfig, type RGBImage } from "../image/index.js";
+import type { PreprocessConfig, RGBImage } from "../image/config.js";
+import { preprocessRGB } from "../image/transform.js";
+import { ImagePool } from "../image/pool.node.js";
 import * as T from "../ir/tensor.js";
-import { CompiledGraph, type ExecutionProvider, type HostTensor } from "../runtime/session.js";
-import { ClipTokenizer, type TruncatePolicy } from "../tokenizer/index.js";
-import { collectGarbage } from "../util/gc.js";
-import { loadCheckpoint, type LoadedCheckpoint } from "../weights/checkpoint.js";
+import type { CompiledGraph, ExecutionProvider, HostTensor } from "../runtime/session.js";
+import type { ClipTokenizer, TruncatePolicy } from "../tokenizer/index.js";
+import { collectGarbage } from "../util/gc.node.js";
+import { dot, normalizeRows } from "../util/vector.js";
 import type { ClipConfig, PreprocessCfg, StateDict } from "../models/clip/config.js";
-import type { EncodeOptions, Embedder, Embeddings } from "./embedder.js";
+import type { EncodeOptions, Embedder, Embeddings, PartialEmbeddings } from "./embedder.js";
 import { encodeImage, encodeText, paramLeaves } from "../models/clip/towers.js";
 
+/** Options of `ClipModel.load`. */
 export interface ModelOptions {
   /** Intra-op threads of the sessions and image workers (default: all cores). */
   threads?: number;
@@ -18,8 +21,8 @@ export interface ModelOptions {
   batchSize?: number;
   /** What to do with texts beyond the context length (default "warn"). */
   truncate?: TruncatePolicy;
-  /** Receives warnings (default: stderr). */
-  onWarning?: (message: string) => void;
+  /** Receives warnings (default: stderr); a truncation warning comes with the number of texts cut. */
+  onWarning?: (message: string, truncatedTexts?: number) => void;
   /** Hand the weights to ORT as a mapped file whatever their size (automatic beyond 64 MiB). */
   mapWeights?: boolean;
 }
@@ -30,17 +33,6 @@ export function imageConfig(p: PreprocessCfg): PreprocessConfig {
     throw new UserError(`preprocess_cfg.interpolation "${p.interpolation}" is not supported (bicubic or bilinear)`);
   }
   return { size: p.size, mean: p.mean, std: p.std, interpolation: p.interpolation, resizeMode: p.resize_mode, fillColor: p.fill_color };
-}
-
-/** L2-normalizes each row of [n, dim] in place. */
-export function normalizeRows(data: Float32Array, dim: number): Float32Array {
-  for (let o = 0; o < data.length; o += dim) {
-    let s = 0;
-    for (let j = 0; j < dim; j++) s += data[o + j] * data[o + j];
-    const r = s > 0 ? 1 / Math.sqrt(s) : 0;
-    for (let j = 0; j < dim; j++) data[o + j] *= r;
-  }
-  return data;
 }
 
 /** A row-major float32 matrix: `dims` = [rows, columns]. Embeddings, similarities and logits all take this form. */
@@ -102,14 +94,16 @@ export class ClipModel implements Embedder {
     this.pending = new Map(state);
     const ls = state.get("logit_scale");
     this.logitScale = ls ? Math.exp(ls.data[0]) : 100;
-    if (tok instanceof ClipTokenizer && tok.vocabSize > config.text_cfg.vocab_size) {
+    if (!(tok instanceof UserError) && tok.vocabSize > config.text_cfg.vocab_size) {
       throw new UserError(`${source}: the tokenizer has ${tok.vocabSize} tokens but the model's token_embedding has ${config.text_cfg.vocab_size} rows`);
     }
   }
 
   /** Loads a checkpoint directory (open_clip, Hugging Face or PyTorch layout) with its tokenizer. */
   static async load(dir: string, opts: ModelOptions = {}): Promise<ClipModel> {
-    const ck: LoadedCheckpoint = loadCheckpoint(dir);
+    // the checkpoint readers, tokenizer and runtime load on first use: importing the library stays cheap
+    const [{ loadCheckpoint }, { ClipTokenizer }] = await Promise.all([import("../weights/checkpoint.js"), import("../tokenizer/index.js")]);
+    const ck = loadCheckpoint(dir);
     let tokenizer: ClipTokenizer | UserError;
     try {
       tokenizer = await ClipTokenizer.fromDir(ck.dir, { vocabSize: ck.config.text_cfg.vocab_size, contextLength: ck.config.text_cfg.context_length });
@@ -128,7 +122,8 @@ export class ClipModel implements Embedder {
   }
 
   /** Compiles a tower with the pending weights, letting go of that tower's JS copy once ORT has it. */
-  private compileTower(features: T.Tensor, visual: boolean): Promise<CompiledGraph> {
+  private async compileTower(features: T.Tensor, visual: boolean): Promise<CompiledGraph> {
+    const { CompiledGraph } = await import("../runtime/session.js");
     const onWeightsCopied = (): void => {
       for (const k of [...this.pending.keys()]) if (k.startsWith("visual.") === visual && k !== "logit_scale" && k !== "logit_bias") this.pending.delete(k);
       collectGarbage();
@@ -178,7 +173,7 @@ export class ClipModel implements Embedder {
     const { data } = this.tokenizer.tokenizeTensor(texts, {
       contextLength: this.contextLength,
       truncate: this.opts.truncate ?? "warn",
-      onWarning: (m) => (this.opts.onWarning ?? ((s: string) => process.stderr.write(`clip: warning: ${s}\n`)))(m),
+      onWarning: (m, st) => (this.opts.onWarning ?? ((s: string) => process.stderr.write(`clip: warning: ${s}\n`)))(m, st.texts),
     });
     const ids = new BigInt64Array(data.length);
     for (let i = 0; i < data.length; i++) ids[i] = BigInt(data[i]);
@@ -209,60 +204,79 @@ export class ClipModel implements Embedder {
    * the next batch is preprocessed while the model runs on the current one.
    */
   async encodeImages(images: (string | Uint8Array)[], opts: EncodeOptions = {}): Promise<Embeddings> {
-    const out = new Float32Array(images.length * this.embedDim);
-    await this.encodeImageBatches(images, { skipBad: false }, (start, rows) => out.set(rows, start * this.embedDim), opts.onProgress);
-    if (opts.normalize !== false) normalizeRows(out, this.embedDim);
-    return { data: out, n: images.length, dim: this.embedDim };
-  }
-
-  /**
-   * Embeds many images without giving up on bad ones, handing each batch's rows over as soon as
-   * the model has them (so a caller can store them while the next batch runs). An input that
-   * cannot be read or decoded gets `ok[i] = false`, a zero row and a message naming it (from
-   * `names`, else the path); the others are L2-normalized unless `{ normalize: false }`.
-   */
-  async embedImageBatches(
-    inputs: (string | Uint8Array)[],
-    opts: EmbedOptions & { names?: string[] },
-    onBatch: (start: number, rows: Matrix, ok: boolean[], errors: string[]) => void | Promise<void>,
-  ): Promise<void> {
-    await this.encodeImageBatches(inputs, { skipBad: true, names: opts.names }, async (start, rows, ok, errors) => {
-      if (opts.normalize !== false) normalizeRows(rows, this.embedDim);
-      await onBatch(start, { data: rows, dims: [ok.length, this.embedDim] }, ok, errors);
-    }, opts.onProgress);
-  }
-
-  /** The batched image loop: workers preprocess batch i + 1 while the model runs batch i. */
-  private async encodeImageBatches(
-    images: (string | Uint8Array)[],
-    bo: { skipBad: boolean; names?: string[] },
-    onBatch: (start: number, rows: Float32Array, ok: boolean[], errors: string[]) => void | Promise<void>,
-    onProgress?: (done: number, total: number) => void,
-  ): Promise<void> {
     const pool = (this.pool ??= new ImagePool(imageConfig(this.preprocess), { threads: this.opts.threads }));
     const bs = this.opts.batchSize ?? 32;
     const S = this.imageSize;
     const graph = await this.images();
+    const out = new Float32Array(images.length * this.embedDim);
     // two reused batch buffers: one being filled by the workers while the model reads the other
     const buffers = [pool.allocBatch(Math.min(bs, images.length)), pool.allocBatch(Math.min(bs, images.length))];
-    const prepare = (i: number): Promise<BatchResult> | undefined => {
+    const prepare = (i: number): Promise<{ pixels: Float32Array }> | undefined => {
       if (i >= images.length) return undefined;
-      const names = bo.names?.slice(i, i + bs);
-      const p = pool.preprocessBatch(images.slice(i, i + bs), { out: buffers[(i / bs) % 2], skipBad: bo.skipBad, names });
+      const p = pool.preprocessBatch(images.slice(i, i + bs), { out: buffers[(i / bs) % 2] });
       p.catch(() => undefined); // reported when awaited
       return p;
     };
     let next = prepare(0);
     for (let i = 0; i < images.length; i += bs) {
       const n = Math.min(bs, images.length - i);
-      const { pixels, ok, errors } = await next!;
+      const { pixels } = await next!;
       next = prepare(i + bs);
       const r = await graph.run({ pixels: { data: pixels.subarray(0, n * 3 * S * S), shape: [n, 3, S, S] } });
-      const rows = Float32Array.from(r.features.data as Float32Array);
-      ok.forEach((good, j) => good || rows.fill(0, j * this.embedDim, (j + 1) * this.embedDim));
-      await onBatch(i, rows, ok, errors);
-      onProgress?.(i + n, images.length);
+      out.set(r.features.data as Float32Array, i * this.embedDim);
+      opts.onProgress?.(i + n, images.length);
     }
+    if (opts.normalize !== false) normalizeRows(out, this.embedDim);
+    return { data: out, n: images.length, dim: this.embedDim };
+  }
+
+  /**
+   * encodeImages for inputs that may be bad (the hostile-data policy): a file that cannot be read
+   * or decoded is left out, with `errors[i]` naming it (by `names[i]`, default its path or
+   * "<bytes #i>"), and the rest are encoded. Rows come only for `ok` inputs, in input order.
+   */
+  async encodeImagesSkipping(images: (string | Uint8Array)[], opts: EncodeOptions & { names?: string[] } = {}): Promise<PartialEmbeddings> {
+    const pool = (this.pool ??= new ImagePool(imageConfig(this.preprocess), { threads: this.opts.threads }));
+    const bs = this.opts.batchSize ?? 32;
+    const per = 3 * this.imageSize * this.imageSize;
+    const ok: boolean[] = [];
+    const errors: (string | null)[] = [];
+    const rows: Float32Array[] = [];
+    const namesOf = (i: number): string[] => images.slice(i, i + bs).map((x, j) => opts.names?.[i + j] ?? (typeof x === "string" ? x : `<bytes #${i + j}>`));
+    // the next batch is decoded while the model runs on this one
+    const prepare = (i: number) => {
+      if (i >= images.length) return undefined;
+      const p = pool.preprocessBatch(images.slice(i, i + bs), { skipBad: true, names: namesOf(i) });
+      p.catch(() => undefined); // reported when awaited
+      return p;
+    };
+    let next = prepare(0);
+    for (let i = 0; i < images.length; i += bs) {
+      const r = await next!;
+      next = prepare(i + bs);
+      const names = namesOf(i);
+      // r.errors holds one message per failed input, in input order
+      let failed = 0;
+      const good: number[] = [];
+      r.ok.forEach((isOk, j) => {
+        ok.push(isOk);
+        errors.push(isOk ? null : (r.errors[failed++] ?? `${names[j]}: cannot decode image`));
+        if (isOk) good.push(j);
+      });
+      if (good.length === 0) continue;
+      const pixels = good.length === r.ok.length ? r.pixels : new Float32Array(good.length * per);
+      if (pixels !== r.pixels) good.forEach((j, k) => pixels.set(r.pixels.subarray(j * per, (j + 1) * per), k * per));
+      rows.push((await this.encodePixels(pixels, good.length, { normalize: opts.normalize })).data);
+      opts.onProgress?.(Math.min(i + bs, images.length), images.length);
+    }
+    const n = ok.filter(Boolean).length;
+    const data = new Float32Array(n * this.embedDim);
+    let o = 0;
+    for (const r of rows) {
+      data.set(r, o);
+      o += r.length;
+    }
+    return { embeddings: { data, n, dim: this.embedDim }, ok, errors };
   }
 
   /**
@@ -312,21 +326,6 @@ export class ClipModel implements Embedder {
     await this.close();
   }
 
-  /** exp(logit_scale) * cosine similarity, [images, texts]. Inputs must be normalized. */
-  logitRows(images: Embeddings, texts: Embeddings): number[][] {
-    const out: number[][] = [];
-    for (let i = 0; i < images.n; i++) {
-      const row: number[] = [];
-      for (let j = 0; j < texts.n; j++) {
-        let s = 0;
-        for (let k = 0; k < this.embedDim; k++) s += images.data[i * this.embedDim + k] * texts.data[j * this.embedDim + k];
-        row.push(this.logitScale * s);
-      }
-      out.push(row);
-    }
-    return out;
-  }
-
   async close(): Promise<void> {
     const gs = await Promise.all([this.imageGraph, this.textGraph]);
     await Promise.all(gs.map((g) => g?.release()));
@@ -344,9 +343,7 @@ function matmulT(a: Matrix, b: Matrix, scale: number): Matrix {
   const out = new Float32Array(n * m);
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < m; j++) {
-      let s = 0;
-      for (let k = 0; k < d; k++) s += a.data[i * d + k] * b.data[j * d + k];
-      out[i * m + j] = scale * s;
+      out[i * m + j] = scale * dot(a.data, i * d, b.data, j * d, d);
     }
   }
   return { data: out, dims: [n, m] };

@@ -69,13 +69,13 @@ export function csvSource(spec: CsvSpec, rules: SampleRules): ItemSource {
     const key = `row${i + 2}`; // the line number in the file (header is line 1)
     const where = `${spec.file}: ${key}`;
     if (row.length !== header.length) {
-      return { ok: false, reason: "bad_row", message: `${where}: ${row.length} cells, header has ${header.length} (separator ${seps})` };
+      return { ok: false, reason: "bad_row", message: `${where}: ${row.length} cells, header has ${header.length} (separator ${seps})`, source: spec.file, key };
     }
     const members = new Map<string, Uint8Array>();
     const ref = row[imageCol]!.trim();
     if (ref) {
       const got = await readImage(ref, spec.root);
-      if (!got.ok) return { ok: false, reason: got.reason, message: `${where}: ${got.message}` };
+      if (!got.ok) return { ok: false, reason: got.reason, message: `${where}: ${got.message}`, source: spec.file, key };
       members.set(got.ext, got.bytes);
     }
     if (captionCols.length) members.set("json", new TextEncoder().encode(JSON.stringify({ captions: captionCols.map((c) => row[c]!) })));
@@ -88,7 +88,7 @@ export function csvSource(spec: CsvSpec, rules: SampleRules): ItemSource {
     layout: "csv",
     names: [spec.file, ...header],
     size: body.length,
-    load: (i) => load(i).catch((e: Error) => ({ ok: false, reason: "unreadable_image", message: `${spec.file}: row${i + 2}: ${e.message}` })),
+    load: (i) => load(i).catch((e: Error) => ({ ok: false, reason: "unreadable_image", message: `${spec.file}: row${i + 2}: ${e.message}`, source: spec.file, key: `row${i + 2}` })),
     prefetch: 16,
   };
 }

@@ -57,7 +57,7 @@ export function folderSource(dir: string, rules: SampleRules): ItemSource {
     try {
       return buildSample(stemOf(rel), dir, await members(dir, rel), rules);
     } catch (e) {
-      return { ok: false, reason: "unreadable_image", message: `${dir}: ${rel}: ${(e as Error).message}` };
+      return { ok: false, reason: "unreadable_image", message: `${dir}: ${rel}: ${(e as Error).message}`, source: dir, key: stemOf(rel) };
     }
   };
   return { layout: "folder", names: files, size: files.length, load, prefetch: 16 };
@@ -76,7 +76,7 @@ export function imageFolderSource(dir: string, rules: SampleRules): ItemSource {
   });
   if (items.length === 0) throw new UserError(`imagefolder:${dir} has class folders but no images (.jpg/.jpeg/.png/.webp)`);
   const enc = new TextEncoder();
-  const classRules = { ...rules, numClasses: classes.length };
+  const classRules = { ...rules, numClasses: rules.numClasses ?? classes.length };
   const load = async (i: number): Promise<Built> => {
     const { rel, label } = items[i]!;
     try {
@@ -84,7 +84,7 @@ export function imageFolderSource(dir: string, rules: SampleRules): ItemSource {
       m.set("cls", enc.encode(String(label))); // the folder is the label
       return buildSample(stemOf(rel), dir, m, classRules);
     } catch (e) {
-      return { ok: false, reason: "unreadable_image", message: `${dir}: ${rel}: ${(e as Error).message}` };
+      return { ok: false, reason: "unreadable_image", message: `${dir}: ${rel}: ${(e as Error).message}`, source: dir, key: stemOf(rel) };
     }
   };
   return { layout: "imagefolder", names: items.map((x) => x.rel), size: items.length, classnames: classes, load, prefetch: 16 };

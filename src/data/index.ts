@@ -4,7 +4,8 @@ export { openDataset } from "./dataset.js";
 export { DATA_SPEC_HELP, resolveSpec, type ResolvedSpec } from "./spec.js";
 export { writeShards, type WriteShardsOptions, type WriteShardsResult } from "./writer.js";
 export { batches, keepDecoded, decodeOrSkip } from "./batch.js";
-export { formatStats, totalSkipped } from "./stats.js";
+export { formatStats, totalSkipped, skipSummary } from "./stats.js";
+export { SkipLog, MAX_SKIP_EXAMPLES, noSkips, formatSkipCounts, skipReport, type SkipExample, type SkipSummary, type SkipPolicy } from "./skips.js";
 export { expandBraces } from "./braces.js";
 export {
   synthWorld,

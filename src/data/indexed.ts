@@ -1,7 +1,7 @@
 /** @file Datasets over a list of items known up front (CSV rows, image files, synth scenes): shuffle, epochs, workers, resume. */
 import { UserError } from "../errors.js";
 import { checkFingerprint, fingerprint, type Options } from "./options.js";
-import { hashSeed, permutation } from "./rng.js";
+import { hashSeed, permutation } from "../util/rng.js";
 import type { Built } from "./sample.js";
 import { StatsCounter } from "./stats.js";
 import type { DataPosition, Dataset, DataStats, IndexedPosition, Sample } from "./types.js";
@@ -65,7 +65,7 @@ export class IndexedDataset implements Dataset {
 
   reportBad(sample: Sample, reason: string, detail?: string): void {
     this.stats_.samples--;
-    this.stats_.skip(reason, `${sample.shard}: ${sample.key}: ${detail ?? reason}`);
+    this.stats_.skip(reason, `${sample.shard}: ${sample.key}: ${detail ?? reason}`, sample.shard, sample.key);
   }
 
   async ready(): Promise<void> {}
@@ -117,7 +117,7 @@ export class IndexedDataset implements Dataset {
           inflight.delete(j);
           this.next = j + 1;
           if (!built.ok) {
-            this.stats_.skip(built.reason, built.message);
+            this.stats_.skip(built.reason, built.message, built.source, built.key);
             continue;
           }
           this.stats_.dropCaptions(built.dropped);

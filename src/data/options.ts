@@ -1,6 +1,6 @@
 /** @file Dataset options with their defaults filled in and checked, plus the position fingerprint. */
 import { UserError } from "../errors.js";
-import { hashSeed } from "./rng.js";
+import { hashSeed } from "../util/rng.js";
 import type { SampleRules } from "./sample.js";
 import type { DatasetOptions, OnBadSample } from "./types.js";
 
@@ -37,6 +37,7 @@ export function normalizeOptions(o: DatasetOptions = {}): Options {
     requireCaption: o.requireCaption ?? false,
     requireLabel: o.requireLabel ?? false,
     maxCaptionChars: o.maxCaptionChars ?? 2000,
+    ...(o.numClasses !== undefined ? { numClasses: o.numClasses } : {}),
   };
 }
 

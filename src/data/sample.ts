@@ -7,6 +7,7 @@ export interface SampleRules {
   requireImage: boolean;
   requireCaption: boolean;
   requireLabel: boolean;
+  /** Captions longer than this many characters are cut to it (kept, counted as truncated), never dropped. */
   maxCaptionChars: number;
   /** Labels must lie in [0, numClasses) when known. */
   numClasses?: number;
@@ -15,7 +16,7 @@ export interface SampleRules {
 /** A usable sample (with the captions it lost, if any), or why it was skipped. */
 export type Built =
   | { ok: true; sample: Sample; dropped: Record<string, number> }
-  | { ok: false; reason: string; message: string };
+  | { ok: false; reason: string; message: string; source?: string; key?: string };
 
 const utf8 = new TextDecoder();
 
@@ -30,6 +31,7 @@ export function splitKey(name: string): [key: string, ext: string] | null {
 /** Builds a Sample from the files of one key. `members` maps lower-case extension to bytes. */
 export function buildSample(key: string, shard: string, members: ReadonlyMap<string, Uint8Array>, rules: SampleRules): Built {
   const where = `${shard}: ${key}`;
+  const bad = (reason: string, message: string): Built => ({ ok: false, reason, message, source: shard, key });
   const sample: Sample = { key, shard, captions: [] };
   const dropped: Record<string, number> = {};
 
@@ -66,19 +68,19 @@ export function buildSample(key: string, shard: string, members: ReadonlyMap<str
     let empty = 0;
     let long = 0;
     for (const c of raw) {
-      const text = c.replace(/\s+/g, " ").trim();
+      const { text, truncated } = cleanCaption(c, rules.maxCaptionChars);
       if (!text) empty++;
-      else if (text.length > rules.maxCaptionChars) long++;
-      else sample.captions.push(text);
+      else {
+        if (truncated) long++;
+        sample.captions.push(text);
+      }
     }
     // blank lines between captions in a .txt are layout, not dropped captions
     if (empty && (json || raw.length === 1)) dropped.empty = empty;
-    if (long) dropped.too_long = long;
-    if (sample.captions.length === 0 && rules.requireCaption) {
-      return long
-        ? bad("long_caption", `${where}: caption of more than ${rules.maxCaptionChars} characters`)
-        : bad("empty_caption", `${where}: empty caption`);
-    }
+    // the one caption policy: a long caption is kept and cut (the tokenizer cuts it again to the
+    // context, with a counted warning, as clip.tokenize(truncate=True)); counted, never dropped
+    if (long) dropped.truncated = long;
+    if (sample.captions.length === 0 && rules.requireCaption) return bad("empty_caption", `${where}: empty caption`);
   } else if (rules.requireCaption) {
     return bad("missing_caption", `${where}: no caption (.txt or .json)`);
   }
@@ -98,8 +100,26 @@ export function buildSample(key: string, shard: string, members: ReadonlyMap<str
   return { ok: true, sample, dropped };
 }
 
-function bad(reason: string, message: string): Built {
-  return { ok: false, reason, message };
+/**
+ * A caption as samples carry it: whitespace runs made one space, trimmed, and cut to `maxChars`
+ * characters (at a code point boundary, so no lone surrogate is left). The cut keeps the start,
+ * which is all a context of 77 tokens reads.
+ */
+export function cleanCaption(raw: string, maxChars: number): { text: string; truncated: boolean } {
+  // collapse only a bounded prefix: a 1 MB caption costs no more than a short one
+  const bound = 4 * maxChars + 64;
+  const head = raw.length > bound ? raw.slice(0, bound) : raw;
+  let text = head.replace(/\s+/g, " ").trim();
+  if (text.length <= maxChars) {
+    // the prefix was all blanks or collapsed below the limit: the rest still counts
+    if (head === raw) return { text, truncated: false };
+    text = raw.replace(/\s+/g, " ").trim();
+    if (text.length <= maxChars) return { text, truncated: false };
+  }
+  let end = maxChars;
+  const c = text.charCodeAt(end - 1);
+  if (c >= 0xd800 && c <= 0xdbff) end--; // do not split a surrogate pair
+  return { text: text.slice(0, end).trimEnd(), truncated: true };
 }
 
 /** Captions from the JSON shapes in use: {"captions":[...]}, [...], {"caption": "..."}, {"text": ...}. */

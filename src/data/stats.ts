@@ -1,41 +1,57 @@
-/** @file Counting skipped samples (and raising the error instead, when asked to). */
-import { UserError } from "../errors.js";
+/** @file A dataset's statistics: samples delivered, skips (through the shared SkipLog) and captions changed. */
+import { SkipLog, type SkipExample, type SkipSummary } from "./skips.js";
 import type { DataStats, OnBadSample } from "./types.js";
 
 const MAX_MESSAGES = 20;
 
+/** Counts what a dataset delivers and skips; with onBad "error" the first skip throws a UserError. */
 export class StatsCounter {
   samples = 0;
-  skipped: Record<string, number> = {};
   droppedCaptions: Record<string, number> = {};
-  messages: string[] = [];
+  private log: SkipLog;
 
-  constructor(private readonly onBad: OnBadSample) {}
+  constructor(private readonly onBad: OnBadSample) {
+    this.log = new SkipLog(onBad, MAX_MESSAGES);
+  }
 
-  /** Counts a skipped sample; with onBad "error" throws a UserError carrying the message instead. */
-  skip(reason: string, message: string): void {
-    if (this.onBad === "error") throw new UserError(message);
-    this.skipped[reason] = (this.skipped[reason] ?? 0) + 1;
-    if (this.messages.length < MAX_MESSAGES) this.messages.push(message);
+  /** Counts a skipped sample named by `source` (shard, file, folder) and `key`; see SkipLog.add. */
+  skip(reason: string, message: string, source?: string, key?: string): void {
+    const e: SkipExample = { reason, source: source ?? message.split(": ")[0]!, message };
+    if (key !== undefined) e.key = key;
+    this.log.add(e);
   }
 
   dropCaptions(dropped: Record<string, number>): void {
     for (const [k, v] of Object.entries(dropped)) this.droppedCaptions[k] = (this.droppedCaptions[k] ?? 0) + v;
   }
 
+  /** The skips in the shared JSON form. */
+  skips(): SkipSummary {
+    return this.log.toJSON();
+  }
+
   snapshot(): DataStats {
-    const out: DataStats = { samples: this.samples, skipped: { ...this.skipped } };
+    const s = this.log.toJSON();
+    const out: DataStats = { samples: this.samples, skipped: s.by_reason };
     if (Object.keys(this.droppedCaptions).length) out.droppedCaptions = { ...this.droppedCaptions };
-    if (this.messages.length) out.messages = [...this.messages];
+    if (s.examples.length) {
+      out.messages = s.examples.map((e) => e.message);
+      out.examples = s.examples;
+    }
     return out;
   }
 
   restore(s: DataStats): void {
     this.samples = s.samples;
-    this.skipped = { ...s.skipped };
     this.droppedCaptions = { ...(s.droppedCaptions ?? {}) };
-    this.messages = [...(s.messages ?? [])];
+    this.log = SkipLog.from(skipSummary(s), this.onBad);
   }
+}
+
+/** A dataset's skips in the shared JSON form (examples rebuilt from messages for stats saved before they had them). */
+export function skipSummary(stats: DataStats): SkipSummary {
+  const examples = stats.examples ?? (stats.messages ?? []).map((message) => ({ reason: "unknown", source: message.split(": ")[0]!, message }));
+  return { count: totalSkipped(stats), by_reason: { ...stats.skipped }, examples: examples.map((e) => ({ ...e })) };
 }
 
 /** Total skipped samples. */
@@ -50,6 +66,6 @@ export function formatStats(stats: DataStats): string {
   let line = `${stats.samples} samples`;
   if (total) line += `; skipped ${total} (${parts.join(", ")})`;
   const dropped = Object.entries(stats.droppedCaptions ?? {}).map(([k, v]) => `${k} ${v}`);
-  if (dropped.length) line += `; dropped captions (${dropped.join(", ")})`;
+  if (dropped.length) line += `; captions (${dropped.join(", ")})`;
   return line;
 }

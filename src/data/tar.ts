@@ -2,6 +2,10 @@
 import fs from "node:fs";
 
 const BLOCK = 512;
+/** Largest member we read into memory (a header claiming more is damage or a bomb, refused before reading). */
+export const MAX_ENTRY_BYTES = 1 << 30;
+/** Largest GNU long-name or pax extended header. */
+const MAX_EXTENDED_BYTES = 1 << 20;
 
 /** One regular file in a tar: its name, bytes, and byte range in the archive (headers included). */
 export interface TarEntry {
@@ -113,9 +117,14 @@ export async function* readTar(source: AsyncIterable<Uint8Array>, baseOffset = 0
       const type = String.fromCharCode(header[156]!);
       const size = paxSize ?? parseSize(header, offset);
       paxSize = null;
+      const extended = type === "L" || type === "x" || type === "K" || type === "g";
+      // found by the fuzz suite (tar: size=base256, pax size=1e20): sizes are checked before any allocation
+      if (!Number.isSafeInteger(size) || size < 0 || size > (extended ? MAX_EXTENDED_BYTES : MAX_ENTRY_BYTES)) {
+        throw new TarError("corrupt", offset, `tar header at byte ${offset} claims ${size} bytes, more than the ${extended ? MAX_EXTENDED_BYTES : MAX_ENTRY_BYTES} we read (damaged header or a bomb)`);
+      }
       offset += BLOCK;
       const padded = Math.ceil(size / BLOCK) * BLOCK;
-      if (type === "L" || type === "x" || type === "K" || type === "g") {
+      if (extended) {
         const body = await r.read(padded, false);
         if (body.length < padded) throw new TarError("truncated", offset, `stream ends inside an extended header at byte ${offset}`);
         offset += padded;

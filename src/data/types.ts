@@ -1,4 +1,5 @@
 /** @file The data layer's public types: samples, dataset options, positions and statistics. */
+import type { SkipExample } from "./skips.js";
 
 /** One training or evaluation example: image bytes (undecoded) and captions and/or a class label. */
 export interface Sample {
@@ -21,6 +22,7 @@ export interface Sample {
 /** What to do with a sample that cannot be used (missing caption, truncated shard, ...). */
 export type OnBadSample = "skip" | "error";
 
+/** Options of `openDataset`: shuffling, seed, epochs, worker split, the position to resume from, which fields a sample needs. */
 export interface DatasetOptions {
   /** Shuffle shards (or items) each epoch and pass samples through a shuffle buffer. Default false. */
   shuffle?: boolean;
@@ -42,7 +44,9 @@ export interface DatasetOptions {
   requireCaption?: boolean;
   /** Skip samples without a class label. Default false. */
   requireLabel?: boolean;
-  /** Captions longer than this many characters are dropped and counted. Default 2000. */
+  /** Class labels must lie in [0, numClasses); others are skipped as bad_label. Default: the dataset's class names, if any. */
+  numClasses?: number;
+  /** Captions longer than this many characters are cut to it and counted (droppedCaptions.truncated). Default 2000. */
   maxCaptionChars?: number;
   /** "skip" (default): count bad samples and go on; "error": throw a UserError naming shard and key. */
   onBad?: OnBadSample;
@@ -84,12 +88,14 @@ export interface IndexedPosition extends PositionCommon {
 export interface DataStats {
   /** Samples delivered (minus those later reported bad with `reportBad`). */
   samples: number;
-  /** Skipped samples by reason: missing_caption, empty_caption, long_caption, truncated_shard, ... */
+  /** Skipped samples by reason: missing_caption, empty_caption, truncated_shard, undecodable_image, ... */
   skipped: Record<string, number>;
-  /** Captions removed from samples that were kept, by reason (empty, too_long). */
+  /** Captions changed in samples that were kept: "empty" ones removed, over-long ones "truncated". */
   droppedCaptions?: Record<string, number>;
   /** The first few skip messages, each naming the shard and key. */
   messages?: string[];
+  /** The same first few skips with their reason, source and key (the SkipLog examples). */
+  examples?: SkipExample[];
 }
 
 /** A stream of samples. Iterating twice continues from the current position; `position()` is exact. */

@@ -2,7 +2,7 @@
 import { UserError } from "../errors.js";
 import { buildSample, splitKey } from "./sample.js";
 import { checkFingerprint, fingerprint, type Options } from "./options.js";
-import { DataRng, hashSeed, permutation } from "./rng.js";
+import { hashSeed, permutation, Rng } from "../util/rng.js";
 import { parseLines, parseSizes, type ShardSpec } from "./spec.js";
 import { fetchText, ShardReadError, shardBytes } from "./sources.js";
 import { StatsCounter } from "./stats.js";
@@ -82,7 +82,7 @@ export class ShardDataset implements Dataset {
   private epoch = 0;
   private shardCursor = 0;
   private open: { shard: number; offset: number; group: number } | null = null;
-  private readonly rng: DataRng;
+  private readonly rng: Rng;
   private buffer: Buffered[] = [];
   private pendingRefs: SampleRef[] | null = null;
   private readyDone = false;
@@ -99,7 +99,7 @@ export class ShardDataset implements Dataset {
     this.fp = fingerprint("webdataset", spec.shards, o);
     // fewer shards than workers: every worker reads every shard and keeps every count-th sample
     this.sampleSplit = !o.resampled && spec.shards.length < o.worker.count;
-    this.rng = new DataRng(o.seed, "shuffle-buffer", o.worker.index);
+    this.rng = Rng.from(o.seed, "shuffle-buffer", o.worker.index);
   }
 
   restore(p: DataPosition): void {
@@ -141,7 +141,7 @@ export class ShardDataset implements Dataset {
 
   reportBad(sample: Sample, reason: string, detail?: string): void {
     this.stats_.samples--;
-    this.stats_.skip(reason, `${sample.shard}: ${sample.key}: ${detail ?? reason}`);
+    this.stats_.skip(reason, `${sample.shard}: ${sample.key}: ${detail ?? reason}`, sample.shard, sample.key);
   }
 
   async ready(): Promise<void> {
@@ -217,7 +217,7 @@ export class ShardDataset implements Dataset {
     const open = this.open!;
     const shard = this.spec.shards[open.shard]!;
     const { index, count } = this.o.worker;
-    const rules = this.classnames ? { ...this.o, numClasses: this.classnames.length } : this.o;
+    const rules = this.classnames && this.o.numClasses === undefined ? { ...this.o, numClasses: this.classnames.length } : this.o;
     for (let attempt = 0; ; attempt++) {
       const pending: { key?: string } = {};
       try {
@@ -227,12 +227,12 @@ export class ShardDataset implements Dataset {
           open.group++;
           if (this.sampleSplit && groupIndex % count !== index) continue;
           if (g.duplicate) {
-            this.stats_.skip("duplicate_file", `${shard}: ${g.key}: two .${g.duplicate} files under one key`);
+            this.stats_.skip("duplicate_file", `${shard}: ${g.key}: two .${g.duplicate} files under one key`, shard, g.key);
             continue;
           }
           const built = buildSample(g.key, shard, g.members, rules);
           if (!built.ok) {
-            this.stats_.skip(built.reason, built.message);
+            this.stats_.skip(built.reason, built.message, shard, g.key);
             continue;
           }
           this.stats_.dropCaptions(built.dropped);
@@ -248,19 +248,19 @@ export class ShardDataset implements Dataset {
       } catch (e) {
         const at = pending.key !== undefined ? `: ${pending.key}` : open.group > 0 ? ` after sample ${open.group}` : "";
         if (e instanceof TarError) {
-          this.stats_.skip(e.kind === "truncated" ? "truncated_shard" : "corrupt_shard", `${shard}${at}: ${e.message}`);
+          this.stats_.skip(e.kind === "truncated" ? "truncated_shard" : "corrupt_shard", `${shard}${at}: ${e.message}`, shard, pending.key);
           return;
         }
         if (e instanceof ShardReadError) {
           if (e.truncated) {
-            this.stats_.skip("truncated_shard", `${shard}${at}: ${e.message}`);
+            this.stats_.skip("truncated_shard", `${shard}${at}: ${e.message}`, shard, pending.key);
             return;
           }
           if (e.retryable && attempt < RETRIES) {
             await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
             continue; // resume the shard at the last complete sample
           }
-          this.stats_.skip("unreadable_shard", e.message);
+          this.stats_.skip("unreadable_shard", e.message, shard);
           return;
         }
         throw e;
@@ -285,7 +285,7 @@ export class ShardDataset implements Dataset {
       if (!byShard.has(shard)) byShard.set(shard, new Map());
       byShard.get(shard)!.set(start, null);
     }
-    const rules = this.classnames ? { ...this.o, numClasses: this.classnames.length } : this.o;
+    const rules = this.classnames && this.o.numClasses === undefined ? { ...this.o, numClasses: this.classnames.length } : this.o;
     for (const [shardIndex, wanted] of byShard) {
       const shard = this.spec.shards[shardIndex];
       if (shard === undefined) throw new UserError(`the saved data position refers to shard ${shardIndex}, but the dataset has ${this.spec.shards.length}`);
@@ -306,7 +306,7 @@ export class ShardDataset implements Dataset {
     for (const ref of refs) {
       const sample = byShard.get(ref[0])!.get(ref[1]);
       if (sample) this.buffer.push({ sample, ref });
-      else this.stats_.skip("resume_missing", `${this.spec.shards[ref[0]]}: sample at byte ${ref[1]} from the saved position could not be read again`);
+      else this.stats_.skip("resume_missing", `${this.spec.shards[ref[0]]}: sample at byte ${ref[1]} from the saved position could not be read again`, this.spec.shards[ref[0]]);
     }
     this.pendingRefs = null;
   }

@@ -3,7 +3,8 @@
  * batch is read, keys, labels and captions kept aligned, results optionally cached on disk.
  */
 import { InternalError, UserError } from "../errors.js";
-import type { Embedder, Embeddings } from "../clip/embedder.js";
+import type { Embedder, Embeddings, PartialEmbeddings } from "../clip/embedder.js";
+import { keepDecoded, skipSummary, type Dataset, type Sample, type SkipSummary } from "../data/index.js";
 import { FeatureCache } from "./features.js";
 
 /** What evaluation needs of a dataset sample (the data layer's `Sample` fits). */
@@ -26,6 +27,8 @@ export interface EmbeddedImages {
   captions: string[][];
   /** True when read from the feature cache. */
   cached: boolean;
+  /** The dataset's skips (reader and decoding), when `dataset` was given; from the cache on a hit. */
+  skipped?: SkipSummary;
   /** Seconds spent inside `encodeImages` (model execution and preprocessing); 0 when cached. */
   encodeSeconds: number;
   /** Wall seconds of the whole pass. */
@@ -41,6 +44,45 @@ export interface EmbedDatasetOptions {
   onProgress?: (done: number) => void;
   /** Feature cache folder and the key of this dataset's features (model + data spec + options). */
   cache?: { dir: string; key: unknown };
+  /**
+   * The dataset the samples come from: an image that does not decode is then skipped and counted
+   * there ("undecodable_image", naming shard and key, as training does) instead of failing the
+   * pass, and its statistics become `skipped`. Without it the first bad image throws.
+   */
+  dataset?: Pick<Dataset, "reportBad" | "stats">;
+}
+
+/** Encodes a batch, leaving bad images out when the embedder can (else: all or the first error). */
+async function encodeBatch(embedder: Embedder, batch: EvalSample[], lenient: boolean): Promise<PartialEmbeddings> {
+  const images = batch.map((s) => s.image!);
+  if (lenient && embedder.encodeImagesSkipping) {
+    return embedder.encodeImagesSkipping(images, { normalize: false, names: batch.map((s) => (s.shard ? `${s.shard}: ${s.key}` : s.key)) });
+  }
+  try {
+    const e = await embedder.encodeImages(images, { normalize: false });
+    return { embeddings: e, ok: batch.map(() => true), errors: batch.map(() => null) };
+  } catch (err) {
+    if (!lenient || !(err instanceof UserError)) throw err;
+  }
+  // an embedder without encodeImagesSkipping: find the bad images one by one
+  const ok: boolean[] = [];
+  const errors: (string | null)[] = [];
+  const rows: Embeddings[] = [];
+  for (const img of images) {
+    try {
+      rows.push(await embedder.encodeImages([img], { normalize: false }));
+      ok.push(true);
+      errors.push(null);
+    } catch (err) {
+      if (!(err instanceof UserError)) throw err;
+      ok.push(false);
+      errors.push(err.message);
+    }
+  }
+  const dim = rows[0]?.dim ?? embedder.embedDim;
+  const data = new Float32Array(rows.length * dim);
+  rows.forEach((r, i) => data.set(r.data, i * dim));
+  return { embeddings: { data, n: rows.length, dim }, ok, errors };
 }
 
 /**
@@ -54,13 +96,14 @@ export async function embedImages(embedder: Embedder, samples: AsyncIterable<Eva
   if (cache) {
     const hit = await cache.get(key, "images");
     if (hit) {
-      const m = hit.meta as { keys: string[]; labels: number[] | null; captions: string[][] };
+      const m = hit.meta as { keys: string[]; labels: number[] | null; captions: string[][]; skipped?: SkipSummary };
       opts.onProgress?.(hit.emb.n);
       return {
         images: hit.emb,
         keys: m.keys,
         labels: m.labels ? Int32Array.from(m.labels) : undefined,
         captions: m.captions,
+        ...(m.skipped ? { skipped: m.skipped } : {}),
         cached: true,
         encodeSeconds: 0,
         totalSeconds: (performance.now() - t0) / 1000,
@@ -81,29 +124,34 @@ export async function embedImages(embedder: Embedder, samples: AsyncIterable<Eva
 
   const encode = async (batch: EvalSample[]): Promise<void> => {
     const t = performance.now();
-    const e = await embedder.encodeImages(
-      batch.map((s) => s.image!),
-      { normalize: false },
-    );
+    const r = await encodeBatch(embedder, batch, opts.dataset !== undefined);
+    const e = r.embeddings;
     encodeSeconds += (performance.now() - t) / 1000;
-    if (e.n !== batch.length) throw new InternalError(`encodeImages returned ${e.n} rows for ${batch.length} images`);
-    if (dim >= 0 && e.dim !== dim) throw new InternalError(`encodeImages returned width ${e.dim}, earlier ${dim}`);
-    if (dim < 0) dim = e.dim;
-    chunks.push(e.data);
+    // the samples come from opts.dataset: bad ones are counted there, the rest stay aligned
+    const kept = opts.dataset ? keepDecoded(opts.dataset, batch as Sample[], r.ok, r.errors) : batch.map((_s, i) => i);
+    if (e.n !== kept.length) throw new InternalError(`encodeImages returned ${e.n} rows for ${kept.length} images`);
+    if (e.n > 0 && dim >= 0 && e.dim !== dim) throw new InternalError(`encodeImages returned width ${e.dim}, earlier ${dim}`);
+    if (e.n > 0 && dim < 0) dim = e.dim;
+    for (const i of kept) {
+      const s = batch[i]!;
+      keys.push(s.key);
+      captions.push(s.captions);
+      if (s.label === undefined) allLabeled = false;
+      else labels.push(s.label);
+    }
+    if (e.n > 0) chunks.push(e.data);
     done += batch.length;
     opts.onProgress?.(done);
   };
 
   let pending: Promise<void> | undefined;
   let batch: EvalSample[] = [];
+  let read = 0;
   try {
     for await (const s of samples) {
-      if (keys.length >= limit) break;
+      if (read >= limit) break;
       if (!s.image) throw new UserError(`sample "${s.key}"${s.shard ? ` in ${s.shard}` : ""} has no image`);
-      keys.push(s.key);
-      captions.push(s.captions);
-      if (s.label === undefined) allLabeled = false;
-      else labels.push(s.label);
+      read++;
       batch.push(s);
       if (batch.length === bs) {
         if (pending) await pending;
@@ -119,7 +167,8 @@ export async function embedImages(embedder: Embedder, samples: AsyncIterable<Eva
   if (batch.length > 0) await encode(batch);
 
   const n = keys.length;
-  if (n === 0) throw new UserError("the dataset has no samples with images");
+  const skipped = opts.dataset ? skipSummary(opts.dataset.stats()) : undefined;
+  if (n === 0) throw new UserError(`the dataset has no samples with usable images${skipped?.count ? ` (skipped ${skipped.count}: ${skipped.examples[0]?.message ?? ""})` : ""}`);
   const data = new Float32Array(n * dim);
   let o = 0;
   for (const c of chunks) {
@@ -128,8 +177,8 @@ export async function embedImages(embedder: Embedder, samples: AsyncIterable<Eva
   }
   const images: Embeddings = { data, n, dim };
   const lab = allLabeled ? Int32Array.from(labels) : undefined;
-  if (cache) await cache.put(key, images, { keys, labels: lab ? Array.from(lab) : null, captions }, "images");
-  return { images, keys, labels: lab, captions, cached: false, encodeSeconds, totalSeconds: (performance.now() - t0) / 1000 };
+  if (cache) await cache.put(key, images, { keys, labels: lab ? Array.from(lab) : null, captions, ...(skipped ? { skipped } : {}) }, "images");
+  return { images, keys, labels: lab, captions, ...(skipped ? { skipped } : {}), cached: false, encodeSeconds, totalSeconds: (performance.now() - t0) / 1000 };
 }
 
 /** Text embeddings of all captions, flattened image by image, optionally cached. */

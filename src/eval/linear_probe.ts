@@ -16,6 +16,7 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { InternalError, UserError } from "../errors.js";
+import { Rng } from "../util/rng.js";
 import { lbfgs } from "./lbfgs.js";
 import { CHUNKS, chunkRange, DONE, GEN, lossGradRange, type ProbeWorkerData } from "./probe_kernel.js";
 import { classificationMetrics, type ClassificationMetrics } from "./metrics.js";
@@ -31,6 +32,7 @@ export interface ProbeData {
   numClasses: number;
 }
 
+/** A multinomial logistic regression: weights [numClasses, dim] and biases, as scikit-learn's coef_ and intercept_. */
 export interface LogRegModel {
   numClasses: number;
   dim: number;
@@ -41,6 +43,7 @@ export interface LogRegModel {
   intercept: Float64Array;
 }
 
+/** Options of one L2-regularized multinomial logistic regression fit (`fitLogisticRegression`). */
 export interface FitOptions {
   /** Inverse regularization strength (sklearn's C). */
   C: number;
@@ -57,6 +60,7 @@ export interface FitOptions {
   onIter?: (iter: number, f: number, gmax: number) => void;
 }
 
+/** A fitted logistic regression and how the optimizer ended. */
 export interface FitResult {
   model: LogRegModel;
   /** The objective in sklearn's (sum) form at the solution. */
@@ -335,28 +339,6 @@ export function meanLogLoss(model: LogRegModel, data: ProbeData): number {
 // ---------------------------------------------------------------------------------------------
 // Seeded sampling
 
-/** mulberry32: a small seeded 32-bit PRNG, uniform in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Fisher-Yates shuffle in place. */
-function shuffle(a: Int32Array, rand: () => number): void {
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    const t = a[i]!;
-    a[i] = a[j]!;
-    a[j] = t;
-  }
-}
-
 /** Sample indices of each class, in dataset order. */
 function indicesByClass(y: Int32Array, K: number): Int32Array[] {
   const counts = new Int32Array(K);
@@ -388,18 +370,18 @@ export interface FewShotSelection {
 }
 
 /**
- * k samples per class, chosen uniformly at random with a seeded PRNG (mulberry32(seed); each
+ * k samples per class, chosen uniformly at random with a seeded PRNG (`Rng(seed)`; each
  * class's indices shuffled by Fisher-Yates in class order, the first k kept). A class with fewer
  * than k samples contributes all of them.
  */
 export function fewShotIndices(y: Int32Array, numClasses: number, k: number, seed = 0): FewShotSelection {
   if (!Number.isInteger(k) || k < 1) throw new UserError(`few-shot: k must be a positive integer, got ${k}`);
-  const rand = mulberry32(seed);
+  const rng = new Rng(seed);
   const chosen: number[] = [];
   const perClass: number[] = [];
   for (const idx of indicesByClass(y, numClasses)) {
     const a = idx.slice();
-    shuffle(a, rand);
+    rng.shuffle(a);
     const take = Math.min(k, a.length);
     perClass.push(take);
     for (let i = 0; i < take; i++) chosen.push(a[i]!);
@@ -413,12 +395,12 @@ export function fewShotIndices(y: Int32Array, numClasses: number, k: number, see
  */
 export function stratifiedSplit(y: Int32Array, numClasses: number, valFraction: number, seed = 0): { train: Int32Array; val: Int32Array } {
   if (!(valFraction > 0 && valFraction < 1)) throw new UserError(`validation fraction must be in (0, 1), got ${valFraction}`);
-  const rand = mulberry32(seed ^ 0x5bd1e995);
+  const rng = Rng.from(seed, "stratified-split");
   const train: number[] = [];
   const val: number[] = [];
   for (const idx of indicesByClass(y, numClasses)) {
     const a = idx.slice();
-    shuffle(a, rand);
+    rng.shuffle(a);
     const c = a.length;
     const nVal = c >= 2 ? Math.min(c - 1, Math.max(1, Math.round(c * valFraction))) : 0;
     for (let i = 0; i < c; i++) (i < nVal ? val : train).push(a[i]!);
@@ -536,6 +518,7 @@ export function sweepC(train: ProbeData, val: ProbeData, opts: SweepOptions = {}
 // ---------------------------------------------------------------------------------------------
 // The whole protocol
 
+/** Options of `linearProbe`: the C sweep's, plus a fixed C or few-shot sampling. */
 export interface LinearProbeOptions extends SweepOptions {
   /** Use this C instead of sweeping. */
   C?: number;
@@ -547,6 +530,7 @@ export interface LinearProbeOptions extends SweepOptions {
   valFraction?: number;
 }
 
+/** The paper's linear-probe protocol's outcome: the chosen C, the sweep, and test metrics. */
 export interface LinearProbeResult {
   C: number;
   chosenBy: "sweep" | "given";

@@ -1,6 +1,9 @@
 /** @file Small dense helpers over row-major typed arrays for evaluation: normalize, blocked A·Bᵀ, argsort-free ranking. */
 import { InternalError, UserError } from "../errors.js";
 import type { Embeddings } from "../clip/embedder.js";
+import { dot, normalizeRows } from "../util/vector.js";
+
+export { dot };
 
 /** Checks that `e.data` holds exactly `n * dim` values. */
 export function checkEmbeddings(e: Embeddings, what: string): void {
@@ -17,33 +20,7 @@ export function checkSameDim(a: Embeddings, b: Embeddings, what: string): void {
 /** A copy with every row scaled to unit L2 norm (norms summed in float64; zero rows stay zero). */
 export function l2NormalizeRows(e: Embeddings): Embeddings {
   checkEmbeddings(e, "l2NormalizeRows");
-  const { n, dim } = e;
-  const out = new Float32Array(n * dim);
-  for (let i = 0; i < n; i++) {
-    const o = i * dim;
-    let s = 0;
-    for (let j = 0; j < dim; j++) s += e.data[o + j]! * e.data[o + j]!;
-    const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
-    for (let j = 0; j < dim; j++) out[o + j] = e.data[o + j]! * inv;
-  }
-  return { data: out, n, dim };
-}
-
-/** Dot product of a[ao..ao+d) and b[bo..bo+d), four accumulators (float64). */
-export function dot(a: Float32Array | Float64Array, ao: number, b: Float32Array | Float64Array, bo: number, d: number): number {
-  let s0 = 0,
-    s1 = 0,
-    s2 = 0,
-    s3 = 0;
-  let j = 0;
-  for (; j + 3 < d; j += 4) {
-    s0 += a[ao + j]! * b[bo + j]!;
-    s1 += a[ao + j + 1]! * b[bo + j + 1]!;
-    s2 += a[ao + j + 2]! * b[bo + j + 2]!;
-    s3 += a[ao + j + 3]! * b[bo + j + 3]!;
-  }
-  for (; j < d; j++) s0 += a[ao + j]! * b[bo + j]!;
-  return s0 + s1 + s2 + s3;
+  return { data: normalizeRows(Float32Array.from(e.data), e.dim), n: e.n, dim: e.dim };
 }
 
 /** Rows of B processed per tile: 256 rows of 512 floats (512 KiB) stay in L2 while a block of A streams over them. */

@@ -14,6 +14,7 @@ export function validateLabels(labels: ArrayLike<number>, numClasses: number, so
   }
 }
 
+/** Top-1/top-5 accuracy, mean per-class recall and per-class counts of a classification. */
 export interface ClassificationMetrics {
   /** Number of samples. */
   n: number;

@@ -16,11 +16,13 @@ import type { Embeddings } from "../clip/embedder.js";
 import { checkEmbeddings, checkSameDim, l2NormalizeRows, matmulABtRows } from "./matrix.js";
 import { markdownTable, pct } from "./report.js";
 
+/** The k of recall@k reported by default (the paper's 1, 5, 10). */
 export const DEFAULT_KS = [1, 5, 10] as const;
 
 /** Recall@k as fractions in [0, 1], keyed "R@1", "R@5", ... */
 export type RecallAtK = Record<string, number>;
 
+/** Text->image and image->text recall@k of one evaluation (fractions in [0, 1]). */
 export interface RetrievalResult {
   nImages: number;
   nTexts: number;
@@ -33,6 +35,7 @@ export interface RetrievalResult {
   meanRecall: number;
 }
 
+/** Options of `retrievalRecall`. */
 export interface RetrievalOptions {
   ks?: readonly number[];
   /** Query rows scored per block (default 128). */

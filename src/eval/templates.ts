@@ -1,7 +1,7 @@
 /** @file Prompt templates for zero-shot classification: the built-in lists and user template files. */
 import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import { UserError } from "../errors.js";
+import { readTextFile } from "../util/files.node.js";
 
 /** The placeholder every template must contain; replaced by the class name. */
 export const PLACEHOLDER = "{}";
@@ -290,13 +290,7 @@ export function parseTemplates(text: string, file: string): string[] {
 
 /** Reads and parses a template file (see `parseTemplates`). */
 export async function loadTemplatesFile(file: string): Promise<string[]> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(`cannot read templates file ${file}: ${code ?? String(e)}`);
-  }
+  const text = await readTextFile(file, "templates file");
   return parseTemplates(text, file);
 }
 

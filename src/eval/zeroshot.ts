@@ -3,13 +3,13 @@
  * per class (prompt ensembling), softmax over logit_scale * cosine similarities, and the metrics
  * CLIP_benchmark reports (top-1, top-5, mean per-class recall, confusion matrix).
  */
-import { readFile } from "node:fs/promises";
 import { InternalError, UserError } from "../errors.js";
 import type { Embedder, Embeddings } from "../clip/embedder.js";
 import { FeatureCache } from "./features.js";
 import { checkEmbeddings, checkSameDim, l2NormalizeRows, matmulABt, topKRow } from "./matrix.js";
 import { classificationMetrics, validateLabels, type ClassificationMetrics } from "./metrics.js";
 import { fillTemplate, validateTemplates } from "./templates.js";
+import { readTextFile } from "../util/files.node.js";
 
 export { classificationMetrics, renderClassificationMarkdown, validateLabels, type ClassificationMetrics } from "./metrics.js";
 
@@ -58,12 +58,7 @@ export function parseClassnames(text: string, file: string): string[] {
 }
 
 export async function loadClassnamesFile(file: string): Promise<string[]> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (e) {
-    throw new UserError(`cannot read labels file ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
+  const text = await readTextFile(file, "labels file");
   return parseClassnames(text, file);
 }
 
@@ -200,6 +195,7 @@ export interface Prediction {
   prob: number;
 }
 
+/** Zero-shot probabilities of n images over numClasses classes, with each image's best classes. */
 export interface ClassifyResult {
   n: number;
   numClasses: number;

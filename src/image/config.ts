@@ -2,12 +2,14 @@
 
 /** Mean and std of the OpenAI CLIP training images, open_clip's OPENAI_DATASET_MEAN/STD. */
 export const OPENAI_MEAN: [number, number, number] = [0.48145466, 0.4578275, 0.40821073];
+/** Per-channel std of the OpenAI CLIP training images (open_clip's OPENAI_DATASET_STD). */
 export const OPENAI_STD: [number, number, number] = [0.26862954, 0.26130258, 0.27577711];
 
 export type Interpolation = "bicubic" | "bilinear";
 /** open_clip's resize modes: shortest side to N then center crop (CLIP), longest side to N then pad, or squash to N x N. */
 export type ResizeMode = "shortest" | "longest" | "squash";
 
+/** The evaluation preprocessing: square side, normalization, resampling filter and resize mode (open_clip's preprocess_cfg). */
 export interface PreprocessConfig {
   /** Output side N: tensors are [3, N, N]. */
   size: number;

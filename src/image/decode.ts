@@ -1,15 +1,12 @@
 /**
- * @file Node image decoding: files or bytes -> RGBImage with the PIL mode the reference would
- * open them in. sharp (libvips) decodes JPEG, PNG, WebP, TIFF, AVIF/HEIF; our own decoders do
- * BMP (libvips has none) and GIF (libvips composites transparency). Every failure is a
- * UserError that names the file.
+ * @file Image decoding without Node: format sniffing, header checks (size limits before any pixel
+ * is decoded) and our own decoders (baseline and progressive JPEG, BMP, GIF) -> RGBImage with the
+ * PIL mode the reference would open the file in. Formats they do not cover come back as null
+ * for decode.node.ts (sharp). Every failure is a UserError that names the input.
  */
-import { readFile } from "node:fs/promises";
-import sharp from "sharp";
 import { UserError } from "../errors.js";
 import { ImageFormatError, type RGBImage, type SourceMode } from "./config.js";
 import { decodeBmp, isBmp, readBmpHeader } from "./bmp.js";
-import { cmykToRGB } from "./resample.js";
 import { decodeJpeg } from "./jpeg.js";
 import { decodeGif, gifSize, isGif } from "./gif.js";
 
@@ -57,7 +54,7 @@ interface PngInfo {
 }
 
 /** IHDR and PLTE of a PNG (chunk headers only are walked, up to the first IDAT). */
-function pngInfo(b: Uint8Array): PngInfo {
+export function pngInfo(b: Uint8Array): PngInfo {
   if (b.length < 33) throw new ImageFormatError("truncated PNG header");
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const info: PngInfo = { width: dv.getUint32(16), height: dv.getUint32(20), depth: b[24]!, colorType: b[25]! };
@@ -78,7 +75,7 @@ function pngInfo(b: Uint8Array): PngInfo {
 }
 
 /** Pillow 9's PngImagePlugin modes by (bit depth, colour type). */
-function pngMode(depth: number, colorType: number): SourceMode {
+export function pngMode(depth: number, colorType: number): SourceMode {
   switch (colorType) {
     case 0: return depth === 1 ? "1" : depth === 16 ? "I" : "L";
     case 2: return "RGB";
@@ -124,7 +121,7 @@ export function jpegInfo(b: Uint8Array): JpegInfo {
   throw new ImageFormatError("corrupt JPEG (no frame header)");
 }
 
-function checkSize(width: number, height: number, maxPixels: number): void {
+export function checkSize(width: number, height: number, maxPixels: number): void {
   if (!(width > 0 && height > 0)) throw new ImageFormatError(`zero-size image (${width}x${height})`);
   if (width * height > maxPixels) {
     throw new ImageFormatError(
@@ -133,34 +130,13 @@ function checkSize(width: number, height: number, maxPixels: number): void {
   }
 }
 
-/** Reads a file for decoding; a missing or unreadable file is a UserError naming it. */
-export async function readImageFile(path: string, name = path): Promise<Uint8Array> {
-  try {
-    return await readFile(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(`${name}: cannot read image file (${code ?? (e as Error).message})`);
-  }
-}
-
-function asUserError(name: string, e: unknown): Error {
+export function asUserError(name: string, e: unknown): Error {
   if (e instanceof UserError) return e;
   if (e instanceof ImageFormatError || (e instanceof Error && !(e instanceof RangeError) && !(e instanceof TypeError))) {
     const msg = e.message.split("\n")[0]!.trim();
     return new UserError(`${name}: cannot decode image: ${msg}`);
   }
   return e instanceof Error ? e : new Error(String(e));
-}
-
-/** Reads and decodes an image file or its bytes into RGB with the reference's PIL mode. */
-export async function decodeImage(input: string | Uint8Array, opts: DecodeOptions = {}): Promise<RGBImage> {
-  const name = opts.name ?? (typeof input === "string" ? input : "<bytes>");
-  const bytes = typeof input === "string" ? await readImageFile(input, name) : input;
-  try {
-    return decodeSync(bytes, opts) ?? (await decodeWithSharp(bytes, opts));
-  } catch (e) {
-    throw asUserError(name, e);
-  }
 }
 
 /**
@@ -178,7 +154,7 @@ export function decodeImageSync(bytes: Uint8Array, opts: DecodeOptions = {}, all
 
 const SUPPORTED = "JPEG, PNG, GIF, BMP, WebP, TIFF or AVIF/HEIF";
 
-function decodeSync(b: Uint8Array, opts: DecodeOptions, alloc?: (bytes: number) => Uint8Array): RGBImage | null {
+export function decodeSync(b: Uint8Array, opts: DecodeOptions, alloc?: (bytes: number) => Uint8Array): RGBImage | null {
   const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
   if (b.length === 0) throw new ImageFormatError(`empty file (0 bytes), expected ${SUPPORTED}`);
   const format = sniffFormat(b);
@@ -204,106 +180,4 @@ function decodeSync(b: Uint8Array, opts: DecodeOptions, alloc?: (bytes: number) 
     default:
       return null;
   }
-}
-
-async function decodeWithSharp(b: Uint8Array, opts: DecodeOptions): Promise<RGBImage> {
-  const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
-  switch (sniffFormat(b)) {
-    case "png": {
-      const info = pngInfo(b);
-      checkSize(info.width, info.height, maxPixels);
-      const mode = pngMode(info.depth, info.colorType);
-      if (mode === "I") return decodeGray16(b, opts, maxPixels);
-      const img = await decodeSharp(b, opts, maxPixels, mode);
-      if (mode === "P" && info.palette) img.palette = info.palette;
-      return img;
-    }
-    case "jpeg": {
-      const info = jpegInfo(b);
-      checkSize(info.width, info.height, maxPixels);
-      if (info.components === 4) return decodeCmyk(b, opts, maxPixels);
-      return decodeSharp(b, opts, maxPixels, info.components === 1 ? "L" : "RGB");
-    }
-    default:
-      return decodeSharp(b, opts, maxPixels, null);
-  }
-}
-
-function sharpInput(b: Uint8Array, opts: DecodeOptions, maxPixels: number): ReturnType<typeof sharp> {
-  return sharp(b, {
-    ignoreIcc: true, // PIL ignores embedded profiles
-    autoOrient: opts.applyExif === true,
-    failOn: "truncated", // like PIL: refuse truncated data, tolerate libjpeg warnings
-    limitInputPixels: Number.isFinite(maxPixels) ? Math.max(1, Math.floor(maxPixels)) : false,
-    sequentialRead: true,
-  });
-}
-
-/**
- * sharp decode to 8-bit RGB(A). sharp converts 16-bit channels by their high byte, as Pillow's
- * ";16B" unpackers do. `mode` null: take it from the channel count (WebP, TIFF, HEIF).
- */
-async function decodeSharp(b: Uint8Array, opts: DecodeOptions, maxPixels: number, mode: SourceMode | null): Promise<RGBImage> {
-  const { data, info } = await sharpInput(b, opts, maxPixels).raw().toBuffer({ resolveWithObject: true });
-  const { width, height, channels } = info;
-  checkSize(width, height, maxPixels);
-  const n = width * height;
-  const m: SourceMode = mode ?? (channels === 4 ? "RGBA" : channels === 2 ? "LA" : channels === 1 ? "L" : "RGB");
-  if (channels === 3) return { width, height, data: new Uint8Array(data.buffer, data.byteOffset, n * 3), mode: m };
-  // alpha is kept only where the reference resizes with it (modes RGBA, LA)
-  const hasAlpha = (channels === 4 || channels === 2) && (m === "RGBA" || m === "LA");
-  const rgb = new Uint8Array(n * 3);
-  const alpha = hasAlpha ? new Uint8Array(n) : undefined;
-  if (channels === 4) {
-    for (let i = 0, p = 0, q = 0; i < n; i++, p += 3, q += 4) {
-      rgb[p] = data[q]!;
-      rgb[p + 1] = data[q + 1]!;
-      rgb[p + 2] = data[q + 2]!;
-      if (alpha) alpha[i] = data[q + 3]!;
-    }
-  } else if (channels === 2 || channels === 1) {
-    for (let i = 0, q = 0; i < n; i++, q += channels) {
-      rgb[i * 3] = rgb[i * 3 + 1] = rgb[i * 3 + 2] = data[q]!;
-      if (alpha) alpha[i] = data[q + 1]!;
-    }
-  } else {
-    throw new ImageFormatError(`unexpected ${channels}-channel output from the decoder`);
-  }
-  if ((m === "RGBA" || m === "LA") && !alpha) return { width, height, data: rgb, mode: m === "RGBA" ? "RGB" : "L" };
-  return { width, height, data: rgb, mode: m, alpha };
-}
-
-/** 16-bit grey PNG: Pillow opens it as mode "I" and resizes the 16-bit values. */
-async function decodeGray16(b: Uint8Array, opts: DecodeOptions, maxPixels: number): Promise<RGBImage> {
-  const { data, info } = await sharpInput(b, opts, maxPixels)
-    .toColourspace("grey16")
-    .raw({ depth: "ushort" })
-    .toBuffer({ resolveWithObject: true });
-  const { width, height, channels } = info;
-  const n = width * height;
-  const u16 = new Uint16Array(data.buffer, data.byteOffset, data.length >> 1);
-  const gray32 = new Int32Array(n);
-  const rgb = new Uint8Array(n * 3);
-  for (let i = 0; i < n; i++) {
-    const v = u16[i * channels]!;
-    gray32[i] = v;
-    rgb[i * 3] = rgb[i * 3 + 1] = rgb[i * 3 + 2] = v > 255 ? 255 : v; // Pillow's I -> RGB clips
-  }
-  return { width, height, data: rgb, mode: "I", gray32 };
-}
-
-/**
- * CMYK JPEG: Pillow keeps CMYK (Adobe inversion undone by the decoder), resizes it, then converts
- * with its naive formula, no colour management. We keep the raw CMYK and convert the same way.
- */
-async function decodeCmyk(b: Uint8Array, opts: DecodeOptions, maxPixels: number): Promise<RGBImage> {
-  const { data, info } = await sharpInput(b, opts, maxPixels)
-    .pipelineColourspace("cmyk")
-    .toColourspace("cmyk")
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  const { width, height, channels } = info;
-  if (channels !== 4) throw new ImageFormatError(`expected 4 CMYK channels, decoder gave ${channels}`);
-  const cmyk = new Uint8Array(data.buffer, data.byteOffset, width * height * 4);
-  return { width, height, data: cmykToRGB(cmyk, width * height), mode: "CMYK", cmyk };
 }

@@ -1,4 +1,4 @@
-/** @file Image preprocessing identical to PIL + torchvision: the public API of src/image. */
+/** @file Image preprocessing identical to PIL + torchvision, without Node: the browser-safe API of src/image (files, sharp and worker threads are in the *.node.ts modules). */
 export {
   OPENAI_MEAN,
   OPENAI_STD,
@@ -26,7 +26,5 @@ export { precomputeCoeffs, resample8, resampleNearest, type Filter } from "./res
 export { decodeBmp } from "./bmp.js";
 export { decodeGif } from "./gif.js";
 export { decodeJpeg, type TensorSink } from "./jpeg.js";
-export { decodeImage, sniffFormat, DEFAULT_MAX_PIXELS, type DecodeOptions, type ImageFormat } from "./decode.js";
-export { preprocessImage } from "./pipeline.js";
-export { ImagePool, type ImagePoolOptions, type BatchOptions, type BatchResult } from "./pool.js";
+export { decodeImageSync, sniffFormat, DEFAULT_MAX_PIXELS, type DecodeOptions, type ImageFormat } from "./decode.js";
 export { Rng, type RngState } from "../util/rng.js";

@@ -33,6 +33,12 @@ interface Huffman {
   maxcode: Int32Array;
   valoffset: Int32Array;
   values: Uint8Array;
+  /**
+   * libjpeg's jpeg_make_d_derived_tbl checks, done when a scan uses the table: the codes fit
+   * their lengths (`codesFit`), and a DC table's symbols are at most 15 (`dcSymbolsOk`).
+   */
+  codesFit: boolean;
+  dcSymbolsOk: boolean;
 }
 
 /** Tables built per distinct DHT content: most files of a collection share the same few. */
@@ -98,7 +104,14 @@ function buildHuffman(counts: Uint8Array, values: Uint8Array): Huffman {
   }
   const vals = new Uint8Array(256);
   vals.set(values);
-  return { lut, fast, maxcode, valoffset, values: vals };
+  // Figure C.2 as libjpeg checks it: after the codes of length L, the next code must fit in L bits
+  let codesFit = true;
+  for (let len = 1, c = 0; len <= 16; len++) {
+    c += counts[len - 1]!;
+    if (c >= 1 << len) codesFit = false;
+    c <<= 1;
+  }
+  return { lut, fast, maxcode, valoffset, values: vals, codesFit, dcSymbolsOk: values.every((v) => v <= 15) };
 }
 
 interface Component {
@@ -121,8 +134,8 @@ interface Component {
 
 /**
  * Entropy-coded data of one scan with the 0xFF00 stuffing removed and zero padding after it (a
- * marker inside the data ends it, and libjpeg reads zeros from there on). `rst` holds the
- * offsets where the data after each restart marker begins.
+ * marker inside the data ends it, and libjpeg reads zeros from there on), and after each restart
+ * interval's data. `rst` holds the offsets where the data after each restart marker begins.
  */
 interface ScanData {
   data: Uint8Array;
@@ -134,10 +147,17 @@ interface ScanData {
 }
 
 const PAD = 64;
+/** Zeros after each restart interval's data: a decoder that runs out reads zeros, never the next interval. */
+const RST_PAD = 16;
+
+/** Segment i of a scan (the data before the i-th RST marker, or after the last) ends here in `data`. */
+export function segmentEnd(s: ScanData, i: number): number {
+  return i < s.rst.length ? s.rst[i]! - RST_PAD : s.length;
+}
 
 function extractScan(b: Uint8Array, start: number): ScanData {
   const n = b.length;
-  const data = scratchU8("jpeg.scan", n - start + PAD);
+  let data = scratchU8("jpeg.scan", n - start + PAD);
   const rst: number[] = [];
   let o = 0;
   let p = start;
@@ -145,6 +165,12 @@ function extractScan(b: Uint8Array, start: number): ScanData {
     // copy the plain bytes up to the next 0xFF quickly
     let q = b.indexOf(0xff, p);
     if (q < 0) q = n;
+    if (o + (q - p) + RST_PAD + PAD > data.length) {
+      // restart padding made the data outgrow the file's size: grow (rare: many RST markers)
+      const bigger = new Uint8Array(Math.max(2 * data.length, o + (q - p) + RST_PAD + PAD));
+      bigger.set(data.subarray(0, o));
+      data = bigger;
+    }
     data.set(b.subarray(p, q), o);
     o += q - p;
     p = q;
@@ -157,6 +183,9 @@ function extractScan(b: Uint8Array, start: number): ScanData {
       data[o++] = 0xff;
       p += 2;
     } else if (m >= 0xd0 && m <= 0xd7) {
+      // libjpeg stops each interval at its RST marker and reads zeros past it (insufficient data)
+      data.fill(0, o, o + RST_PAD);
+      o += RST_PAD;
       rst.push(o);
       p += 2;
     } else if (m === 0xff) {
@@ -174,17 +203,25 @@ class BitReader {
   buf = 0;
   cnt = 0;
   private nextRst = 0;
-  constructor(private readonly s: ScanData) {}
+  /** End of the current restart interval's data; reads past it give zeros. */
+  private segEnd: number;
+  constructor(private readonly s: ScanData) {
+    this.segEnd = segmentEnd(s, 0);
+  }
   fill(): void {
     const d = this.s.data;
     while (this.cnt <= 24) {
       this.buf = (this.buf << 8) | d[this.pos++]!;
       this.cnt += 8;
     }
-    if (this.pos > this.s.length + 8) {
-      if (this.s.truncated) throw new ImageFormatError("image file is truncated");
-      this.pos = this.s.length + 8; // past a marker: zeros forever
+    if (this.pos > this.segEnd + 8) {
+      if (this.s.truncated && this.segEnd === this.s.length) throw new ImageFormatError("image file is truncated");
+      this.pos = this.segEnd + 8; // past a marker: zeros forever
     }
+  }
+  /** libjpeg's insufficient_data: a bit past the interval's data was used (MCUs are then left zero until the next restart). */
+  exhausted(): boolean {
+    return this.pos * 8 - this.cnt > this.segEnd * 8;
   }
   bits(n: number): number {
     if (this.cnt < n) this.fill();
@@ -197,7 +234,7 @@ class BitReader {
     return (this.buf >>> this.cnt) & 1;
   }
   decode(h: Huffman): number {
-    if (this.cnt < 16) this.fill();
+    if (this.cnt < 17) this.fill();
     let e = h.lut[(this.buf >>> (this.cnt - LOOKAHEAD)) & ((1 << LOOKAHEAD) - 1)]!;
     if (!e) e = slowDecode(h, this.buf, this.cnt);
     this.cnt -= e >> 8;
@@ -212,12 +249,17 @@ class BitReader {
     this.cnt = 0;
     // the n-th restart resumes after the n-th RST marker; a missing one reads zeros
     const r = this.s.rst;
-    this.pos = this.nextRst < r.length ? r[this.nextRst++]! : this.s.length + 8;
+    if (this.nextRst < r.length) {
+      this.pos = r[this.nextRst++]!;
+      this.segEnd = segmentEnd(this.s, this.nextRst);
+    } else {
+      this.pos = this.segEnd = this.s.length; // a missing marker: zeros (and no data) from here on
+    }
   }
 }
 
 /**
- * Codes longer than LOOKAHEAD bits (jdhuff.c jpeg_huff_decode); at least 16 bits are buffered.
+ * Codes longer than LOOKAHEAD bits (jdhuff.c jpeg_huff_decode); at least 17 bits are buffered.
  * Returns (code length << 8) | symbol like the lookup table.
  */
 function slowDecode(h: Huffman, buf: number, cnt: number): number {
@@ -225,7 +267,7 @@ function slowDecode(h: Huffman, buf: number, cnt: number): number {
   let code = (buf >>> (cnt - len)) & ((1 << len) - 1);
   while (code > h.maxcode[len]!) {
     len++;
-    if (len > 16) return 16 << 8; // corrupt: libjpeg warns and returns symbol 0
+    if (len > 16) return 17 << 8; // corrupt: libjpeg warns, returns symbol 0, and has used 17 bits
     code = (buf >>> (cnt - len)) & ((1 << len) - 1);
   }
   return (len << 8) | h.values[(code + h.valoffset[len]!) & 255]!;
@@ -269,7 +311,9 @@ export function decodeJpeg(b: Uint8Array, maxPixels = Infinity, out?: Uint8Array
     const m = b[pos++]!;
     if (m === 0) continue; // a stuffed 0xFF 0x00 left after a scan's data
     if (m === 0xd9) break; // EOI
-    if (m === 0xd8 || (m >= 0xd0 && m <= 0xd7) || m === 0x01) continue;
+    // libjpeg refuses a second SOI (JERR_SOI_DUPLICATE) and ignores RSTn / TEM between segments
+    if (m === 0xd8) throw new ImageFormatError("corrupt JPEG (two start-of-image markers)");
+    if ((m >= 0xd0 && m <= 0xd7) || m === 0x01) continue;
     if (pos + 2 > b.length) throw new ImageFormatError("image file is truncated");
     const len = (b[pos]! << 8) | b[pos + 1]!;
     const end = pos + len;
@@ -282,12 +326,14 @@ export function decodeJpeg(b: Uint8Array, maxPixels = Infinity, out?: Uint8Array
           const pq = seg[p]! >> 4;
           const tq = seg[p]! & 15;
           p++;
-          const t = new Int32Array(64);
-          for (let i = 0; i < 64; i++) {
+          if (tq > 3) throw new ImageFormatError("corrupt JPEG quantization table");
+          // libjpeg's get_dqt: a short last table keeps 1 for the entries it lacks
+          const count = Math.min(64, pq ? (seg.length - p) >> 1 : seg.length - p);
+          const t = new Int32Array(64).fill(1);
+          for (let i = 0; i < count; i++) {
             t[ZIGZAG[i]!] = pq ? (seg[p + 2 * i]! << 8) | seg[p + 2 * i + 1]! : seg[p + i]!;
           }
-          p += pq ? 128 : 64;
-          if (tq > 3 || p > seg.length) throw new ImageFormatError("corrupt JPEG quantization table");
+          p += pq ? 2 * count : count;
           qt[tq] = t;
         }
         break;
@@ -300,13 +346,16 @@ export function decodeJpeg(b: Uint8Array, maxPixels = Infinity, out?: Uint8Array
           const counts = seg.subarray(p + 1, p + 17);
           let n = 0;
           for (let i = 0; i < 16; i++) n += counts[i]!;
-          if (p + 17 + n > seg.length || th > 3 || n > 256) throw new ImageFormatError("corrupt JPEG Huffman table");
+          if (p + 17 + n > seg.length || th > 3 || tc > 1 || n > 256) throw new ImageFormatError("corrupt JPEG Huffman table");
           (tc === 0 ? dcTables : acTables)[th] = cachedHuffman(counts, seg.subarray(p + 17, p + 17 + n));
           p += 17 + n;
         }
+        // libjpeg's get_dht: bytes left over after the last table are "Bogus marker length"
+        if (p !== seg.length) throw new ImageFormatError("corrupt JPEG Huffman table (bad segment length)");
         break;
       }
       case 0xdd: // DRI
+        if (seg.length !== 2) throw new ImageFormatError("corrupt JPEG (bad restart interval segment length)");
         restartInterval = (seg[0]! << 8) | seg[1]!;
         break;
       case 0xe0:
@@ -350,6 +399,8 @@ export function decodeJpeg(b: Uint8Array, maxPixels = Infinity, out?: Uint8Array
     pos = end;
   }
   if (!frame) throw new ImageFormatError("corrupt JPEG (no frame header)");
+  // found by the fuzz suite: an EOI before any scan gave a flat grey image; libjpeg: "missing SOS marker"
+  if (scans === 0) throw new ImageFormatError("corrupt JPEG (no scan before the end-of-image marker)");
   for (const c of frame.comps) if (!qt[c.tq]) throw new ImageFormatError("corrupt JPEG (missing quantization table)");
   // libjpeg's colour space guess: JFIF or Adobe transform 1 (or no marker) means YCbCr
   if (frame.comps.length === 3) {
@@ -375,6 +426,8 @@ function readFrame(seg: Uint8Array, progressive: boolean, maxPixels: number): Fr
   const width = (seg[3]! << 8) | seg[4]!;
   const n = seg[5]!;
   if (width === 0 || height === 0) throw new ImageFormatError(`zero-size image (${width}x${height})`);
+  // libjpeg-turbo's JPEG_MAX_DIMENSION (found by the fuzz suite: we decoded what libjpeg refuses)
+  if (width > 65500 || height > 65500) throw new ImageFormatError(`image is ${width}x${height}: a JPEG side may be at most 65500 pixels`);
   if (width * height > maxPixels) {
     throw new ImageFormatError(`image is ${width}x${height} = ${width * height} pixels, more than the limit of ${maxPixels} (maxPixels)`);
   }
@@ -385,7 +438,7 @@ function readFrame(seg: Uint8Array, progressive: boolean, maxPixels: number): Fr
     const o = 6 + i * 3;
     const h = seg[o + 1]! >> 4, v = seg[o + 1]! & 15;
     if (h < 1 || h > 4 || v < 1 || v > 4) throw new ImageFormatError("corrupt JPEG sampling factors");
-    comps.push({ id: seg[o]!, h, v, tq: seg[o + 2]! & 3, bw: 0, bh: 0, bwAlloc: 0, bhAlloc: 0, coeffs: new Int16Array(0), last: new Uint8Array(0), dcTable: null, acTable: null, pred: 0 });
+    comps.push({ id: seg[o]!, h, v, tq: seg[o + 2]!, bw: 0, bh: 0, bwAlloc: 0, bhAlloc: 0, coeffs: new Int16Array(0), last: new Uint8Array(0), dcTable: null, acTable: null, pred: 0 });
   }
   let hmax = 1, vmax = 1;
   for (const c of comps) {
@@ -432,11 +485,21 @@ function decodeScan(
   // the file ends inside the entropy-coded data: refuse it (as PIL does) rather than decode the
   // missing tail as zeros
   if (scan.truncated) throw new ImageFormatError("image file is truncated");
+  // libjpeg's start_pass_phuff_decoder (JERR_BAD_PROGRESSION), found by the fuzz suite
+  if (f.progressive) {
+    const bad = (ss === 0 ? se !== 0 : ss > se || se > 63 || scomps.length !== 1) || (ah !== 0 && al !== ah - 1) || al > 13;
+    if (bad) throw new ImageFormatError(`corrupt JPEG (invalid progressive parameters Ss=${ss} Se=${se} Ah=${ah} Al=${al})`);
+  }
   for (const c of scomps) {
     c.pred = 0;
     const needDc = !f.progressive || (ss === 0 && ah === 0);
     const needAc = !f.progressive || ss > 0;
     if ((needDc && !c.dcTable) || (needAc && !c.acTable)) throw new ImageFormatError("corrupt JPEG (missing Huffman table)");
+    // found by the fuzz suite (jpeg vs libvips, "Bogus Huffman table definition"): libjpeg refuses
+    // a table whose codes overflow their lengths, or a DC table with symbols above 15, when a scan uses it
+    if ((needDc && !(c.dcTable!.codesFit && c.dcTable!.dcSymbolsOk)) || (needAc && !c.acTable!.codesFit)) {
+      throw new ImageFormatError("corrupt JPEG Huffman table");
+    }
   }
   if (!f.progressive) {
     decodeBaseline(scan, f, scomps, restartInterval);
@@ -524,29 +587,31 @@ function decodeScan(
   }
 
   let todo = restartInterval;
-  const restart = () => {
-    if (restartInterval === 0) return;
-    if (todo === 0) {
-      r.restart();
-      for (const c of scomps) c.pred = 0;
-      eobrun = 0;
-      todo = restartInterval;
+  /** Starts an MCU; false when libjpeg would leave it zero (its interval ran out of data). */
+  const restart = (): boolean => {
+    if (restartInterval !== 0) {
+      if (todo === 0) {
+        r.restart();
+        for (const c of scomps) c.pred = 0;
+        eobrun = 0;
+        todo = restartInterval;
+      }
+      todo--;
     }
-    todo--;
+    return !r.exhausted();
   };
   if (scomps.length === 1) {
     // non-interleaved: the component's own blocks in raster order, one block per MCU
     const c = scomps[0]!;
     for (let by = 0; by < c.bh; by++) {
       for (let bx = 0; bx < c.bw; bx++) {
-        restart();
-        decodeBlock(r, c, (by * c.bwAlloc + bx) * 64);
+        if (restart()) decodeBlock(r, c, (by * c.bwAlloc + bx) * 64);
       }
     }
   } else {
     for (let my = 0; my < f.mcusY; my++) {
       for (let mx = 0; mx < f.mcusX; mx++) {
-        restart();
+        if (!restart()) continue;
         for (const c of scomps) {
           for (let v = 0; v < c.v; v++) {
             for (let h = 0; h < c.h; h++) {
@@ -568,7 +633,10 @@ function decodeScan(
 function decodeBaseline(scan: ScanData, f: Frame, scomps: Component[], restartInterval: number): void {
   const d = scan.data;
   const zz = ZIGZAG; // module constants read in hot loops are slower than locals in V8
-  const limit = scan.length + 8;
+  // the current restart interval's data ends at segEnd; reads past it give zeros (clamped at limit)
+  let segEnd = segmentEnd(scan, 0);
+  let limit = segEnd + 8;
+  let lastSeg = segEnd === scan.length;
   let pos = 0, buf = 0, cnt = 0, nextRst = 0, todo = restartInterval;
   const nb = scomps.length;
   // blocks of one MCU: component index and block offset within the MCU row/col
@@ -589,12 +657,22 @@ function decodeBaseline(scan: ScanData, f: Frame, scomps: Component[], restartIn
         if (todo === 0) {
           buf = 0;
           cnt = 0;
-          pos = nextRst < scan.rst.length ? scan.rst[nextRst++]! : limit;
+          if (nextRst < scan.rst.length) {
+            pos = scan.rst[nextRst++]!;
+            segEnd = segmentEnd(scan, nextRst);
+          } else {
+            pos = segEnd = scan.length; // a missing marker: no data from here on
+          }
+          limit = segEnd + 8;
+          lastSeg = segEnd === scan.length;
           preds.fill(0);
           todo = restartInterval;
         }
         todo--;
       }
+      // libjpeg's insufficient_data: once a bit past the interval's data was used, the remaining
+      // MCUs of the interval stay zero (flat grey) and the DC predictors keep their values
+      if (pos * 8 - cnt > segEnd * 8) continue;
       for (let k = 0; k < nBlocks; k++) {
         const ci = mcuComp[k]!;
         const c = scomps[ci]!;
@@ -604,9 +682,9 @@ function decodeBaseline(scan: ScanData, f: Frame, scomps: Component[], restartIn
         const co = c.coeffs;
         // DC
         let h = c.dcTable!;
-        if (cnt < 16) {
+        if (cnt < 17) {
           if (cnt <= 16) { buf = (buf << 16) | (d[pos]! << 8) | d[pos + 1]!; pos += 2; cnt += 16; } if (cnt <= 24) { buf = (buf << 8) | d[pos++]!; cnt += 8; }
-          if (pos > limit) { if (scan.truncated) throw new ImageFormatError("image file is truncated"); pos = limit; }
+          if (pos > limit) { if (scan.truncated && lastSeg) throw new ImageFormatError("image file is truncated"); pos = limit; }
         }
         let e = h.lut[(buf >>> (cnt - LOOKAHEAD)) & PEEK_MASK]!;
         if (!e) e = slowDecode(h, buf, cnt);
@@ -615,7 +693,7 @@ function decodeBaseline(scan: ScanData, f: Frame, scomps: Component[], restartIn
         if (t) {
           if (cnt < t) {
             if (cnt <= 16) { buf = (buf << 16) | (d[pos]! << 8) | d[pos + 1]!; pos += 2; cnt += 16; } if (cnt <= 24) { buf = (buf << 8) | d[pos++]!; cnt += 8; }
-            if (pos > limit) { if (scan.truncated) throw new ImageFormatError("image file is truncated"); pos = limit; }
+            if (pos > limit) { if (scan.truncated && lastSeg) throw new ImageFormatError("image file is truncated"); pos = limit; }
           }
           cnt -= t;
           const v = (buf >>> cnt) & ((1 << t) - 1);
@@ -628,9 +706,9 @@ function decodeBaseline(scan: ScanData, f: Frame, scomps: Component[], restartIn
         const fast = h.fast;
         let any = 0;
         for (let z = 1; z < 64; ) {
-          if (cnt < 16) {
+          if (cnt < 17) {
             if (cnt <= 16) { buf = (buf << 16) | (d[pos]! << 8) | d[pos + 1]!; pos += 2; cnt += 16; } if (cnt <= 24) { buf = (buf << 8) | d[pos++]!; cnt += 8; }
-            if (pos > limit) { if (scan.truncated) throw new ImageFormatError("image file is truncated"); pos = limit; }
+            if (pos > limit) { if (scan.truncated && lastSeg) throw new ImageFormatError("image file is truncated"); pos = limit; }
           }
           const peek = (buf >>> (cnt - LOOKAHEAD)) & PEEK_MASK;
           const fa = fast[peek]!;
@@ -651,7 +729,7 @@ function decodeBaseline(scan: ScanData, f: Frame, scomps: Component[], restartIn
             z += rs >> 4;
             if (cnt < sz) {
               if (cnt <= 16) { buf = (buf << 16) | (d[pos]! << 8) | d[pos + 1]!; pos += 2; cnt += 16; } if (cnt <= 24) { buf = (buf << 8) | d[pos++]!; cnt += 8; }
-              if (pos > limit) { if (scan.truncated) throw new ImageFormatError("image file is truncated"); pos = limit; }
+              if (pos > limit) { if (scan.truncated && lastSeg) throw new ImageFormatError("image file is truncated"); pos = limit; }
             }
             cnt -= sz;
             const v = (buf >>> cnt) & ((1 << sz) - 1);

@@ -1,18 +1,10 @@
-/** @file Node decode + preprocess in one call, and the synchronous fast path the pool workers use. */
+/** @file The synchronous decode + preprocess path the pool workers use (no Node API). */
 import type { PreprocessConfig } from "./config.js";
-import { DEFAULT_MAX_PIXELS, decodeImage, decodeImageSync, jpegInfo, sniffFormat, type DecodeOptions } from "./decode.js";
+import { DEFAULT_MAX_PIXELS, decodeImageSync, jpegInfo, sniffFormat, type DecodeOptions } from "./decode.js";
 import { decodeJpeg } from "./jpeg.js";
 import { scratchU8 } from "./scratch.js";
 import { centerCropOrigin, normalizeLut, preprocessRGB, resizedSize } from "./transform.js";
 
-/** Decodes `input` (path or bytes) and returns its [3, N, N] tensor, as clip's preprocess would. */
-export async function preprocessImage(
-  input: string | Uint8Array,
-  cfg: PreprocessConfig,
-  opts: DecodeOptions = {},
-): Promise<Float32Array> {
-  return preprocessRGB(await decodeImage(input, opts), cfg);
-}
 
 /**
  * Evaluation preprocessing of encoded bytes into out[offset ...] without leaving the thread,

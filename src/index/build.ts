@@ -10,7 +10,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { ClipModel } from "../clip/model.js";
 import { modelIdentity } from "./identity.js";
-import { SkipCounter, type SkipSummary } from "./skips.js";
+import { SkipLog, type SkipSummary } from "../data/index.js";
 import { exifFields } from "./exif.js";
 import { contentHash, headerSize, resolveIndexSource, sidecarCaption, type IndexSource, type Part } from "./sources.js";
 import { sqlString, type ClipIndex } from "./store.js";
@@ -18,6 +18,8 @@ import type { ImageMeta, ImageRow } from "./schema.js";
 
 /** Options of `indexSources`. */
 export interface IndexRunOptions {
+  /** "error" (`--strict`): the first input that cannot be used is a UserError instead of a skip. */
+  onBad?: "skip" | "error";
   /** Only this share of each source (`--part I/N`); rows of other parts are never removed. */
   part?: Part;
   /** Images embedded and committed together (default 256): a kill loses at most one chunk. */
@@ -75,7 +77,7 @@ export function rowId(p: string): string {
 /** Counts and commits of one run. */
 class Run {
   readonly r = { added: 0, updated: 0, unchanged: 0, removed: 0, embedded: 0 };
-  readonly skips = new SkipCounter();
+  readonly skips: SkipLog;
   done = 0;
   total: number | undefined = 0;
   private chunk: Pending[] = [];
@@ -85,7 +87,15 @@ class Run {
     private readonly index: ClipIndex,
     private readonly model: ClipModel,
     private readonly opts: IndexRunOptions,
-  ) {}
+  ) {
+    this.skips = new SkipLog(opts.onBad ?? "skip");
+  }
+
+  /** Counts (and names) one input that cannot be used. */
+  skip(reason: string, path: string, message: string): void {
+    const hash = path.indexOf("#");
+    this.skips.add({ reason, source: hash > 0 ? path.slice(0, hash) : path, ...(hash > 0 ? { key: path.slice(hash + 1) } : {}), message });
+  }
 
   progress(): void {
     this.opts.onProgress?.({ done: this.done, total: this.total, embedded: this.r.embedded });
@@ -123,21 +133,20 @@ class Run {
     }
     const bad = new Set<string>();
     if (todo.length) {
-      await this.model.embedImageBatches(todo.map((p) => p.bytes), { names: todo.map((p) => p.meta.path) }, (start, rows, ok, errors) => {
-        const d = rows.dims[1];
-        let e = 0;
-        ok.forEach((good, j) => {
-          const p = todo[start + j]!;
-          if (good) vectors.set(p.meta.hash, rows.data.slice(j * d, (j + 1) * d));
-          else {
-            bad.add(p.meta.hash);
-            this.skips.add("undecodable_image", errors[e++] ?? `${p.meta.path}: cannot decode image`);
-          }
-        });
-        this.r.embedded += ok.filter(Boolean).length;
-        this.done += ok.length;
-        this.progress();
+      const r = await this.model.encodeImagesSkipping(todo.map((p) => p.bytes), { names: todo.map((p) => p.meta.path) });
+      const d = r.embeddings.dim;
+      let row = 0;
+      r.ok.forEach((good, j) => {
+        const p = todo[j]!;
+        if (good) vectors.set(p.meta.hash, r.embeddings.data.slice(row * d, ++row * d));
+        else {
+          bad.add(p.meta.hash);
+          this.skip("undecodable_image", p.meta.path, r.errors[j] ?? `${p.meta.path}: cannot decode image`);
+        }
       });
+      this.r.embedded += row;
+      this.done += todo.length;
+      this.progress();
     }
     const adds: ImageRow[] = [];
     const ups: ImageRow[] = [];
@@ -145,7 +154,7 @@ class Run {
     for (const p of chunk) {
       if (bad.has(p.meta.hash)) {
         if (!todo.includes(p)) {
-          this.skips.add("undecodable_image", `${p.meta.path}: same content as an image that does not decode`);
+          this.skip("undecodable_image", p.meta.path, `${p.meta.path}: same content as an image that does not decode`);
           this.done++;
         }
         if (!p.isNew) stale.push(p.meta.id); // its old embedding no longer describes the file
@@ -171,7 +180,7 @@ async function readFolderFile(run: Run, abs: string): Promise<Uint8Array | undef
   try {
     return new Uint8Array(await fs.promises.readFile(abs));
   } catch (e) {
-    run.skips.add("unreadable_file", `${abs}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    run.skip("unreadable_image", abs, `${abs}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     return undefined;
   }
 }
@@ -201,7 +210,7 @@ async function indexFolder(run: Run, src: Extract<IndexSource, { kind: "folder" 
 }
 
 async function indexDataset(run: Run, src: Extract<IndexSource, { kind: "dataset" }>, existing: Map<string, ImageMeta>, seen: Set<string>): Promise<void> {
-  const ds = src.open();
+  const ds = src.open(run.skips.policy);
   await ds.ready();
   const n = ds.count();
   run.total = run.total === undefined || n === undefined ? undefined : run.total + n;
@@ -235,7 +244,8 @@ async function indexDataset(run: Run, src: Extract<IndexSource, { kind: "dataset
     run.progress();
   }
   const st = ds.stats();
-  run.skips.addCounts(st.skipped, st.messages);
+  const reported = Object.values(st.skipped).reduce((a, b) => a + b, 0);
+  run.skips.merge({ count: reported, by_reason: st.skipped, examples: st.examples ?? [] });
 }
 
 /**
@@ -265,5 +275,5 @@ export async function indexSources(index: ClipIndex, model: ClipModel, sources: 
   let ann: IndexRunResult["ann"];
   if (opts.ann) ann = await index.buildAnn(typeof opts.ann === "object" ? opts.ann : {});
   const seconds = (performance.now() - t0) / 1000;
-  return { ...run.r, skipped: run.skips.summary, rows: await index.count(), seconds, images_per_second: run.r.embedded / seconds, ...(ann ? { ann } : {}) };
+  return { ...run.r, skipped: run.skips.toJSON(), rows: await index.count(), seconds, images_per_second: run.r.embedded / seconds, ...(ann ? { ann } : {}) };
 }

@@ -28,4 +28,4 @@ export { mergeIndexes } from "./merge.js";
 export { modelIdentity, checkSameModel, type ModelIdentity } from "./identity.js";
 export { resolveIndexSource, walkImages, INDEX_IMAGE_EXTS, type IndexSource, type Part } from "./sources.js";
 export { TABLE, type ImageMeta, type ImageRow } from "./schema.js";
-export type { SkipSummary } from "./skips.js";
+export type { SkipSummary } from "../data/index.js";

@@ -4,7 +4,7 @@
  * IVF-PQ index when the table has one), with SQL filters on the metadata.
  */
 import type { ClipModel, ImageInput } from "../clip/model.js";
-import { normalizeRows } from "../clip/model.js";
+import { normalizeRows } from "../util/vector.js";
 import { UserError } from "../errors.js";
 import { checkSameModel, modelIdentity } from "./identity.js";
 import { META_COLUMNS, metaFromRecord, type ImageMeta } from "./schema.js";

@@ -37,7 +37,7 @@ export interface Part {
 /** A resolved SOURCE argument. */
 export type IndexSource =
   | { kind: "folder"; source: string; root: string; files: FolderFile[] }
-  | { kind: "dataset"; source: string; open: () => Dataset };
+  | { kind: "dataset"; source: string; open: (onBad?: "skip" | "error") => Dataset };
 
 /** Image files under dir, recursively, sorted; dot files and folders are skipped. */
 export function walkImages(root: string): FolderFile[] {
@@ -89,7 +89,7 @@ export function resolveIndexSource(arg: string, part?: Part): IndexSource {
   const spec = st?.isDirectory() ? path.resolve(arg) : arg;
   // the SPEC is resolved now so a typo fails before any work
   openDataset(spec, { worker: part });
-  return { kind: "dataset", source: spec, open: () => openDataset(spec, { requireImage: true, worker: part, onBad: "skip" }) };
+  return { kind: "dataset", source: spec, open: (onBad = "skip") => openDataset(spec, { requireImage: true, worker: part, onBad }) };
 }
 
 /** sha256 of bytes, hex. */

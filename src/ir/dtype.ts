@@ -1,5 +1,6 @@
 /** @file Element types of graph tensors and the typed arrays that hold them. */
 
+/** Element types of the graph IR. */
 export type DType = "float32" | "float64" | "int64" | "int32" | "bool";
 
 export const FLOAT_DTYPES: readonly DType[] = ["float32", "float64"];

@@ -4,6 +4,7 @@ import type { OpAttrs, OpName } from "./ops.js";
 import { clampIndex } from "./shape_rules.js";
 import { broadcastShapes, fmtShape, normAxis, numel, strides } from "./shape.js";
 import type { Tensor } from "./tensor.js";
+import { InternalError } from "../errors.js";
 
 /** A concrete value: every dtype held as float64 numbers (integers exactly, bools as 0/1). */
 export interface Value {
@@ -11,6 +12,7 @@ export interface Value {
   data: Float64Array;
 }
 
+/** A host array and its shape as an interpreter value (float64 for floating types). */
 export function fromHost(a: HostArray, shape: number[]): Value {
   const d = new Float64Array(a.length);
   for (let i = 0; i < a.length; i++) d[i] = Number(a[i]);
@@ -184,10 +186,10 @@ function convTransposeImpl(x: Value, w: Value, a: OpAttrs["convTranspose2d"], ou
 
 const IMPLS: { [K in OpName]: Impl<OpAttrs[K]> } = {
   input: () => {
-    throw new Error("internal: leaves are fed");
+    throw new InternalError("leaves are fed");
   },
   param: () => {
-    throw new Error("internal: leaves are fed");
+    throw new InternalError("leaves are fed");
   },
   const: (_ins, a, t) => fromHost(a.value, t.shape as number[]),
   neg: map1((x) => -x),

@@ -13,6 +13,7 @@ function origin(): string {
   return frame.trim().replace(/^at /, "");
 }
 
+/** A symbolic tensor: a node of the graph IR (its op, inputs, attributes, dtype and shape), built by the functions of this module. */
 export class Tensor<K extends OpName = OpName> {
   readonly id: number;
   readonly where: string;

@@ -9,6 +9,7 @@ import { checkWeight, foldableTransposes, releaseTransposeScratch, transpose2d }
 import { type Attr, type LowerCtx, LOWERINGS, OPSET } from "./lower.js";
 import { ATTR_TYPE, GraphProto, ModelProto, ONNX_DTYPE, TensorProto } from "./schema.js";
 
+/** An input of an emitted graph: name, dtype and (symbolic) shape. */
 export interface GraphInput {
   name: string;
   kind: "input" | "param";
@@ -18,6 +19,7 @@ export interface GraphInput {
   where: string;
 }
 
+/** Options of `emitModel`: parameter values (as initializers) or parameters as graph inputs. */
 export interface EmitOptions {
   /** Values of params: those present become initializers, the others graph inputs. */
   weights?: (name: string) => HostArray | undefined;
@@ -31,6 +33,7 @@ export interface EmitOptions {
   graphName?: string;
 }
 
+/** An emitted ONNX ModelProto (bytes, deterministic) with its inputs and outputs. */
 export interface Emitted {
   bytes: Uint8Array;
   inputs: GraphInput[];
@@ -58,6 +61,7 @@ function valueInfo(name: string, dtype: DType, shape: readonly Dim[]): object {
   };
 }
 
+/** Lowers the graph reaching `outputs` to an ONNX ModelProto (opset 18), one lowering per op. */
 export function emitModel(outputs: Record<string, Tensor>, opts: EmitOptions = {}): Emitted {
   const outNames = Object.keys(outputs);
   if (outNames.length === 0) throw new Error("emit: no outputs requested");

@@ -3,6 +3,7 @@ import type { DType, HostArray } from "../ir/dtype.js";
 import type { OpAttrs, OpName } from "../ir/ops.js";
 import { fmtShape } from "../ir/shape.js";
 import type { Tensor } from "../ir/tensor.js";
+import { InternalError } from "../errors.js";
 
 export const OPSET = 18;
 
@@ -40,13 +41,13 @@ function reduce(opType: string): Lower<OpAttrs["reduceSum"]> {
 
 export const LOWERINGS: { [K in OpName]: Lower<OpAttrs[K]> } = {
   input: () => {
-    throw new Error("internal: leaves are not lowered");
+    throw new InternalError("leaves are not lowered");
   },
   param: () => {
-    throw new Error("internal: leaves are not lowered");
+    throw new InternalError("leaves are not lowered");
   },
   const: () => {
-    throw new Error("internal: leaves are not lowered");
+    throw new InternalError("leaves are not lowered");
   },
   neg: simple("Neg"),
   exp: simple("Exp"),

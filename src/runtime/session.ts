@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync, writeFileSync, openSync, writeSync, closeSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import path from "node:path";
-import * as ort from "onnxruntime-node";
+import type * as Ort from "onnxruntime-node";
 import type { DType, HostArray } from "../ir/dtype.js";
 import { dtypeOfHost } from "../ir/dtype.js";
 import { type Dim, fmtShape } from "../ir/shape.js";
@@ -10,7 +10,7 @@ import { topoSort } from "../ir/graph.js";
 import type { OpAttrs } from "../ir/ops.js";
 import type { Tensor } from "../ir/tensor.js";
 import { type EmitOptions, type Emitted, emitModel, type GraphInput } from "../onnx/emit.js";
-import { UserError } from "../errors.js";
+import { UserError, InternalError } from "../errors.js";
 
 /** A host tensor: data plus concrete shape. */
 export interface HostTensor {
@@ -18,8 +18,10 @@ export interface HostTensor {
   shape: number[];
 }
 
+/** The ONNX Runtime execution providers a graph can run on. */
 export type ExecutionProvider = "cpu" | "webgpu";
 
+/** Options of `CompiledGraph.compile`: weights, threads, execution provider, optimization level. */
 export interface CompileOptions {
   /** Param values: those given become initializers (inference); the rest are fed each run (training). */
   weights?: Map<string, HostArray> | ((name: string) => HostArray | undefined);
@@ -39,7 +41,13 @@ export interface CompileOptions {
   optimizedModelPath?: string;
 }
 
-const ORT_TYPE: Record<DType, ort.Tensor.Type> = { float32: "float32", float64: "float64", int64: "int64", int32: "int32", bool: "bool" };
+/** ONNX Runtime's Node binding, loaded on first use so that importing the library stays cheap. */
+let ort: typeof Ort;
+async function loadOrt(): Promise<typeof Ort> {
+  return (ort ??= await import("onnxruntime-node"));
+}
+
+const ORT_TYPE: Record<DType, Ort.Tensor.Type> = { float32: "float32", float64: "float64", int64: "int64", int32: "int32", bool: "bool" };
 const EXTERNAL_THRESHOLD = 1.8e9;
 /** Initializer bytes beyond which inference weights are passed to ORT as a mapped file. */
 const MAPPED_WEIGHTS_BYTES = 64 * 2 ** 20;
@@ -51,16 +59,17 @@ export class CompiledGraph {
   private readonly staging = new Map<string, HostArray>();
   private running = 0;
   private constructor(
-    private readonly session: ort.InferenceSession,
+    private readonly session: Ort.InferenceSession,
     readonly inputs: GraphInput[],
     readonly outputs: Emitted["outputs"],
   ) {}
 
   static async compile(outputs: Record<string, Tensor>, opts: CompileOptions = {}): Promise<CompiledGraph> {
+    await loadOrt();
     const w = opts.weights;
     const weights = w instanceof Map ? (n: string) => w.get(n) : w;
     const emitOpts: EmitOptions = { weights };
-    const sessionOptions = (e: Emitted): ort.InferenceSession.SessionOptions => ({
+    const sessionOptions = (e: Emitted): Ort.InferenceSession.SessionOptions => ({
       executionProviders: [opts.executionProvider ?? "cpu"],
       // ORT's extended fusions (QuickGelu, attention...) exist for float32 only and break float64 graphs
       graphOptimizationLevel: opts.optimization ?? (usesFloat64(e) ? "basic" : "all"),
@@ -115,7 +124,7 @@ export class CompiledGraph {
   /** Runs with feeds for every non-initializer input; returns the requested outputs (all by default). */
   async run(feeds: Record<string, HostTensor>, fetch?: string[]): Promise<Record<string, HostTensor>> {
     if (this.released) throw new Error("run: this graph was released");
-    const ortFeeds: Record<string, ort.Tensor> = {};
+    const ortFeeds: Record<string, Ort.Tensor> = {};
     const sizes = new Map<string, number>();
     for (const inp of this.inputs) {
       const f = feeds[inp.name];
@@ -130,7 +139,7 @@ export class CompiledGraph {
     }
     const names = fetch ?? this.outputs.map((o) => o.name);
     this.running++;
-    let res: ort.InferenceSession.OnnxValueMapType;
+    let res: Ort.InferenceSession.OnnxValueMapType;
     try {
       res = await this.session.run(ortFeeds, names);
     } finally {
@@ -192,15 +201,15 @@ function usesFloat64(e: Emitted): boolean {
   return e.inputs.some((i) => i.dtype === "float64") || e.outputs.some((o) => o.dtype === "float64");
 }
 
-async function createSession(model: string | Uint8Array, o: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> {
+async function createSession(model: string | Uint8Array, o: Ort.InferenceSession.SessionOptions): Promise<Ort.InferenceSession> {
   try {
     return typeof model === "string" ? await ort.InferenceSession.create(model, o) : await ort.InferenceSession.create(model, o);
   } catch (e) {
     const msg = (e as Error).message;
     if (o.executionProviders?.some((p) => p !== "cpu") && /provider|backend|webgpu/i.test(msg)) {
-      throw new UserError(`execution provider ${JSON.stringify(o.executionProviders)} is not available here (${msg}); use --ep cpu`);
+      throw new UserError(`execution provider ${JSON.stringify(o.executionProviders)} is not available here (${msg}); use the executionProvider "cpu"`);
     }
-    throw new Error(`internal: ONNX Runtime rejected a generated graph: ${msg}`);
+    throw new InternalError(`ONNX Runtime rejected a generated graph: ${msg}`);
   }
 }
 
@@ -227,15 +236,17 @@ function checkFeed(inp: GraphInput, f: HostTensor, sizes: Map<string, number>): 
 }
 
 /** The execution providers this ORT build ships. */
-export function availableProviders(): string[] {
+export async function availableProviders(): Promise<string[]> {
+  await loadOrt();
   return ort.listSupportedBackends().filter((b) => b.bundled).map((b) => b.name);
 }
 
 /** Runs an existing .onnx file (e.g. a torch.onnx.export, for benchmarks and interop). */
 export class OnnxFileSession {
-  private constructor(private readonly session: ort.InferenceSession) {}
+  private constructor(private readonly session: Ort.InferenceSession) {}
 
   static async open(file: string, opts: Pick<CompileOptions, "threads" | "executionProvider" | "optimization"> = {}): Promise<OnnxFileSession> {
+    await loadOrt();
     const s = await ort.InferenceSession.create(file, {
       executionProviders: [opts.executionProvider ?? "cpu"],
       graphOptimizationLevel: opts.optimization ?? "all",
@@ -249,7 +260,7 @@ export class OnnxFileSession {
   }
 
   async run(feeds: Record<string, HostTensor>): Promise<Record<string, HostTensor>> {
-    const f: Record<string, ort.Tensor> = {};
+    const f: Record<string, Ort.Tensor> = {};
     for (const [k, v] of Object.entries(feeds)) f[k] = new ort.Tensor(ORT_TYPE[dtypeOfHost(v.data)], plainMemory(v.data) as never, v.shape);
     const r = await this.session.run(f);
     const out: Record<string, HostTensor> = {};

@@ -18,6 +18,6 @@ export { fixText } from "./ftfy/index.js";
 
 /** Writes merges as a gzipped reference vocabulary file (bpe_simple_vocab_16e6.txt.gz format). Node only. */
 export async function writeBpeVocab(path: string, merges: readonly (readonly [string, string])[]): Promise<void> {
-  const files = await import("./files.js");
+  const files = await import("./files.node.js");
   await files.writeReferenceVocabulary(path, merges);
 }

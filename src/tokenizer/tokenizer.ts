@@ -12,6 +12,7 @@ import { parseHfVocab, parseReferenceMerges } from "./vocab.js";
 
 /** What to do with a text longer than the context: throw, cut it and warn, or cut it silently. */
 export type TruncatePolicy = "error" | "warn" | "silent";
+/** The accepted values of `TruncatePolicy`. */
 export const TRUNCATE_POLICIES: readonly TruncatePolicy[] = ["error", "warn", "silent"];
 
 /** CLIP's context length (text_cfg.context_length of every OpenAI model). */
@@ -26,6 +27,7 @@ export interface TruncationStats {
   indices: number[];
 }
 
+/** Options of `tokenize`: context length and what to do with texts beyond it. */
 export interface TokenizeOptions {
   /** row length including <|startoftext|> and <|endoftext|>; default: the tokenizer's contextLength (77) */
   contextLength?: number;
@@ -55,6 +57,7 @@ export interface LoadOptions {
 /** Default entries of the piece cache; a full cache starts over (captions need far fewer). */
 const CACHE_LIMIT = 1 << 18;
 
+/** CLIP's byte-level BPE tokenizer, exact to openai/CLIP's simple_tokenizer.py and `clip.tokenize` (ftfy, whitespace cleaning, lower-casing, <|startoftext|>/<|endoftext|>). */
 export class ClipTokenizer {
   /** number of token ids (49408 for CLIP) */
   readonly vocabSize: number;
@@ -104,7 +107,7 @@ export class ClipTokenizer {
    * or not), a Hugging Face vocab.json (merges.txt beside it) or tokenizer.json, or a checkpoint directory.
    */
   static async fromFile(path: string, options: LoadOptions = {}): Promise<ClipTokenizer> {
-    const files = await import("./files.js");
+    const files = await import("./files.node.js");
     const loaded = await files.loadVocabulary(path, options);
     return new ClipTokenizer(loaded.vocabulary, { contextLength: options.contextLength ?? loaded.contextLength });
   }
@@ -114,7 +117,7 @@ export class ClipTokenizer {
    * tokenizer.json; vocab size and context length from open_clip_config.json's text_cfg when present.
    */
   static async fromDir(checkpointDir: string, options: LoadOptions = {}): Promise<ClipTokenizer> {
-    const files = await import("./files.js");
+    const files = await import("./files.node.js");
     const loaded = await files.loadVocabularyFromDir(checkpointDir, options);
     return new ClipTokenizer(loaded.vocabulary, { contextLength: options.contextLength ?? loaded.contextLength });
   }

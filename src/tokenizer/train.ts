@@ -15,6 +15,7 @@ export interface TrainOptions {
   onProgress?: (merges: number, target: number) => void;
 }
 
+/** A vocabulary learned by `trainBpe`: its merges in rank order, the vocabulary size they give, and corpus word counts. */
 export interface TrainedBpe {
   /** merges in rank order */
   merges: [string, string][];

@@ -5,6 +5,7 @@ import type { Tensor } from "../ir/tensor.js";
 import { type ClipConfig, expectedParams, isResNet } from "../models/clip/config.js";
 import { type BatchNormState, encodeImage, encodeText, type Params } from "../models/clip/towers.js";
 import { clipLoss, type LossKind, normalizeFeatures, siglipLoss } from "./losses.js";
+import { InternalError } from "../errors.js";
 
 /** Every tensor a training run updates or reads, by checkpoint key, with its shape. */
 export function trainingShapes(config: ClipConfig, loss: LossKind): Map<string, number[]> {
@@ -32,7 +33,7 @@ function params(shapes: Map<string, number[]>): Params {
     let t = made.get(key);
     if (!t) {
       const shape = shapes.get(key);
-      if (!shape) throw new Error(`internal: no parameter '${key}'`);
+      if (!shape) throw new InternalError(`no parameter '${key}'`);
       t = T.param(key, shape);
       made.set(key, t);
     }

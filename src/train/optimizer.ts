@@ -1,4 +1,5 @@
 /** @file AdamW with PyTorch's exact update order, open_clip's weight-decay exclusion, gradient clipping. */
+import { InternalError } from "../errors.js";
 
 export interface AdamWOptions {
   lr: number;
@@ -40,7 +41,7 @@ export class AdamW {
     const stepSize = lr / bc1;
     for (const [key, g] of grads) {
       const p = params.get(key);
-      if (!p) throw new Error(`internal: gradient for unknown parameter ${key}`);
+      if (!p) throw new InternalError(`gradient for unknown parameter ${key}`);
       let m = this.state.m.get(key);
       let v = this.state.v.get(key);
       if (!m || !v) {

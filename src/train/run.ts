@@ -3,7 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { UserError } from "../errors.js";
 import { openDataset, keepDecoded, formatStats, type Dataset, type DataPosition, type Sample } from "../data/index.js";
-import { ImagePool } from "../image/index.js";
+import { ImagePool } from "../image/pool.node.js";
 import { type ClipConfig, defaultPreprocess, isBuffer, parseModelCfg, parseOpenClipConfig, type PreprocessCfg, type StateDict } from "../models/clip/config.js";
 import { initState } from "../models/clip/init.js";
 import { imageConfig } from "../clip/model.js";
@@ -12,8 +12,8 @@ import { ClipTokenizer, trainBpe, writeBpeVocab } from "../tokenizer/index.js";
 import { BPE_VOCAB, loadCheckpoint, saveCheckpoint } from "../weights/checkpoint.js";
 import { readSafetensorsFile, writeSafetensorsFile } from "../weights/files.js";
 import { INIT_LOGIT_BIAS, INIT_LOGIT_SCALE, type LossKind } from "./losses.js";
-import { CLIP_ADAMW } from "./optimizer.js";
 import { lineChartSvg } from "./plot.js";
+import { hashSeed } from "../util/rng.js";
 import type { ScheduleKind } from "./schedule.js";
 import { ensureLossState, type StepResult, Trainer } from "./trainer.js";
 
@@ -58,24 +58,8 @@ export interface TrainArgs {
   threads?: number;
 }
 
-export const DEFAULT_ARGS = {
-  accumFreq: 1,
-  lr: CLIP_ADAMW.lr,
-  wd: CLIP_ADAMW.weightDecay,
-  beta1: CLIP_ADAMW.beta1,
-  beta2: CLIP_ADAMW.beta2,
-  eps: CLIP_ADAMW.eps,
-  warmup: 10000,
-  schedule: "cosine" as ScheduleKind,
-  loss: "clip" as LossKind,
-  augment: true,
-  shuffle: true,
-  seed: 0,
-  lockImage: false,
-  lockText: false,
-  lock: [] as string[],
-  unlock: [] as string[],
-};
+export { DEFAULT_ARGS } from "./defaults.js";
+
 
 export interface RunHooks {
   /** Called after every step. */
@@ -85,6 +69,7 @@ export interface RunHooks {
   onMessage?: (m: string) => void;
 }
 
+/** What a finished run reports: steps, final loss, the last checkpoint, data statistics and validation results. */
 export interface RunResult {
   steps: number;
   finalLoss: number;
@@ -100,18 +85,6 @@ interface TrainState {
   step: number;
   position: DataPosition;
   tokenizerWarnings: number;
-}
-
-/** A uniform number in [0, 1) from integers (FNV-1a over them, then a murmur finalizer). */
-function hash(...xs: number[]): number {
-  let h = 0x811c9dc5;
-  for (const x of xs) h = Math.imul(h ^ (x >>> 0), 0x01000193);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return (h >>> 0) / 4294967296;
 }
 
 /** The keys a run trains, from the lock options. */
@@ -328,13 +301,13 @@ export async function runTraining(argsIn: TrainArgs | undefined, resumeDir: stri
         if (r.done) throw new UserError(`${args.data}: the data ran out (${ds.stats().samples} usable samples); is it empty or all bad?`);
         want.push(r.value);
       }
-      const augment = args.augment ? { seed: Math.floor(hash(args.seed, step, round) * 2 ** 31), scale: args.augScale, ratio: args.augRatio, hflip: args.augHflip } : false;
+      const augment = args.augment ? { seed: hashSeed(args.seed, "augment", step, round) >>> 1, scale: args.augScale, ratio: args.augRatio, hflip: args.augHflip } : false;
       const res = await pool.preprocessBatch(want.map((x) => x.image!), { augment, skipBad: true, names: want.map((x) => `${x.shard}:${x.key}`) });
       for (const i of keepDecoded(ds, want, res.ok, res.errors)) {
         pixels.set(res.pixels.subarray(i * per, (i + 1) * per), have * per);
         const caps = want[i].captions;
         // one caption per image: a seeded random choice when augmenting, else the first
-        captions.push(args.augment ? caps[Math.floor(hash(args.seed, step, have, 7) * caps.length)] : caps[0]);
+        captions.push(args.augment ? caps[Math.floor((hashSeed(args.seed, "caption", step, have) / 2 ** 32) * caps.length)] : caps[0]);
         have++;
       }
       round++;

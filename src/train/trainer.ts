@@ -7,6 +7,7 @@ import { buildFeatureGraph, buildStepGraph, trainingShapes, type TrainGraphSpec 
 import { INIT_LOGIT_BIAS, type LossKind } from "./losses.js";
 import { AdamW, type AdamWOptions, clipGradNorm, excludedFromDecay } from "./optimizer.js";
 import { learningRate, type ScheduleKind } from "./schedule.js";
+import { InternalError } from "../errors.js";
 
 export const MAX_LOGIT_SCALE = Math.log(100);
 
@@ -28,6 +29,7 @@ export interface TrainerOptions {
   threads?: number;
 }
 
+/** One optimizer step: its loss, learning rate, exp(logit_scale) after it and the gradient norm. */
 export interface StepResult {
   loss: number;
   lr: number;
@@ -78,7 +80,7 @@ export class Trainer {
     for (const inp of graph.inputs) {
       if (inp.kind !== "param") continue;
       const t = this.state.get(inp.name);
-      if (!t) throw new Error(`internal: no state for ${inp.name}`);
+      if (!t) throw new InternalError(`no state for ${inp.name}`);
       feeds[inp.name] = { data: t.data, shape: t.shape };
     }
     return feeds;
@@ -92,7 +94,7 @@ export class Trainer {
     const L = this.config.text_cfg.context_length;
     const per = 3 * S * S;
     if (pixels.length !== n * per || tokens.length !== n * L) {
-      throw new Error(`internal: trainStep got ${pixels.length / per} images and ${tokens.length / L} texts for a batch of ${n}`);
+      throw new InternalError(`trainStep got ${pixels.length / per} images and ${tokens.length / L} texts for a batch of ${n}`);
     }
     const mb = (i: number): Record<string, HostTensor> => ({
       pixels: { data: pixels.subarray(i * micro * per, (i + 1) * micro * per), shape: [micro, 3, S, S] },

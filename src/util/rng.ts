@@ -1,7 +1,23 @@
-/** @file Seeded, resumable random numbers (xoshiro128**), shared by augmentation and training. */
+/** @file The project's one random number generator (xoshiro128**): seeded, resumable, the same stream on every platform; used by data, augmentation, initialization, training and evaluation. */
+import { InternalError, UserError } from "../errors.js";
 
 /** Saved generator state: four 32-bit words. Restoring it resumes the exact same stream. */
 export type RngState = [number, number, number, number];
+
+/** Mixes any number of integers and strings into one 32-bit seed (murmur3 finalizer per part). */
+export function hashSeed(...parts: (number | string)[]): number {
+  let h = 0x9e3779b9;
+  for (const part of parts) {
+    const s = typeof part === "number" ? String(part) : `s:${part}`;
+    for (let i = 0; i < s.length; i++) {
+      h = Math.imul(h ^ s.charCodeAt(i), 0x85ebca6b);
+      h ^= h >>> 13;
+    }
+    h = Math.imul(h ^ 0x2f, 0xc2b2ae35); // part separator
+    h ^= h >>> 16;
+  }
+  return h >>> 0;
+}
 
 /** splitmix32: spreads a user seed over the four state words (xoshiro must not start all-zero). */
 function splitmix32(seed: number): () => number {
@@ -27,6 +43,11 @@ export class Rng {
 
   constructor(seed = 0) {
     this.seed(seed);
+  }
+
+  /** A generator seeded by several parts at once, e.g. `Rng.from(seed, "shuffle", epoch)`: distinct parts give unrelated streams. */
+  static from(...parts: (number | string)[]): Rng {
+    return new Rng(hashSeed(...parts));
   }
 
   /** Restarts the stream from a seed (any number; its low 32 bits and a hash of the rest count). */
@@ -73,7 +94,7 @@ export class Rng {
   /** A uniform integer in [0, n), unbiased (rejection sampling); n must be in [1, 2^32]. */
   int(n: number): number {
     if (!(n >= 1 && n <= 4294967296 && Number.isInteger(n))) {
-      throw new RangeError(`Rng.int: n must be an integer in [1, 2^32], got ${n}`);
+      throw new InternalError(`Rng.int: n must be an integer in [1, 2^32], got ${n}`);
     }
     // reject the top partial block of 2^32 so every residue is equally likely
     const limit = 4294967296 - (4294967296 % n);
@@ -91,8 +112,18 @@ export class Rng {
     return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
   }
 
-  /** Shuffles in place (Fisher-Yates) and returns the same array. */
-  shuffle<T>(array: T[]): T[] {
+  /** One element chosen uniformly. */
+  pick<T>(items: readonly T[]): T {
+    return items[this.int(items.length)]!;
+  }
+
+  /** True with probability p. */
+  chance(p: number): boolean {
+    return this.next() < p;
+  }
+
+  /** Shuffles an array or typed array in place (Fisher-Yates) and returns it. */
+  shuffle<A extends { length: number; [i: number]: unknown }>(array: A): A {
     for (let i = array.length - 1; i > 0; i--) {
       const j = this.int(i + 1);
       const tmp = array[i]!;
@@ -110,13 +141,18 @@ export class Rng {
   /** Restores a state from state(). */
   setState(state: readonly number[]): void {
     if (state.length !== 4 || state.some((w) => !Number.isInteger(w) || w < 0 || w > 0xffffffff)) {
-      throw new RangeError(`Rng.setState: expected four unsigned 32-bit integers, got [${state.join(",")}]`);
+      throw new UserError(`random generator state: expected four unsigned 32-bit integers, got [${state.join(",")}] (a checkpoint written by an older version?)`);
     }
     if ((state[0]! | state[1]! | state[2]! | state[3]!) === 0) {
-      throw new RangeError("Rng.setState: the all-zero state is invalid for xoshiro128**");
+      throw new UserError("random generator state: all zeros is not a valid xoshiro128** state");
     }
     [this.s0, this.s1, this.s2, this.s3] = state as RngState;
   }
+}
+
+/** A permutation of 0..n-1 drawn from a fresh generator seeded by `seed` parts. */
+export function permutation(n: number, ...seed: (number | string)[]): number[] {
+  return Rng.from(...seed).shuffle(Array.from({ length: n }, (_, i) => i));
 }
 
 function rotl(x: number, k: number): number {

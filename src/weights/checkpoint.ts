@@ -37,6 +37,7 @@ export interface TokenizerFiles {
   merges?: string;
 }
 
+/** A checkpoint read into memory: config, preprocessing, weights (open_clip key names) and where it came from. */
 export interface LoadedCheckpoint {
   config: ClipConfig;
   preprocess: PreprocessCfg;
@@ -206,6 +207,7 @@ export function loadCheckpoint(p: string, opts: LoadOptions = {}): LoadedCheckpo
   return { config, preprocess, state, source, dir: loc.dir, weightsFile: loc.weights, inferred: !loc.ocConfig, tokenizer };
 }
 
+/** Options of `saveCheckpoint` / `saveHfCheckpoint`: preprocessing and tokenizer files to write beside the weights. */
 export interface SaveOptions {
   preprocess?: PreprocessCfg;
   /** Tokenizer files to copy into the directory (e.g. bpe_simple_vocab_16e6.txt.gz). */

@@ -71,6 +71,8 @@ export function unpickle(data: Uint8Array, opts: UnpickleOptions = {}): unknown 
   const fail = (why: string): never => {
     throw new UserError(`${where}: cannot unpickle at byte ${pos}: ${why}`);
   };
+  // found by the fuzz suite (torch-zip): BigInt("garbage") threw a SyntaxError
+  const textInt = (s: string): number | bigint => (/^[+-]?\d+$/.test(s) ? toNumber(BigInt(s)) : fail(`INT/LONG opcode holds ${JSON.stringify(s.slice(0, 20))}, not an integer`));
   const need = (n: number): void => {
     if (pos + n > data.byteLength) fail("unexpected end of data (truncated file?)");
   };
@@ -268,11 +270,11 @@ export function unpickle(data: Uint8Array, opts: UnpickleOptions = {}): unknown 
         const s = line();
         if (s === "00") stack.push(false);
         else if (s === "01") stack.push(true);
-        else stack.push(toNumber(BigInt(s)));
+        else stack.push(textInt(s));
         break;
       }
       case 0x4c: // LONG (text)
-        stack.push(toNumber(BigInt(line().replace(/L$/, ""))));
+        stack.push(textInt(line().replace(/L$/, "")));
         break;
       case 0x47: // BINFLOAT (big-endian)
         need(8);

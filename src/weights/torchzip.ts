@@ -204,8 +204,18 @@ export function isZipSource(src: ByteSource): boolean {
   return src.size >= 4 && looksLikeZip(src.read(0, 4));
 }
 
-/** Reads the tensors of a PyTorch zip checkpoint, reading only the storages they use. */
+/** Reads the tensors of a PyTorch zip checkpoint, reading only the storages they use. Errors are UserErrors naming the file. */
 export function readTorchZipFrom(src: ByteSource, opts: TorchReadOptions = {}): TorchContents {
+  try {
+    return readTorchZipUnnamed(src, opts);
+  } catch (e) {
+    // found by the fuzz suite (torch-zip): "torch checkpoint: ..." errors did not say which file
+    if (e instanceof UserError && !e.message.includes(src.name)) throw new UserError(`${src.name}: ${e.message.replace(/^torch checkpoint: /, "")}`);
+    throw e;
+  }
+}
+
+function readTorchZipUnnamed(src: ByteSource, opts: TorchReadOptions): TorchContents {
   if (!isZipSource(src)) {
     const b = src.size >= 2 ? src.read(0, 2) : new Uint8Array(0);
     if (b[0] === 0x80) {

@@ -55,6 +55,7 @@ export function readZipDirectory(src: ByteSource): Map<string, ZipEntry> {
     const loc = eocd - 20;
     if (loc < 0 || tv.getUint32(loc, true) !== SIG_LOC64) throw bad("zip64 locator missing");
     const e64Offset = u64(tv, loc + 8);
+    if (e64Offset + 56 > src.size) throw bad(`zip64 end-of-central-directory record at ${e64Offset} is past the end of the file`);
     const e64 = src.read(e64Offset, 56);
     const ev = new DataView(e64.buffer, e64.byteOffset, 56);
     if (ev.getUint32(0, true) !== SIG_EOCD64) throw bad("zip64 end-of-central-directory record missing");
@@ -77,6 +78,8 @@ export function readZipDirectory(src: ByteSource): Map<string, ZipEntry> {
     const extraLen = v.getUint16(p + 30, true);
     const commentLen = v.getUint16(p + 32, true);
     let localOffset = v.getUint32(p + 42, true);
+    // found by the fuzz suite (torch-zip): lengths that run past the directory made DataView throw a RangeError
+    if (p + 46 + nameLen + extraLen + commentLen > cdSize) throw bad(`central directory entry ${i} runs past the directory`);
     const name = dec.decode(cd.subarray(p + 46, p + 46 + nameLen));
     // zip64 extra field: the 0xffffffff fields, in this order
     let x = p + 46 + nameLen;
@@ -86,6 +89,8 @@ export function readZipDirectory(src: ByteSource): Map<string, ZipEntry> {
       const len = v.getUint16(x + 2, true);
       if (id === 0x0001) {
         let q = x + 4;
+        const need = 8 * [size, compressedSize, localOffset].filter((f) => f === 0xffffffff).length;
+        if (q + need > xEnd) throw bad(`central directory entry ${i} has a short zip64 extra field`);
         if (size === 0xffffffff) {
           size = u64(v, q);
           q += 8;
@@ -106,6 +111,7 @@ export function readZipDirectory(src: ByteSource): Map<string, ZipEntry> {
 
 /** An entry's (uncompressed) bytes. Stored entries from a file source come back aligned (fresh buffer). */
 export function readZipEntry(src: ByteSource, e: ZipEntry): Uint8Array {
+  if (e.localOffset + 30 > src.size) throw new UserError(`${src.name}: zip entry ${e.name} has its local header past the end of the file (truncated download?)`);
   const loc = src.read(e.localOffset, 30);
   const lv = new DataView(loc.buffer, loc.byteOffset, 30);
   if (lv.getUint32(0, true) !== SIG_LOC) throw new UserError(`${src.name}: zip entry ${e.name} has no local header`);
@@ -116,7 +122,15 @@ export function readZipEntry(src: ByteSource, e: ZipEntry): Uint8Array {
   const raw = src.read(dataStart, e.compressedSize);
   if (e.method === 0) return raw;
   if (e.method === 8) {
-    const out = inflateSync(raw, { out: new Uint8Array(e.size) });
+    // deflate expands at most ~1032:1: a larger claimed size is a damaged directory or a bomb
+    if (e.size > e.compressedSize * 1032 + 1024) throw new UserError(`${src.name}: zip entry ${e.name} claims ${e.size} bytes from ${e.compressedSize} compressed (corrupt or a zip bomb)`);
+    let out: Uint8Array;
+    try {
+      out = inflateSync(raw, { out: new Uint8Array(e.size) });
+    } catch (err) {
+      // found by the fuzz suite (torch-zip): fflate's own errors escaped
+      throw new UserError(`${src.name}: zip entry ${e.name} is corrupt (deflate: ${(err as Error).message})`);
+    }
     if (out.byteLength !== e.size) throw new UserError(`${src.name}: zip entry ${e.name} inflated to ${out.byteLength} bytes, expected ${e.size}`);
     return out;
   }

@@ -3,7 +3,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { Command } from "commander";
-import { COMMANDS, SUMMARIES } from "../../src/cli/commands.js";
+import { COMMANDS } from "../../src/cli/commands.js";
+import { SUMMARIES } from "../../src/cli/summaries.js";
 import { CLI } from "../helpers/shared.js";
 
 test("clip --help lists every command with its summary", () => {

@@ -9,30 +9,7 @@ import { ClipModel } from "../../src/clip/model.js";
 import { loadCheckpoint, saveCheckpoint, saveHfCheckpoint } from "../../src/weights/checkpoint.js";
 import { readSafetensorsFile } from "../../src/weights/files.js";
 import { CLI, REFERENCE } from "../helpers/shared.js";
-
-function rowCosines(got: Float32Array, want: ArrayLike<number>, dim: number): number[] {
-  const out: number[] = [];
-  for (let r = 0; r < want.length / dim; r++) {
-    let d = 0;
-    let a = 0;
-    let b = 0;
-    for (let j = 0; j < dim; j++) {
-      const x = got[r * dim + j];
-      const y = want[r * dim + j];
-      d += x * y;
-      a += x * x;
-      b += y * y;
-    }
-    out.push(d / Math.sqrt(a * b));
-  }
-  return out;
-}
-
-function maxDiff(a: number[][], b: ArrayLike<number>): number {
-  let m = 0;
-  a.flat().forEach((v, i) => (m = Math.max(m, Math.abs(v - b[i]))));
-  return m;
-}
+import { assertLogits, assertParity, unitRows } from "../helpers/parity.js";
 
 for (const name of ["vit-tiny", "rn-tiny"]) {
   const dir = path.join(REFERENCE, name);
@@ -46,10 +23,10 @@ for (const name of ["vit-tiny", "rn-tiny"]) {
         const tokens = f.get("tokens")!;
         const img = await model.encodePixels(pixels.data as Float32Array, pixels.shape[0], { normalize: false });
         const txt = await model.encodeTokens(tokens.data as BigInt64Array, tokens.shape[0], { normalize: false });
-        for (const c of rowCosines(img.data, f.get("image_features")!.data as Float32Array, img.dim)) assert.ok(c >= 0.99999, `image cosine ${c}`);
-        for (const c of rowCosines(txt.data, f.get("text_features")!.data as Float32Array, txt.dim)) assert.ok(c >= 0.99999, `text cosine ${c}`);
-        const logits = model.logitRows(await model.encodePixels(pixels.data as Float32Array, pixels.shape[0]), await model.encodeTokens(tokens.data as BigInt64Array, tokens.shape[0]));
-        assert.ok(maxDiff(logits, f.get("logits_per_image")!.data as Float32Array) < 1e-3);
+        assertParity(img.data, f.get("image_features")!.data as Float32Array, img.dim, "image_features");
+        assertParity(txt.data, f.get("text_features")!.data as Float32Array, txt.dim, "text_features");
+        const unit = (e: { data: Float32Array; n: number; dim: number }) => ({ data: Float32Array.from(unitRows(e.data, e.dim)), dims: [e.n, e.dim] as [number, number] });
+        assertLogits(model.logits(unit(img), unit(txt)).data, f.get("logits_per_image")!.data as Float32Array, "logits_per_image");
       } finally {
         await model.close();
       }
@@ -62,12 +39,11 @@ for (const name of ["vit-tiny", "rn-tiny"]) {
     const model = await ClipModel.load(dir, { threads: 2 });
     try {
       const files = e.images.map((f) => path.join(REFERENCE, "images", f));
-      const img = await model.encodeImages(files, { normalize: false });
-      const txt = await model.encodeTexts(e.texts, { normalize: false });
-      for (const c of rowCosines(img.data, ref.get("image_features")!.data as Float32Array, img.dim)) assert.ok(c >= 0.99999, `image cosine ${c}`);
-      for (const c of rowCosines(txt.data, ref.get("text_features")!.data as Float32Array, txt.dim)) assert.ok(c >= 0.99999, `text cosine ${c}`);
-      const logits = model.logitRows(await model.encodeImages(files), await model.encodeTexts(e.texts));
-      assert.ok(maxDiff(logits, ref.get("logits_per_image")!.data as Float32Array) < 1e-3);
+      const img = await model.embedImages(files, { normalize: false });
+      const txt = await model.embedTexts(e.texts, { normalize: false });
+      assertParity(img.data, ref.get("image_features")!.data as Float32Array, img.dims[1], "image_features");
+      assertParity(txt.data, ref.get("text_features")!.data as Float32Array, txt.dims[1], "text_features");
+      assertLogits(model.logits(await model.embedImages(files), await model.embedTexts(e.texts)).data, ref.get("logits_per_image")!.data as Float32Array, "logits_per_image");
     } finally {
       await model.close();
     }
@@ -96,9 +72,50 @@ test("a checkpoint written here reads back identically, and its Hugging Face lay
       embeds.push([(await m.encodeTexts(texts)).data, (await m.encodeImages([image])).data]);
       await m.close();
     }
-    for (let k = 0; k < 2; k++) for (const c of rowCosines(embeds[1][k], embeds[0][k], ck.config.embed_dim)) assert.ok(c >= 0.999999, `cosine ${c}`);
+    for (let k = 0; k < 2; k++) assertParity(embeds[1][k]!, embeds[0][k]!, ck.config.embed_dim, k ? "image" : "texts");
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+for (const name of ["vit-tiny", "rn-tiny"]) {
+  test(`${name}: more images and texts than one batch (the double-buffered loop) embed as the reference's rows`, async () => {
+    const dir = path.join(REFERENCE, name);
+    const e = JSON.parse(fs.readFileSync(path.join(dir, "e2e.json"), "utf8")) as { images: string[]; texts: string[] };
+    const ref = readSafetensorsFile(path.join(dir, "e2e.safetensors")).tensors;
+    // 3 rounds of the 4 images in batches of 3: batches start mid-round and the last is partial
+    const order = [0, 1, 2, 3, 2, 0, 3, 1, 1, 3, 0];
+    const model = await ClipModel.load(dir, { threads: 2, batchSize: 3 });
+    try {
+      const img = await model.embedImages(order.map((i) => path.join(REFERENCE, "images", e.images[i]!)), { normalize: false });
+      const txt = await model.embedTexts(order.map((i) => e.texts[i]!), { normalize: false });
+      const d = img.dims[1];
+      const pick = (t: Float32Array): Float32Array => {
+        const out = new Float32Array(order.length * d);
+        order.forEach((i, r) => out.set(t.subarray(i * d, (i + 1) * d), r * d));
+        return out;
+      };
+      assertParity(img.data, pick(ref.get("image_features")!.data as Float32Array), d, "image_features");
+      assertParity(txt.data, pick(ref.get("text_features")!.data as Float32Array), d, "text_features");
+    } finally {
+      await model.dispose();
+    }
+  });
+}
+
+test("clip embed --json equals the reference's end-to-end outputs", () => {
+  for (const name of ["vit-tiny", "rn-tiny"]) {
+    const dir = path.join(REFERENCE, name);
+    const e = JSON.parse(fs.readFileSync(path.join(dir, "e2e.json"), "utf8")) as { images: string[]; texts: string[] };
+    const ref = readSafetensorsFile(path.join(dir, "e2e.safetensors")).tensors;
+    const args = [CLI, "embed", "--model", dir, "--threads", "2", "--json"];
+    for (const f of e.images) args.push("--image", path.join(REFERENCE, "images", f));
+    for (const t of e.texts) args.push("--text", t);
+    const doc = JSON.parse(execFileSync(process.execPath, args, { encoding: "utf8" })) as { image_embeddings: number[][]; text_embeddings: number[][]; logits_per_image: number[][] };
+    const d = doc.image_embeddings[0]!.length;
+    assertParity(doc.image_embeddings.flat(), unitRows(ref.get("image_features")!.data as Float32Array, d), d, `${name} image_embeddings`);
+    assertParity(doc.text_embeddings.flat(), unitRows(ref.get("text_features")!.data as Float32Array, d), d, `${name} text_embeddings`);
+    assertLogits(doc.logits_per_image.flat(), ref.get("logits_per_image")!.data as Float32Array, `${name} logits_per_image`);
   }
 });
 

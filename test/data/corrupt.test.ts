@@ -14,7 +14,7 @@ const dir = tmpDir("corrupt");
 function assertAligned(s: Sample): void {
   const n = [...s.key].reduce((a, c) => a + c.charCodeAt(0), 0);
   assert.deepEqual(s.image, png(n), `${s.key}: image belongs to another sample`);
-  if (s.captions.length) assert.equal(s.captions[0], `caption of ${s.key}`);
+  if (s.captions.length) assert.ok(s.captions[0]!.startsWith(`caption of ${s.key}`), `${s.key}: caption belongs to another sample`);
 }
 
 async function readAll(spec: string, opts = {}): Promise<{ keys: string[]; ds: ReturnType<typeof openDataset> }> {
@@ -88,8 +88,8 @@ test("a damaged header ends the shard with corrupt_shard; a truncated .tar.gz co
   assert.deepEqual(r.ds.stats().skipped, { truncated_shard: 1 });
 });
 
-test("missing, empty, whitespace and 10,000-character captions, bad JSON, bad labels, duplicates: skipped and counted by reason", async () => {
-  const long = "x".repeat(10000);
+test("missing, empty and whitespace captions, bad JSON, bad labels, duplicates: skipped and counted by reason; a 10,000-character caption is cut and kept", async () => {
+  const long = "caption of huge " + "x".repeat(10000);
   const entries: Entry[] = [
     ...sampleEntries("ok1", "caption of ok1", 0),
     [`nocap.png`, png(1)],
@@ -98,7 +98,7 @@ test("missing, empty, whitespace and 10,000-character captions, bad JSON, bad la
     [`empty.txt`, ""],
     [`blank.png`, png(3)],
     [`blank.txt`, "  \n "],
-    [`huge.png`, png(4)],
+    [`huge.png`, png([..."huge"].reduce((a, c) => a + c.charCodeAt(0), 0))],
     [`huge.txt`, long],
     [`badjson.png`, png(5)],
     [`badjson.json`, "{captions: nope"],
@@ -117,30 +117,33 @@ test("missing, empty, whitespace and 10,000-character captions, bad JSON, bad la
   const shard = writeTar(path.join(dir, "mixed", "mixed.tar"), entries);
   fs.writeFileSync(path.join(dir, "mixed", "classnames.txt"), "a\nb\nc\n");
   const { keys, ds } = await readAll(shard);
-  assert.deepEqual(keys, ["ok1", "ok2", "ok3"]);
+  assert.deepEqual(keys, ["ok1", "ok2", "huge", "ok3"]);
   assert.deepEqual(ds.stats().skipped, {
     missing_caption: 1,
     empty_caption: 2,
-    long_caption: 1,
     bad_json: 1,
     bad_label: 1,
     bad_image: 1,
     duplicate_file: 1,
     missing_image: 1,
   });
-  assert.equal(ds.stats().samples, 3);
+  assert.equal(ds.stats().samples, 4);
+  assert.deepEqual(ds.stats().droppedCaptions, { truncated: 1 });
   for (const m of ds.stats().messages!) assert.match(m, /mixed\.tar: \w+: /, "each message names shard and key");
+  for (const e of ds.stats().examples!) assert.ok(e.source.endsWith("mixed.tar") && e.key && e.message.includes(`: ${e.key}: `), "each example names shard and key");
 
   // without requireCaption, caption-less samples pass through with no captions (never someone else's)
   const loose = openDataset(shard, { requireCaption: false });
   const got: Record<string, string[]> = {};
   for await (const s of loose) got[s.key] = s.captions;
   assert.deepEqual(got.nocap, []);
-  assert.deepEqual(got.huge, []);
-  assert.deepEqual(loose.stats().droppedCaptions, { empty: 1, too_long: 1 });
+  assert.equal(got.huge!.length, 1);
+  assert.equal(got.huge![0]!.length, 2000, "cut to maxCaptionChars, never dropped");
+  assert.ok(got.huge![0]!.startsWith("caption of huge x"));
+  assert.deepEqual(loose.stats().droppedCaptions, { empty: 1, truncated: 1 });
 });
 
-test("several captions in .json: an over-long or empty one is dropped, the rest kept", async () => {
+test("several captions in .json: an empty one is dropped, an over-long one cut, the rest kept", async () => {
   const entries: Entry[] = [
     [`m.png`, png(1)],
     [`m.json`, JSON.stringify({ captions: ["caption of m", "", "y".repeat(10000), "second"] })],
@@ -155,12 +158,12 @@ test("several captions in .json: an over-long or empty one is dropped, the rest 
   const got: Record<string, string[]> = {};
   for await (const s of ds) got[s.key] = s.captions;
   assert.deepEqual(got, {
-    m: ["caption of m", "second"],
+    m: ["caption of m", "y".repeat(2000), "second"],
     l: ["caption of l", "other"],
     c: ["caption of c"],
     t: ["caption of t", "another line"],
   });
-  assert.deepEqual(ds.stats().droppedCaptions, { empty: 1, too_long: 1 });
+  assert.deepEqual(ds.stats().droppedCaptions, { empty: 1, truncated: 1 });
 });
 
 test("onBad 'error' stops with a UserError naming the shard and the key", async () => {

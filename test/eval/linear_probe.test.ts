@@ -8,7 +8,6 @@ import {
   fitLogisticRegression,
   linearProbe,
   makeObjective,
-  mulberry32,
   ProbeObjective,
   stratifiedSplit,
   subset,
@@ -16,6 +15,7 @@ import {
   type ProbeData,
 } from "../../src/eval/linear_probe.js";
 import { loadProbeFixture } from "./probe_fixture.js";
+import { Rng } from "../../src/util/rng.js";
 
 const fixture = loadProbeFixture();
 
@@ -44,7 +44,8 @@ test("L-BFGS minimizes the Rosenbrock function", () => {
 });
 
 test("the objective's gradient matches central differences (float64, with a tail of n % 4 samples)", () => {
-  const rand = mulberry32(3);
+  const rng = new Rng(3);
+  const rand = (): number => rng.next();
   const n = 11;
   const D = 5;
   const K = 3;
@@ -70,7 +71,8 @@ test("the objective's gradient matches central differences (float64, with a tail
 
 test("worker threads give bit-identical loss and gradient (fixed chunking), and the same fit", () => {
   const p = fixture.problems.multinomial;
-  const rand = mulberry32(11);
+  const rng = new Rng(11);
+  const rand = (): number => rng.next();
   const theta = new Float64Array(6 * 24 + 6).map(() => (rand() - 0.5) * 0.2);
   const one = new ProbeObjective(p.train, 1);
   const three = new ProbeObjective(p.train, 3);

@@ -2,9 +2,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { UserError } from "../../src/errors.js";
 import { renderRetrievalMarkdown, retrievalRecall, textToImageFromCounts } from "../../src/eval/retrieval.js";
-import { mulberry32 } from "../../src/eval/linear_probe.js";
 import type { Embeddings } from "../../src/clip/embedder.js";
 import { rows } from "./fake_embedder.js";
+import { Rng } from "../../src/util/rng.js";
 
 const images = rows([
   [1, 0, 0],
@@ -67,7 +67,8 @@ function naiveRanks(q: Embeddings, c: Embeddings, pos: (i: number) => number[]):
 }
 
 test("blocked computation equals a full sort, for any block size, with many ties", () => {
-  const rand = mulberry32(7);
+  const rng = new Rng(7);
+  const rand = (): number => rng.next();
   const nI = 37;
   const dim = 5;
   // coarse values make exact ties frequent

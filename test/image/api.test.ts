@@ -1,10 +1,9 @@
 /** @file Config mapping, preprocessing of user-supplied pixels, EXIF option, pool = single-image path. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync } from "node:fs";
 import path from "node:path";
 import sharp from "sharp";
-import { REFERENCE, ROOT } from "../helpers/shared.js";
+import { REFERENCE, ROOT, requireFiles } from "../helpers/shared.js";
 import {
   decodeImage,
   ImagePool,
@@ -14,7 +13,7 @@ import {
   preprocessImage,
   preprocessRGB,
   type PreprocessConfig,
-} from "../../src/image/index.js";
+} from "../../src/image/index.node.js";
 
 test("preprocessConfigFrom: OpenAI defaults, open_clip fields, validation", () => {
   assert.deepEqual(preprocessConfigFrom(undefined, 224), {
@@ -60,7 +59,7 @@ test("EXIF orientation is ignored by default (as the reference) and applied on r
 
 test("pool batch equals preprocessImage for every fixture, all resize modes", async () => {
   const dir = path.join(ROOT, "test/image/fixtures/images");
-  const files = [...readdirSync(dir).map((f) => path.join(dir, f)), ...readdirSync(path.join(REFERENCE, "images")).map((f) => path.join(REFERENCE, "images", f))];
+  const files = [...requireFiles(dir, /\./, 30).map((f) => path.join(dir, f)), ...requireFiles(path.join(REFERENCE, "images"), /\.png$/, 8).map((f) => path.join(REFERENCE, "images", f))];
   for (const resizeMode of ["shortest", "longest", "squash"] as const) {
     const cfg: PreprocessConfig = { size: 24, mean: OPENAI_MEAN, std: OPENAI_STD, resizeMode };
     const pool = new ImagePool(cfg, { threads: 2, chunk: 3 });
@@ -68,15 +67,18 @@ test("pool batch equals preprocessImage for every fixture, all resize modes", as
       const r = await pool.preprocessBatch(files, { skipBad: true });
       const per = 3 * 24 * 24;
       for (const [i, f] of files.entries()) {
+        // every fixture is a valid image: the only refusal allowed is a side rounding to 0 pixels
+        // (the 1023x17 image under "longest"), so a pool that decodes nothing fails here
         let want: Float32Array | null = null;
         try {
           want = await preprocessImage(f, cfg);
-        } catch {
-          want = null;
+        } catch (e) {
+          assert.match((e as Error).message, /too thin for resize mode "longest"/, f);
         }
         assert.equal(r.ok[i], want !== null, f);
         if (want) assert.deepEqual(r.pixels.subarray(i * per, (i + 1) * per), want, `${resizeMode} ${f}`);
       }
+      assert.equal(r.errors.length, resizeMode === "longest" ? 1 : 0, r.errors.join("; "));
     } finally {
       await pool.close();
     }

@@ -14,7 +14,7 @@ import {
   randomResizedCropBox,
   Rng,
   type PreprocessConfig,
-} from "../../src/image/index.js";
+} from "../../src/image/index.node.js";
 
 const cfg: PreprocessConfig = { size: 48, mean: OPENAI_MEAN, std: OPENAI_STD };
 const img0 = path.join(REFERENCE, "images/img0_640x480_RGB.png");

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import sharp from "sharp";
 import { UserError } from "../../src/errors.js";
-import { decodeImage, ImagePool, OPENAI_MEAN, OPENAI_STD, preprocessImage, type PreprocessConfig } from "../../src/image/index.js";
+import { decodeImage, ImagePool, OPENAI_MEAN, OPENAI_STD, preprocessImage, type PreprocessConfig } from "../../src/image/index.node.js";
 
 const cfg: PreprocessConfig = { size: 32, mean: OPENAI_MEAN, std: OPENAI_STD };
 let dir = "";

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { ROOT } from "../helpers/shared.js";
-import { decodeImage, OPENAI_MEAN, OPENAI_STD, preprocessImage, type PreprocessConfig } from "../../src/image/index.js";
+import { decodeImage, OPENAI_MEAN, OPENAI_STD, preprocessImage, type PreprocessConfig } from "../../src/image/index.node.js";
 import { normalizeLut, resizeWindowRGB, toTensor } from "../../src/image/transform.js";
 import { maxAbsDiff, readSafetensors } from "./safetensors.js";
 

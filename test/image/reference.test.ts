@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
 import { REFERENCE } from "../helpers/shared.js";
-import { OPENAI_MEAN, OPENAI_STD, preprocessImage, type PreprocessConfig } from "../../src/image/index.js";
+import { OPENAI_MEAN, OPENAI_STD, preprocessImage, type PreprocessConfig } from "../../src/image/index.node.js";
 import { maxAbsDiff, readSafetensors } from "./safetensors.js";
 
 const tensors = readSafetensors(path.join(REFERENCE, "preprocess.safetensors"));

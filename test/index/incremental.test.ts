@@ -91,5 +91,6 @@ test("clip index --json prints the documented document", () => {
   );
   assert.deepEqual(doc.skipped.by_reason, { undecodable_image: 1 });
   assert.equal(doc.skipped.count, 1);
-  assert.match(doc.skipped.examples[0], /broken\.jpg/);
+  assert.match(doc.skipped.examples[0].message, /broken\.jpg/);
+  assert.equal(doc.skipped.examples[0].source, path.join(photos, "broken.jpg"));
 });

@@ -9,7 +9,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { ClipModel } from "../../src/clip/model.js";
 import { indexSources, openIndex, rowId, searchVector, type ImageRow, type ModelIdentity } from "../../src/index/index.js";
-import { normalizeRows } from "../../src/clip/model.js";
+import { normalizeRows } from "../../src/util/vector.js";
 import { Rng } from "../../src/util/rng.js";
 import { CLI } from "../helpers/shared.js";
 import { photoFolder, tempDir, VIT_TINY } from "./helpers.js";

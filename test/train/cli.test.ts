@@ -50,9 +50,15 @@ test("a run killed mid-epoch and resumed ends on the same parameters as an unint
     await run(process.execPath, args(a), { env });
     // kill b as soon as its third checkpoint exists (18 samples at 4 a step: mid-epoch)
     const child = spawn(process.execPath, args(b), { env, stdio: "ignore" });
-    const exited = new Promise((r) => child.on("exit", r));
+    let gone = false;
+    const exited = new Promise((r) => child.on("exit", (code) => ((gone = true), r(code))));
     const target = path.join(b, "checkpoints", "step-000003");
-    while (!fs.existsSync(target)) await new Promise((r) => setTimeout(r, 20));
+    const deadline = Date.now() + 120_000;
+    while (!fs.existsSync(target)) {
+      assert.ok(!gone, "the training process exited before its third checkpoint");
+      assert.ok(Date.now() < deadline, "no third checkpoint within 120 s");
+      await new Promise((r) => setTimeout(r, 20));
+    }
     child.kill("SIGKILL");
     await exited;
     const latest = fs.readlinkSync(path.join(b, "latest"));

@@ -1,5 +1,5 @@
 /** @file Rasterizing the synthetic scenes into RGB buffers: textured backgrounds, anti-aliased shapes, bitmap words. */
-import type { DataRng } from "../rng.js";
+import type { Rng } from "../../util/rng.js";
 import { FONT, GLYPH_H, GLYPH_W } from "./font.js";
 
 export type RGB = readonly [number, number, number];
@@ -99,7 +99,7 @@ export class Canvas {
   }
 
   /** Fills the canvas with a texture in two tones. */
-  background(kind: Background, base: RGB, alt: RGB, rng: DataRng): void {
+  background(kind: Background, base: RGB, alt: RGB, rng: Rng): void {
     const n = this.size;
     const period = Math.max(3, n * rng.uniform(0.06, 0.14));
     const angle = rng.pick([0, Math.PI / 2, Math.PI / 4, -Math.PI / 4]);

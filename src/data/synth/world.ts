@@ -1,5 +1,5 @@
 /** @file The procedural captioned world: scenes of shapes x colors x sizes x positions, counts, textures and words. */
-import { DataRng } from "../rng.js";
+import { Rng } from "../../util/rng.js";
 import type { Sample } from "../types.js";
 import { encodePng } from "./png.js";
 import { BACKGROUNDS, Canvas, SHAPES, textWidth, type Background, type RGB, type Shape } from "./raster.js";
@@ -120,7 +120,7 @@ function article(word: string): string {
 }
 
 /** Draws a color and shape obeying the split's held-out rule (`mustHold`: the pair must be held out). */
-function pickPair(rng: DataRng, split: SynthSplit, mustHold: boolean): [Color, Shape] {
+function pickPair(rng: Rng, split: SynthSplit, mustHold: boolean): [Color, Shape] {
   if (mustHold) {
     const [c, s] = rng.pick(HELDOUT_PAIRS);
     return [c, s];
@@ -132,13 +132,13 @@ function pickPair(rng: DataRng, split: SynthSplit, mustHold: boolean): [Color, S
   }
 }
 
-function radiusFor(size: Size, rng: DataRng, crowd: number): number {
+function radiusFor(size: Size, rng: Rng, crowd: number): number {
   const r = size === "small" ? rng.uniform(0.07, 0.095) : rng.uniform(0.13, 0.17);
   return crowd > 2 ? r * 0.9 : r;
 }
 
 /** Places k non-overlapping objects of radius r (fractions); shrinks them until they fit. */
-function scatter(rng: DataRng, k: number, r0: number): { x: number; y: number; r: number }[] {
+function scatter(rng: Rng, k: number, r0: number): { x: number; y: number; r: number }[] {
   let r = r0;
   for (let round = 0; ; round++) {
     const out: { x: number; y: number; r: number }[] = [];
@@ -160,14 +160,14 @@ const POSITIONS: { words: string[]; x: [number, number]; y: [number, number] }[]
   { words: ["in the middle", "in the center"], x: [0.44, 0.56], y: [0.44, 0.56] },
 ];
 
-function rotationFor(shape: Shape, rng: DataRng): number {
+function rotationFor(shape: Shape, rng: Rng): number {
   if (shape === "circle" || shape === "ring") return 0;
   if (shape === "star" || shape === "hexagon") return rng.uniform(-0.6, 0.6);
   return rng.uniform(-0.2, 0.2); // squares stay squares, diamonds stay diamonds
 }
 
 /** Picks n distinct caption templates. */
-function choose(rng: DataRng, templates: (() => string)[], n: number): string[] {
+function choose(rng: Rng, templates: (() => string)[], n: number): string[] {
   const order = rng.shuffle(templates.map((_, i) => i));
   return order.slice(0, n).map((i) => templates[i]!());
 }
@@ -176,7 +176,7 @@ function choose(rng: DataRng, templates: (() => string)[], n: number): string[] 
 export function synthScene(i: number, opts: SynthOptions): Scene {
   const split = opts.split ?? "train";
   const task = opts.task ?? "none";
-  const rng = new DataRng(opts.seed, "synth", split, task, i);
+  const rng = Rng.from(opts.seed, "synth", split, task, i);
   const heldout = split === "heldout";
   let kind: Scene["kind"];
   if (task !== "none") kind = "count";
@@ -245,7 +245,7 @@ export function synthScene(i: number, opts: SynthOptions): Scene {
   return scene;
 }
 
-function bgPhrase(scene: Scene, rng: DataRng): string {
+function bgPhrase(scene: Scene, rng: Rng): string {
   const toneWord = scene.tone === "gray" ? "gray" : scene.tone;
   switch (scene.background) {
     case "plain":
@@ -257,11 +257,11 @@ function bgPhrase(scene: Scene, rng: DataRng): string {
   }
 }
 
-function describe(o: SceneObject, rng: DataRng, withSize: boolean): string {
+function describe(o: SceneObject, rng: Rng, withSize: boolean): string {
   return article(withSize ? `${rng.pick(SIZE_WORDS[o.size])} ${o.color} ${o.shape}` : `${o.color} ${o.shape}`);
 }
 
-function captionsFor(scene: Scene, rng: DataRng, position: string | undefined): string[] {
+function captionsFor(scene: Scene, rng: Rng, position: string | undefined): string[] {
   const bg = (): string => bgPhrase(scene, rng);
   const howMany = 3 + rng.int(3);
   if (scene.kind === "count") {
@@ -338,7 +338,7 @@ function captionsFor(scene: Scene, rng: DataRng, position: string | undefined): 
 
 /** Renders a scene as RGB bytes at `size` pixels. */
 export function renderScene(scene: Scene, size: number, seed: number, i: number): Uint8Array {
-  const rng = new DataRng(seed, "texture", i);
+  const rng = Rng.from(seed, "texture", i);
   const canvas = new Canvas(size);
   const jitter = (c: RGB, amount: number): RGB => c.map((v) => Math.max(0, Math.min(255, v + rng.uniform(-amount, amount)))) as unknown as RGB;
   const [base, alt] = TONE_RGB[scene.tone];

@@ -40,6 +40,7 @@ export interface TextCfg {
   mlp_ratio: number;
 }
 
+/** A CLIP architecture: open_clip's model_cfg (embed_dim, quick_gelu, vision_cfg, text_cfg). */
 export interface ClipConfig {
   embed_dim: number;
   /** QuickGELU (x * sigmoid(1.702 x), OpenAI's models) instead of exact GELU. */

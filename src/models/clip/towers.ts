@@ -4,6 +4,7 @@ import * as T from "../../ir/tensor.js";
 import type { Tensor } from "../../ir/tensor.js";
 import { batchNormInference, batchNormTraining, causalMask, gelu, linear, quickGelu, selfAttention } from "../../nn/functional.js";
 import { type ClipConfig, expectedParams, gridSize, isResNet, resnetEmbedWidth, visionHeads } from "./config.js";
+import { InternalError } from "../../errors.js";
 
 /** Gives the graph tensor of a checkpoint key (a param leaf, or a fed tensor when training). */
 export type Params = (key: string) => Tensor;
@@ -16,7 +17,7 @@ export function paramLeaves(config: ClipConfig): Params {
     let t = made.get(key);
     if (!t) {
       const shape = shapes.get(key);
-      if (!shape) throw new Error(`internal: no parameter '${key}' in this config`);
+      if (!shape) throw new InternalError(`no parameter '${key}' in this config`);
       t = T.param(key, shape);
       made.set(key, t);
     }
@@ -121,7 +122,7 @@ function attentionPool(x: Tensor, P: Params, heads: number, c: number, g: number
 /** ModifiedResNet: pixels [B, 3, S, S] -> image features [B, embed_dim]. */
 export function encodeImageResNet(config: ClipConfig, pixels: Tensor, P: Params, bn: BatchNormState = { training: false, updates: new Map() }): Tensor {
   const v = config.vision_cfg;
-  if (!isResNet(v)) throw new Error("internal: encodeImageResNet on a ViT config");
+  if (!isResNet(v)) throw new InternalError("encodeImageResNet on a ViT config");
   const w = v.width;
   // 3-layer stem: the first conv has stride 2, then an average pool instead of a max pool
   let x = T.relu(batchNorm(T.conv2d(pixels, P("visual.conv1.weight"), { stride: 2, padding: 1 }), P, "visual.bn1", bn));

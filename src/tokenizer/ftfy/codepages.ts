@@ -1,5 +1,6 @@
 /** @file The single-byte encodings ftfy re-encodes mojibake with (latin-1, ftfy's "sloppy" windows-125x, iso-8859-2, macroman, cp437). */
 import { CODE_PAGES } from "./tables.js";
+import { InternalError } from "../../errors.js";
 
 export interface CodePage {
   readonly name: string;
@@ -15,7 +16,7 @@ function build(name: string, high: string, sub: string): CodePage {
   for (let b = 0; b < 0x80; b++) decode.push(String.fromCharCode(b));
   decode[0x1a] = sub;
   for (const ch of high) decode.push(ch);
-  if (decode.length !== 256) throw new Error(`internal: code page ${name} has ${decode.length} bytes`);
+  if (decode.length !== 256) throw new InternalError(`code page ${name} has ${decode.length} bytes`);
   const encode = new Map<number, number>();
   for (let b = 0x80; b < 0x100; b++) encode.set(decode[b].charCodeAt(0), b);
   encode.set(sub.charCodeAt(0), 0x1a);
@@ -33,7 +34,7 @@ export function* codePages(): Generator<CodePage> {
 
 export function codePage(name: string): CodePage {
   const i = CODE_PAGES.findIndex((p) => p.name === name);
-  if (i < 0) throw new Error(`internal: unknown code page ${name}`);
+  if (i < 0) throw new InternalError(`unknown code page ${name}`);
   const p = CODE_PAGES[i];
   return (pages[i] ??= build(p.name, p.high, p.sub));
 }

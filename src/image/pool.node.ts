@@ -9,7 +9,7 @@ import { InternalError, UserError } from "../errors.js";
 import type { PreprocessConfig } from "./config.js";
 import { DEFAULT_MAX_PIXELS } from "./decode.js";
 import { AUG_RATIO, AUG_SCALE } from "./transform.js";
-import type { WorkerItem, WorkerJob, WorkerReply } from "./worker.js";
+import type { WorkerItem, WorkerJob, WorkerReply } from "./worker.node.js";
 
 export interface ImagePoolOptions {
   /** Worker threads (default: all cores). */
@@ -65,6 +65,7 @@ interface Queued {
 /** Chunks a worker holds at once: one running, one queued so it never waits for the main thread. */
 const MAX_INFLIGHT = 2;
 
+/** Worker threads that decode and preprocess batches of images (paths or encoded bytes) into one shared [B, 3, N, N] Float32Array. Node only. */
 export class ImagePool {
   readonly cfg: PreprocessConfig;
   readonly threads: number;
@@ -89,7 +90,7 @@ export class ImagePool {
   private worker(i: number): Worker {
     let w = this.workers[i];
     if (w) return w;
-    w = new Worker(new URL("./worker.js", import.meta.url));
+    w = new Worker(new URL("./worker.node.js", import.meta.url));
     w.unref();
     w.on("message", (reply: WorkerReply) => {
       const p = this.pending.get(reply.id);

@@ -2,7 +2,8 @@
 import { parentPort } from "node:worker_threads";
 import { InternalError } from "../errors.js";
 import type { PreprocessConfig, RGBImage } from "./config.js";
-import { decodeImage, decodeImageSync, readImageFile } from "./decode.js";
+import { decodeImageSync } from "./decode.js";
+import { decodeImage, readImageFile } from "./decode.node.js";
 import { itemRng, preprocessRGB, randomResizedCrop } from "./transform.js";
 import { scratchU8 } from "./scratch.js";
 import { preprocessBytesSync } from "./pipeline.js";

@@ -1,7 +1,8 @@
 /** @file The seeded generator: reference values, determinism, resumable state, ranges. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Rng } from "../../src/util/rng.js";
+import { InternalError, UserError } from "../../src/errors.js";
+import { Rng, hashSeed, permutation } from "../../src/util/rng.js";
 
 /** xoshiro128** written with BigInt, straight from the published algorithm. */
 function reference(state: bigint[], n: number): number[] {
@@ -45,8 +46,8 @@ test("state() / setState() resume the exact stream", () => {
   const b = new Rng(999);
   b.setState(JSON.parse(JSON.stringify(saved)) as number[]);
   assert.deepEqual([b.next(), b.int(10), b.uniform(2, 3), b.normal()], expected);
-  assert.throws(() => b.setState([0, 0, 0, 0]), RangeError);
-  assert.throws(() => b.setState([1, 2, 3]), RangeError);
+  assert.throws(() => b.setState([0, 0, 0, 0]), UserError);
+  assert.throws(() => b.setState([1, 2, 3]), UserError);
 });
 
 test("ranges: next in [0,1), uniform in [a,b), int in [0,n), normal roughly standard", () => {
@@ -66,7 +67,7 @@ test("ranges: next in [0,1), uniform in [a,b), int in [0,n), normal roughly stan
   for (const c of counts) assert.ok(c > 2500 && c < 3200, `int(7) counts ${counts}`);
   assert.ok(Math.abs(sum / 20000) < 0.05);
   assert.ok(Math.abs(sq / 20000 - 1) < 0.05);
-  assert.throws(() => r.int(0), RangeError);
+  assert.throws(() => r.int(0), InternalError);
 });
 
 test("shuffle is a seeded permutation", () => {
@@ -75,4 +76,22 @@ test("shuffle is a seeded permutation", () => {
   assert.deepEqual(a, b);
   assert.deepEqual([...a].sort((x, y) => x - y), Array.from({ length: 50 }, (_, i) => i));
   assert.notDeepEqual(a, Array.from({ length: 50 }, (_, i) => i));
+});
+
+test("Rng.from: seed parts give distinct, reproducible streams; permutation is a permutation", () => {
+  const a = Rng.from(7, "shuffle", 0);
+  const b = Rng.from(7, "shuffle", 0);
+  const c = Rng.from(7, "shuffle", 1);
+  const xs = Array.from({ length: 8 }, () => a.nextU32());
+  assert.deepEqual(Array.from({ length: 8 }, () => b.nextU32()), xs);
+  assert.notDeepEqual(Array.from({ length: 8 }, () => c.nextU32()), xs);
+  assert.notEqual(hashSeed(1, "a"), hashSeed("1", "a")); // numbers and strings never collide by spelling
+  const p = permutation(100, 3, "items");
+  assert.deepEqual([...p].sort((x, y) => x - y), Array.from({ length: 100 }, (_, i) => i));
+  assert.deepEqual(permutation(100, 3, "items"), p);
+  const t = Int32Array.from({ length: 10 }, (_, i) => i);
+  new Rng(1).shuffle(t);
+  assert.deepEqual(Array.from(t).sort((x, y) => x - y), Array.from({ length: 10 }, (_, i) => i));
+  const picks = new Set(Array.from({ length: 200 }, () => a.pick(["x", "y", "z"])));
+  assert.equal(picks.size, 3);
 });

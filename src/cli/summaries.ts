@@ -1,0 +1,17 @@
+/** @file One line per subcommand for `clip --help` (imports nothing, so every command module can use it without a cycle). */
+
+/** One line per subcommand for `clip --help`; each module sets the same text as its command's summary. */
+export const SUMMARIES = {
+  embed: "embed images and/or texts with a checkpoint; logits_per_image when both are given",
+  init: "write a freshly initialized checkpoint of a preset",
+  bench: "measure image and text encoding throughput",
+  train: "train CLIP from scratch or fine-tune a checkpoint",
+  data: "build and inspect datasets (WebDataset shards, CSV, folders, the synthetic world)",
+  tokenize: "turn texts into CLIP token ids, or train a vocabulary",
+  classify: "zero-shot classify images with class names and prompt templates",
+  eval: "evaluate a checkpoint: zero-shot, retrieval, linear probe",
+  demo: "the offline main job: train a small CLIP on a procedural world and report what it learned",
+  index: "embed folders of images or datasets into a searchable LanceDB index (incremental)",
+  search: "search an index by text, image, or like an indexed image",
+  dedup: "find near-duplicate images within an index, or the overlap of two indexes",
+} as const satisfies Record<string, string>;
