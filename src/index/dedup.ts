@@ -29,6 +29,7 @@ export interface DuplicateGroup {
   best: number;
 }
 
+/** Near-duplicates within one index (`findDuplicates`). */
 export interface DedupResult {
   threshold: number;
   /** Rows examined. */
@@ -38,12 +39,14 @@ export interface DedupResult {
   groups: DuplicateGroup[];
 }
 
+/** An image of one index and its nearest neighbour in the other. */
 export interface OverlapMatch {
   image: ImageMeta;
   nearest: ImageMeta;
   score: number;
 }
 
+/** The overlap of one index with another (`findOverlap`): the paper's train/test analysis. */
 export interface OverlapResult {
   threshold: number;
   /** Rows of the first index examined. */
@@ -55,6 +58,7 @@ export interface OverlapResult {
   matches: OverlapMatch[];
 }
 
+/** Options of `findDuplicates` and `findOverlap`. */
 export interface DedupOptions {
   threshold?: number;
   /** Neighbours fetched per image (default 10): an image with more duplicates than this keeps the closest. */

@@ -4,7 +4,7 @@
  *
  * ```ts
  * const index = await openIndex("photos.lance");
- * const model = await ClipModel.load("ViT-B-32");
+ * const model = await ClipModel.load("path/to/checkpoint");
  * await indexSources(index, model, ["~/Pictures"]);
  * const { results } = await search(index, model, { text: "a dog on a beach", k: 5 });
  * ```
