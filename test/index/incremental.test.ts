@@ -94,3 +94,7 @@ test("clip index --json prints the documented document", () => {
   assert.match(doc.skipped.examples[0].message, /broken\.jpg/);
   assert.equal(doc.skipped.examples[0].source, path.join(photos, "broken.jpg"));
 });
+
+test("--strict (onBad: error) stops at the first bad image with one line naming it", async () => {
+  await assert.rejects(indexSources(index, model, [photos], { onBad: "error" }), (e: Error) => e.name === "UserError" && e.message.includes("broken.jpg") && !e.message.includes("\n"));
+});
