@@ -3,7 +3,9 @@ import type { Command } from "commander";
 import { SUMMARIES } from "./summaries.js";
 import { UserError } from "../errors.js";
 import { ClipModel } from "../clip/model.js";
-import { openIndex, search, type SearchQuery } from "../index/index.js";
+// the two modules a search needs (not the index barrel: indexing and dedup load sharp and the data layer)
+import { openIndex } from "../index/store.js";
+import { search, type SearchQuery } from "../index/search.js";
 import { collect, cosineArg, intArg, positiveArg } from "./options.js";
 import { printJson } from "./output.js";
 import { modelDir } from "./model.js";
