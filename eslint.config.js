@@ -21,6 +21,14 @@ export default tseslint.config(
     rules: { "layers/imports": "error" },
   },
   {
+    // the page's script runs in browsers (served as it is by `clip serve`)
+    files: ["src/web/static/**/*.js"],
+    languageOptions: {
+      sourceType: "module",
+      globals: Object.fromEntries(["document", "window", "fetch", "FormData", "URLSearchParams", "URL", "File", "setTimeout", "clearTimeout"].map((g) => [g, "readonly"])),
+    },
+  },
+  {
     files: ["eslint/**/*.js", "bin/**/*.js"],
     languageOptions: { globals: { process: "readonly", console: "readonly" } },
   },

@@ -62,8 +62,10 @@ export {
   decodeImage,
   decodeImageSync,
   preprocessImage,
+  probeImage,
   preprocessRGB,
   randomResizedCrop,
+  type ImageProbe,
   type PreprocessConfig,
   type RGBImage,
 } from "./image/index.node.js";

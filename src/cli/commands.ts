@@ -22,6 +22,8 @@ export const COMMANDS: Record<keyof typeof SUMMARIES, Loader> = {
   index: async () => (await import("./index.js")).register,
   search: async () => (await import("./search.js")).register,
   dedup: async () => (await import("./dedup.js")).register,
+  serve: async () => (await import("./serve.js")).register,
+  web: async () => (await import("./web.js")).register,
 };
 
 

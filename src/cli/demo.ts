@@ -11,17 +11,9 @@ import { validate } from "../train/validate.js";
 import { intArg } from "./options.js";
 import { printJson } from "./output.js";
 import { trainProgress } from "./train.js";
+import { DEMO_CONFIG } from "../models/clip/presets.js";
 
-/** The demo's model: a small ViT over 64 px images and a short-context text transformer. */
-export const DEMO_CONFIG = {
-  model_cfg: {
-    embed_dim: 128,
-    quick_gelu: true,
-    vision_cfg: { image_size: 64, layers: 4, width: 128, patch_size: 8, head_width: 32 },
-    text_cfg: { context_length: 32, vocab_size: 1024, width: 128, heads: 4, layers: 3 },
-  },
-  preprocess_cfg: { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] },
-};
+export { DEMO_CONFIG };
 
 interface DemoFlags {
   out: string;

@@ -91,3 +91,21 @@ export function cosineArg(name: string): (v: string) => number {
     return n;
   };
 }
+
+/** A TCP port, 0 (any free one) to 65535. */
+export function portArg(name: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (v.trim() === "" || !Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`${name} must be a port number from 0 to 65535, got "${v}"`);
+    return n;
+  };
+}
+
+/** A size in MiB (> 0, fractions allowed), returned in bytes. */
+export function mibArg(name: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (v.trim() === "" || !(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a positive number of MiB, got "${v}"`);
+    return Math.floor(n * 1024 * 1024);
+  };
+}

@@ -14,4 +14,6 @@ export const SUMMARIES = {
   index: "embed folders of images or datasets into a searchable LanceDB index (incremental)",
   search: "search an index by text, image, or like an indexed image",
   dedup: "find near-duplicate images within an index, or the overlap of two indexes",
+  serve: "serve a checkpoint over HTTP (embed, classify, search) with a search and zero-shot page",
+  web: "write (and serve) a static site that runs CLIP in the browser: zero-shot and search over dropped images",
 } as const satisfies Record<string, string>;

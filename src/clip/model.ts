@@ -1,6 +1,6 @@
 /** @file ClipModel: a loaded checkpoint with compiled image and text sessions, implementing Embedder. */
 import { UserError } from "../errors.js";
-import type { PreprocessConfig, RGBImage } from "../image/config.js";
+import { imageConfig, type RGBImage } from "../image/config.js";
 import { preprocessRGB } from "../image/transform.js";
 import { ImagePool } from "../image/pool.node.js";
 import * as T from "../ir/tensor.js";
@@ -11,6 +11,8 @@ import { dot, normalizeRows } from "../util/vector.js";
 import type { ClipConfig, PreprocessCfg, StateDict } from "../models/clip/config.js";
 import type { EncodeOptions, Embedder, Embeddings, PartialEmbeddings } from "./embedder.js";
 import { encodeImage, encodeText, paramLeaves } from "../models/clip/towers.js";
+
+export { imageConfig };
 
 /** Options of `ClipModel.load`. */
 export interface ModelOptions {
@@ -25,14 +27,6 @@ export interface ModelOptions {
   onWarning?: (message: string, truncatedTexts?: number) => void;
   /** Hand the weights to ORT as a mapped file whatever their size (automatic beyond 64 MiB). */
   mapWeights?: boolean;
-}
-
-/** The image preprocessing a checkpoint's preprocess_cfg asks for. */
-export function imageConfig(p: PreprocessCfg): PreprocessConfig {
-  if (p.interpolation !== "bicubic" && p.interpolation !== "bilinear") {
-    throw new UserError(`preprocess_cfg.interpolation "${p.interpolation}" is not supported (bicubic or bilinear)`);
-  }
-  return { size: p.size, mean: p.mean, std: p.std, interpolation: p.interpolation, resizeMode: p.resize_mode, fillColor: p.fill_color };
 }
 
 /** A row-major float32 matrix: `dims` = [rows, columns]. Embeddings, similarities and logits all take this form. */

@@ -1,4 +1,6 @@
 /** @file Preprocessing configuration (open_clip's preprocess_cfg) and the decoded-image type. */
+import { UserError } from "../errors.js";
+import type { PreprocessCfg } from "../models/clip/config.js";
 
 /** Mean and std of the OpenAI CLIP training images, open_clip's OPENAI_DATASET_MEAN/STD. */
 export const OPENAI_MEAN: [number, number, number] = [0.48145466, 0.4578275, 0.40821073];
@@ -105,3 +107,11 @@ export function preprocessConfigFrom(
     fillColor: c.fill_color ?? 0,
   };
 }
+/** The image preprocessing a checkpoint's preprocess_cfg asks for. */
+export function imageConfig(p: PreprocessCfg): PreprocessConfig {
+  if (p.interpolation !== "bicubic" && p.interpolation !== "bilinear") {
+    throw new UserError(`preprocess_cfg.interpolation "${p.interpolation}" is not supported (bicubic or bilinear)`);
+  }
+  return { size: p.size, mean: p.mean, std: p.std, interpolation: p.interpolation, resizeMode: p.resize_mode, fillColor: p.fill_color };
+}
+

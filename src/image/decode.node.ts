@@ -7,7 +7,9 @@ import { readFile } from "node:fs/promises";
 import type Sharp from "sharp";
 import { UserError } from "../errors.js";
 import { ImageFormatError, type PreprocessConfig, type RGBImage, type SourceMode } from "./config.js";
-import { DEFAULT_MAX_PIXELS, asUserError, checkSize, decodeSync, jpegInfo, pngInfo, pngMode, sniffFormat, type DecodeOptions } from "./decode.js";
+import { DEFAULT_MAX_PIXELS, asUserError, checkSize, decodeSync, jpegInfo, pngInfo, pngMode, sniffFormat, type DecodeOptions, type ImageFormat } from "./decode.js";
+import { readBmpHeader } from "./bmp.js";
+import { gifSize } from "./gif.js";
 import { cmykToRGB } from "./resample.js";
 import { preprocessRGB } from "./transform.js";
 
@@ -145,4 +147,50 @@ export async function preprocessImage(
   opts: DecodeOptions = {},
 ): Promise<Float32Array> {
   return preprocessRGB(await decodeImage(input, opts), cfg);
+}
+
+/** What an image's headers say, read without decoding any pixels. */
+export interface ImageProbe {
+  format: ImageFormat;
+  width: number;
+  height: number;
+}
+
+/**
+ * Reads format and size from the headers only (our header readers; libvips' header parse for
+ * WebP, TIFF and HEIF), so a caller can refuse a decompression bomb before anything is decoded.
+ * Unrecognised or corrupt headers are UserErrors naming `name`.
+ */
+export async function probeImage(b: Uint8Array, name = "<bytes>"): Promise<ImageProbe> {
+  try {
+    if (b.length === 0) throw new ImageFormatError("empty file (0 bytes)");
+    const format = sniffFormat(b);
+    if (!format) throw new ImageFormatError("unsupported or unrecognised format, expected JPEG, PNG, GIF, BMP, WebP, TIFF or AVIF/HEIF");
+    let width: number, height: number;
+    switch (format) {
+      case "bmp": {
+        const h = readBmpHeader(b);
+        [width, height] = [h.width, Math.abs(h.height)];
+        break;
+      }
+      case "gif":
+        [width, height] = gifSize(b);
+        break;
+      case "jpeg":
+        ({ width, height } = jpegInfo(b));
+        break;
+      case "png":
+        ({ width, height } = pngInfo(b));
+        break;
+      default: {
+        sharp ??= (await import("sharp")).default;
+        const m = await sharp(b, { limitInputPixels: false }).metadata();
+        [width, height] = [m.width ?? 0, m.height ?? 0];
+      }
+    }
+    checkSize(width, height, Infinity);
+    return { format, width, height };
+  } catch (e) {
+    throw asUserError(name, e);
+  }
 }

@@ -2,6 +2,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { UserError } from "../errors.js";
+import { nodeBackend } from "../runtime/ort.node.js";
 import { openDataset, keepDecoded, formatStats, type Dataset, type DataPosition, type Sample } from "../data/index.js";
 import { ImagePool } from "../image/pool.node.js";
 import { type ClipConfig, defaultPreprocess, isBuffer, parseModelCfg, parseOpenClipConfig, type PreprocessCfg, type StateDict } from "../models/clip/config.js";
@@ -256,6 +257,7 @@ export async function runTraining(argsIn: TrainArgs | undefined, resumeDir: stri
     gradClip: args.gradClip,
     trainable,
     threads: args.threads,
+    backend: nodeBackend,
   });
   if (resumed) {
     const opt = readSafetensorsFile(path.join(resumed.ckpt, OPTIM_FILE));

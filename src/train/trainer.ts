@@ -2,7 +2,7 @@
 import type { HostArray } from "../ir/dtype.js";
 import type { ClipConfig, StateDict } from "../models/clip/config.js";
 import { isBuffer, isResNet } from "../models/clip/config.js";
-import { CompiledGraph, type HostTensor } from "../runtime/session.js";
+import { type Backend, CompiledGraph, type HostTensor } from "../runtime/core.js";
 import { buildFeatureGraph, buildStepGraph, trainingShapes, type TrainGraphSpec } from "./graph.js";
 import { INIT_LOGIT_BIAS, type LossKind } from "./losses.js";
 import { AdamW, type AdamWOptions, clipGradNorm, excludedFromDecay } from "./optimizer.js";
@@ -27,6 +27,8 @@ export interface TrainerOptions {
   /** Keys that are trained; the rest stay fixed. */
   trainable: ReadonlySet<string>;
   threads?: number;
+  /** The ONNX Runtime adapter (default: the loaded one; Node's in the library, the browser's in the page). */
+  backend?: Backend;
 }
 
 /** One optimizer step: its loss, learning rate, exp(logit_scale) after it and the gradient norm. */
@@ -65,7 +67,7 @@ export class Trainer {
     const shapes = trainingShapes(config, opts.loss);
     const fed = (k: string): boolean => opts.trainable.has(k) || (trainBatchNorm && isBuffer(k) && k.startsWith("visual."));
     const weights = (k: string): HostArray | undefined => (shapes.has(k) && !fed(k) ? state.get(k)?.data : undefined);
-    const compileOpts = { weights, threads: opts.threads };
+    const compileOpts = { weights, threads: opts.threads, backend: opts.backend };
     const stepGraph = await CompiledGraph.compile(buildStepGraph(spec), compileOpts);
     const featureGraph = opts.accumFreq > 1 ? await CompiledGraph.compile(buildFeatureGraph(spec), compileOpts) : undefined;
     return new Trainer(config, state, opts, stepGraph, featureGraph, spec);

@@ -23,6 +23,10 @@ const cases: { file: string; code: string; expect: RegExp | null }[] = [
   { file: "src/image/planted.ts", code: 'import sharp from "sharp";\nexport const x = sharp;\n', expect: /Node-only module "sharp"/ },
   { file: "src/image/planted.ts", code: 'export { ImagePool } from "./pool.node.js";\n', expect: /Node-only module "\.\/pool\.node\.js"/ },
   { file: "src/train/losses.ts", code: 'import os from "node:os";\nexport const x = os;\n', expect: /browser-safe core/ },
+  { file: "src/runtime/core.ts", code: 'import fs from "node:fs";\nexport const x = fs;\n', expect: /browser-safe core but imports the Node-only module "node:fs"/ },
+  { file: "src/runtime/ort.web.ts", code: 'import * as ort from "onnxruntime-node";\nexport const x = ort;\n', expect: /Node-only module "onnxruntime-node"/ },
+  { file: "src/train/trainer.ts", code: 'export { nodeBackend } from "../runtime/ort.node.js";\n', expect: /Node-only module "\.\.\/runtime\/ort\.node\.js"/ },
+  { file: "src/data/synth/scene.ts", code: 'import zlib from "node:zlib";\nexport const x = zlib;\n', expect: /browser-safe core/ },
   // only src/runtime imports ONNX Runtime
   { file: "src/eval/planted.ts", code: 'import * as ort from "onnxruntime-node";\nexport const x = ort;\n', expect: /only src\/runtime\/ may import ONNX Runtime/ },
   { file: "src/clip/planted.ts", code: 'export const x = () => import("onnxruntime-web");\n', expect: /only src\/runtime\/ may import ONNX Runtime/ },
@@ -36,6 +40,8 @@ const cases: { file: string; code: string; expect: RegExp | null }[] = [
   { file: "src/tokenizer/planted.ts", code: 'export const load = () => import("./files.node.js");\n', expect: null },
   { file: "src/clip/planted.ts", code: 'import { loadCheckpoint } from "../weights/checkpoint.js";\nexport const x = loadCheckpoint;\n', expect: null },
   { file: "src/runtime/planted.ts", code: 'import * as ort from "onnxruntime-node";\nexport const x = ort;\n', expect: null },
+  { file: "src/runtime/ort.node.ts", code: 'import fs from "node:fs";\nimport * as ort from "onnxruntime-node";\nexport const x = [fs, ort];\n', expect: null },
+  { file: "src/runtime/ort.web.ts", code: 'import * as ort from "onnxruntime-web/wasm";\nexport const x = ort;\n', expect: null },
   { file: "src/eval/planted.ts", code: 'import fs from "node:fs";\nexport const x = fs;\n', expect: null },
 ];
 

@@ -58,7 +58,10 @@ test("the tarball ships the built library, its types and the bin, not the tests"
   const root = path.join(proj, "node_modules", "clip-ts");
   for (const f of ["dist/src/index.js", "dist/src/index.d.ts", "dist/src/graph.js", "dist/src/graph.d.ts", "bin/clip.js", "README.md"]) assert.ok(fs.existsSync(path.join(root, f)), f);
   assert.ok(!fs.existsSync(path.join(root, "dist/test")), "no compiled tests");
-  assert.ok(!fs.existsSync(path.join(root, "src")), "no TypeScript sources");
+  // src/ holds only the page's plain files (src/web/static, served by `clip serve`), no TypeScript
+  const srcFiles = fs.existsSync(path.join(root, "src")) ? (fs.readdirSync(path.join(root, "src"), { recursive: true }) as string[]) : [];
+  assert.deepEqual(srcFiles.filter((f) => /\.ts$/.test(f)), [], "no TypeScript sources");
+  assert.ok(fs.existsSync(path.join(root, "src/web/static/index.html")), "the page's files");
 });
 
 for (const name of ["vit-tiny", "rn-tiny"]) {
@@ -105,4 +108,15 @@ test("the graph entry point and the bin work from the installed package, with a 
   const npx = spawnSync(NPM, ["exec", "--offline", "--", "clip", "--help"], { cwd: ROOT, encoding: "utf8" });
   assert.equal(npx.status, 0, npx.stderr);
   assert.equal(npx.stderr, "", "npx clip in the repository prints no npm warning");
+});
+
+test("clip web works from the installed package: the shipped bundle and ORT WASM files, no esbuild or onnxruntime-web needed", () => {
+  const root = path.join(proj, "node_modules", "clip-ts");
+  for (const f of ["dist/web/clip.js", "dist/web/ort/ort-wasm-simd-threaded.mjs", "dist/web/ort/ort-wasm-simd-threaded.wasm"]) assert.ok(fs.existsSync(path.join(root, f)), f);
+  assert.ok(!fs.existsSync(path.join(proj, "node_modules", "esbuild")) && !fs.existsSync(path.join(proj, "node_modules", "onnxruntime-web")), "development dependencies stay out");
+  const r = spawnSync(path.join(proj, "node_modules", ".bin", "clip"), ["web", "--model", path.join(REFERENCE, "vit-tiny"), "--out", "site", "--json"], { cwd: proj, encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  const got = JSON.parse(r.stdout) as { files: string[] };
+  for (const f of ["index.html", "clip.js", "ort/ort-wasm-simd-threaded.wasm", "model/open_clip_model.safetensors"]) assert.ok(got.files.includes(f) && fs.existsSync(path.join(proj, "site", f)), f);
+  assert.ok(fs.readFileSync(path.join(proj, "site", "clip.js")).equals(fs.readFileSync(path.join(root, "dist/web/clip.js"))), "the shipped bundle");
 });

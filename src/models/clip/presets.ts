@@ -54,3 +54,14 @@ export function presetJson(name: string): PresetJson {
 export function presetConfig(name: string): ClipConfig {
   return parseModelCfg(presetJson(name), `preset ${name}`);
 }
+
+/** The demo's model: a small ViT over 64 px images and a short-context text transformer. */
+export const DEMO_CONFIG = {
+  model_cfg: {
+    embed_dim: 128,
+    quick_gelu: true,
+    vision_cfg: { image_size: 64, layers: 4, width: 128, patch_size: 8, head_width: 32 },
+    text_cfg: { context_length: 32, vocab_size: 1024, width: 128, heads: 4, layers: 3 },
+  },
+  preprocess_cfg: { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] },
+};

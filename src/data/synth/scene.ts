@@ -1,0 +1,359 @@
+/**
+ * @file The procedural captioned world without Node: scenes of shapes x colors x sizes x positions,
+ * counts, textures and words, rendered to RGB (world.ts adds the PNG samples; the page renders from here).
+ */
+import { Rng } from "../../util/rng.js";
+import { BACKGROUNDS, Canvas, SHAPES, textWidth, type Background, type RGB, type Shape } from "./raster.js";
+
+export { SHAPES, BACKGROUNDS, type Shape, type Background };
+
+export const COLORS = ["red", "orange", "yellow", "green", "blue", "purple", "white", "black"] as const;
+export type Color = (typeof COLORS)[number];
+
+const RGB_OF: Record<Color, RGB> = {
+  red: [215, 35, 35],
+  orange: [245, 135, 20],
+  yellow: [240, 215, 25],
+  green: [35, 160, 55],
+  blue: [35, 85, 225],
+  purple: [135, 45, 185],
+  white: [245, 245, 245],
+  black: [18, 18, 18],
+};
+
+export const COUNT_WORDS = ["one", "two", "three", "four"] as const;
+export const MAX_COUNT = COUNT_WORDS.length;
+
+/**
+ * Color-shape pairs that never occur in the train and val splits and always occur in heldout:
+ * one per shape and one per color, so every shape and every color is still seen in training.
+ */
+export const HELDOUT_PAIRS: readonly (readonly [Color, Shape])[] = [
+  ["purple", "star"],
+  ["yellow", "ring"],
+  ["green", "triangle"],
+  ["blue", "cross"],
+  ["red", "diamond"],
+  ["white", "hexagon"],
+  ["orange", "square"],
+  ["black", "circle"],
+];
+
+export function isHeldout(color: Color, shape: Shape): boolean {
+  return HELDOUT_PAIRS.some(([c, s]) => c === color && s === shape);
+}
+
+export type SynthSplit = "train" | "val" | "heldout" | "all";
+export type SynthTask = "none" | "shape" | "color" | "count";
+
+export interface SynthOptions {
+  n: number;
+  seed: number;
+  /** Image side in pixels. Default 64. */
+  size?: number;
+  /** Default "train". */
+  split?: SynthSplit;
+  /** A classification view: every scene is k copies of one object, labelled by shape, color or count. Default "none". */
+  task?: SynthTask;
+}
+
+export type Size = "small" | "large";
+type Tone = "light" | "dark" | "gray";
+
+export interface SceneObject {
+  shape: Shape;
+  color: Color;
+  size: Size;
+  /** Centre and radius as fractions of the image side. */
+  x: number;
+  y: number;
+  r: number;
+  rot: number;
+}
+
+export type Relation = "left of" | "right of" | "above" | "below";
+
+export interface Scene {
+  kind: "count" | "relation" | "word";
+  objects: SceneObject[];
+  /** relation scenes: objects[0] stands in this relation to objects[1]. */
+  relation?: Relation;
+  word?: string;
+  wordColor?: Color;
+  background: Background;
+  tone: Tone;
+  captions: string[];
+  label?: number;
+}
+
+const WORDS = ["cat", "dog", "sun", "sky", "box", "car", "key", "map", "toy", "zoo", "hat", "cup", "pen", "go", "stop", "yes", "no", "hi", "run", "fox", "owl", "bee", "ice", "art", "jam", "kid", "top", "win", "fun", "joy"];
+const TONE_RGB: Record<Tone, [RGB, RGB]> = {
+  light: [[222, 218, 205], [185, 180, 168]],
+  dark: [[48, 52, 60], [82, 88, 98]],
+  gray: [[128, 128, 128], [160, 160, 160]],
+};
+const SIZE_WORDS: Record<Size, string[]> = { small: ["small", "little", "tiny"], large: ["large", "big"] };
+
+/** Class names of a classification view, in label order. */
+export function synthClassnames(task: SynthTask): string[] {
+  if (task === "shape") return [...SHAPES];
+  if (task === "color") return [...COLORS];
+  if (task === "count") return [...COUNT_WORDS];
+  return [];
+}
+
+/** Zero-shot prompt templates for a classification view (CLIP_benchmark format, {c} = class name). */
+export function synthTemplates(task: SynthTask): string[] {
+  if (task === "shape") return ["a {c}.", "a picture of a {c}.", "a drawing of a {c}.", "some {c} shapes.", "a {c} on a background."];
+  if (task === "color") return ["a {c} shape.", "something {c}.", "a picture of {c} objects.", "a drawing in {c}.", "{c} shapes on a background."];
+  if (task === "count") return ["{c} objects.", "a picture of {c} shapes.", "{c} shapes on a background.", "there are {c} things.", "a drawing of {c} objects."];
+  return [];
+}
+
+const lum = (c: RGB): number => 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2];
+
+function plural(shape: Shape): string {
+  return shape === "cross" ? "crosses" : `${shape}s`;
+}
+
+function article(word: string): string {
+  return /^[aeiou]/.test(word) ? `an ${word}` : `a ${word}`;
+}
+
+/** Draws a color and shape obeying the split's held-out rule (`mustHold`: the pair must be held out). */
+function pickPair(rng: Rng, split: SynthSplit, mustHold: boolean): [Color, Shape] {
+  if (mustHold) {
+    const [c, s] = rng.pick(HELDOUT_PAIRS);
+    return [c, s];
+  }
+  for (;;) {
+    const c = rng.pick(COLORS);
+    const s = rng.pick(SHAPES);
+    if (split === "heldout" || split === "all" || !isHeldout(c, s)) return [c, s];
+  }
+}
+
+function radiusFor(size: Size, rng: Rng, crowd: number): number {
+  const r = size === "small" ? rng.uniform(0.07, 0.095) : rng.uniform(0.13, 0.17);
+  return crowd > 2 ? r * 0.9 : r;
+}
+
+/** Places k non-overlapping objects of radius r (fractions); shrinks them until they fit. */
+function scatter(rng: Rng, k: number, r0: number): { x: number; y: number; r: number }[] {
+  let r = r0;
+  for (let round = 0; ; round++) {
+    const out: { x: number; y: number; r: number }[] = [];
+    for (let tries = 0; out.length < k && tries < 200; tries++) {
+      const x = rng.uniform(r + 0.03, 1 - r - 0.03);
+      const y = rng.uniform(r + 0.03, 1 - r - 0.03);
+      if (out.every((o) => Math.hypot(o.x - x, o.y - y) > 2.3 * r)) out.push({ x, y, r });
+    }
+    if (out.length === k || round > 20) return out;
+    r *= 0.9;
+  }
+}
+
+const POSITIONS: { words: string[]; x: [number, number]; y: [number, number] }[] = [
+  { words: ["on the left", "at the left"], x: [0.14, 0.27], y: [0.38, 0.62] },
+  { words: ["on the right", "at the right"], x: [0.73, 0.86], y: [0.38, 0.62] },
+  { words: ["at the top", "near the top"], x: [0.38, 0.62], y: [0.14, 0.27] },
+  { words: ["at the bottom", "near the bottom"], x: [0.38, 0.62], y: [0.73, 0.86] },
+  { words: ["in the middle", "in the center"], x: [0.44, 0.56], y: [0.44, 0.56] },
+];
+
+function rotationFor(shape: Shape, rng: Rng): number {
+  if (shape === "circle" || shape === "ring") return 0;
+  if (shape === "star" || shape === "hexagon") return rng.uniform(-0.6, 0.6);
+  return rng.uniform(-0.2, 0.2); // squares stay squares, diamonds stay diamonds
+}
+
+/** Picks n distinct caption templates. */
+function choose(rng: Rng, templates: (() => string)[], n: number): string[] {
+  const order = rng.shuffle(templates.map((_, i) => i));
+  return order.slice(0, n).map((i) => templates[i]!());
+}
+
+/** The scene of item i: a pure function of (seed, split, task, i). */
+export function synthScene(i: number, opts: SynthOptions): Scene {
+  const split = opts.split ?? "train";
+  const task = opts.task ?? "none";
+  const rng = Rng.from(opts.seed, "synth", split, task, i);
+  const heldout = split === "heldout";
+  let kind: Scene["kind"];
+  if (task !== "none") kind = "count";
+  else {
+    const u = rng.next();
+    kind = u < 0.5 ? "count" : u < 0.82 || heldout ? "relation" : "word";
+  }
+  const objects: SceneObject[] = [];
+  const scene: Scene = { kind, objects, background: rng.pick(BACKGROUNDS), tone: "gray", captions: [] };
+
+  let position: string | undefined;
+  if (kind === "count") {
+    const k = 1 + rng.int(MAX_COUNT);
+    const [color, shape] = pickPair(rng, split, heldout);
+    const size: Size = rng.chance(0.5) ? "small" : "large";
+    const r = radiusFor(size, rng, k);
+    if (k === 1) {
+      const p = rng.pick(POSITIONS);
+      position = rng.pick(p.words);
+      objects.push({ shape, color, size, x: rng.uniform(...p.x), y: rng.uniform(...p.y), r, rot: rotationFor(shape, rng) });
+    } else {
+      for (const c of scatter(rng, k, r)) objects.push({ shape, color, size, x: c.x, y: c.y, r: c.r, rot: rotationFor(shape, rng) });
+    }
+    if (task === "shape") scene.label = SHAPES.indexOf(shape);
+    if (task === "color") scene.label = COLORS.indexOf(color);
+    if (task === "count") scene.label = k - 1;
+  } else if (kind === "relation") {
+    const [ca, sa] = pickPair(rng, split, heldout);
+    let cb: Color;
+    let sb: Shape;
+    do [cb, sb] = pickPair(rng, split, false);
+    while (cb === ca && sb === sa);
+    const relation = rng.pick(["left of", "right of", "above", "below"] as const);
+    scene.relation = relation;
+    const sizeA: Size = rng.chance(0.5) ? "small" : "large";
+    const sizeB: Size = rng.chance(0.5) ? "small" : "large";
+    const ra = radiusFor(sizeA, rng, 2) * 0.9;
+    const rb = radiusFor(sizeB, rng, 2) * 0.9;
+    // the leading object's main axis coordinate is low for "left of"/"above"
+    const near = rng.uniform(0.22, 0.32);
+    const far = rng.uniform(0.68, 0.78);
+    const across = rng.uniform(0.35, 0.65);
+    const jitter = rng.uniform(-0.08, 0.08);
+    const [pa, pb] = relation === "left of" || relation === "above" ? [near, far] : [far, near];
+    const horizontal = relation === "left of" || relation === "right of";
+    const a = horizontal ? { x: pa, y: across } : { x: across, y: pa };
+    const b = horizontal ? { x: pb, y: across + jitter } : { x: across + jitter, y: pb };
+    objects.push({ shape: sa, color: ca, size: sizeA, ...a, r: ra, rot: rotationFor(sa, rng) });
+    objects.push({ shape: sb, color: cb, size: sizeB, ...b, r: rb, rot: rotationFor(sb, rng) });
+  } else {
+    scene.word = rng.pick(WORDS);
+    scene.wordColor = rng.pick(COLORS);
+    if (rng.chance(0.5)) {
+      const [color, shape] = pickPair(rng, split, false);
+      const r = radiusFor("small", rng, 1);
+      objects.push({ shape, color, size: "small", x: rng.uniform(0.2, 0.8), y: rng.chance(0.5) ? 0.2 : 0.8, r, rot: rotationFor(shape, rng) });
+    }
+  }
+
+  // a background tone that every object (and the word) stands out from
+  const colors = [...objects.map((o) => RGB_OF[o.color]), ...(scene.wordColor ? [RGB_OF[scene.wordColor]] : [])];
+  const tones = rng.shuffle(["light", "dark", "gray"] as Tone[]);
+  const score = (t: Tone): number => Math.min(...colors.map((c) => Math.abs(lum(c) - lum(TONE_RGB[t][0]))));
+  scene.tone = tones.find((t) => score(t) > 45) ?? tones.reduce((a, b) => (score(b) > score(a) ? b : a));
+  scene.captions = captionsFor(scene, rng, position);
+  return scene;
+}
+
+function bgPhrase(scene: Scene, rng: Rng): string {
+  const toneWord = scene.tone === "gray" ? "gray" : scene.tone;
+  switch (scene.background) {
+    case "plain":
+      return rng.chance(0.5) ? `plain ${toneWord}` : toneWord;
+    case "noisy":
+      return rng.pick(["noisy", "grainy"]);
+    default:
+      return rng.chance(0.3) ? `${toneWord} ${scene.background}` : scene.background;
+  }
+}
+
+function describe(o: SceneObject, rng: Rng, withSize: boolean): string {
+  return article(withSize ? `${rng.pick(SIZE_WORDS[o.size])} ${o.color} ${o.shape}` : `${o.color} ${o.shape}`);
+}
+
+function captionsFor(scene: Scene, rng: Rng, position: string | undefined): string[] {
+  const bg = (): string => bgPhrase(scene, rng);
+  const howMany = 3 + rng.int(3);
+  if (scene.kind === "count") {
+    const o = scene.objects[0]!;
+    const k = scene.objects.length;
+    const size = (): string => rng.pick(SIZE_WORDS[o.size]);
+    if (k === 1) {
+      return choose(
+        rng,
+        [
+          () => `${article(`${size()} ${o.color} ${o.shape}`)} ${position}`,
+          () => `${article(`${o.color} ${o.shape}`)} on a ${bg()} background`,
+          () => `one ${o.color} ${o.shape}`,
+          () => `a picture of ${article(`${size()} ${o.color} ${o.shape}`)}`,
+          () => `${article(`${o.color} ${o.shape}`)} ${position}, ${bg()} background`,
+          () => `a single ${size()} ${o.shape} colored ${o.color}`,
+        ],
+        howMany,
+      );
+    }
+    const cw = COUNT_WORDS[k - 1]!;
+    const many = plural(o.shape);
+    return choose(
+      rng,
+      [
+        () => `${cw} ${size()} ${o.color} ${many} on a ${bg()} background`,
+        () => `${cw} ${o.color} ${many}`,
+        () => `a picture of ${cw} ${o.color} ${many}`,
+        () => `there are ${cw} ${size()} ${many}, all ${o.color}`,
+        () => `${o.color} ${many}, ${cw} of them, on a ${bg()} background`,
+        () => `an image with ${cw} ${size()} ${o.color} ${many}`,
+      ],
+      howMany,
+    );
+  }
+  if (scene.kind === "relation") {
+    const [a, b] = scene.objects as [SceneObject, SceneObject];
+    const rel = scene.relation!;
+    const phrase = rel === "left of" ? "to the left of" : rel === "right of" ? "to the right of" : rel;
+    const inverse = rel === "left of" ? "to the right of" : rel === "right of" ? "to the left of" : rel === "above" ? "below" : "above";
+    const A = (): string => describe(a, rng, rng.chance(0.4));
+    const B = (): string => describe(b, rng, rng.chance(0.4));
+    const [first, second] = rel === "left of" || rel === "above" ? [A, B] : [B, A];
+    const sides = rel === "left of" || rel === "right of" ? ["on the left", "on the right"] : ["at the top", "at the bottom"];
+    return choose(
+      rng,
+      [
+        () => `${A()} ${phrase} ${B()}`,
+        () => `${B()} ${inverse} ${A()}`,
+        () => `${A()} ${phrase} ${B()} on a ${bg()} background`,
+        () => `a picture of ${A()} ${phrase} ${B()}`,
+        () => `${first()} ${sides[0]} and ${second()} ${sides[1]}`,
+        () => `${A()} and ${B()} on a ${bg()} background`,
+      ],
+      howMany,
+    );
+  }
+  const w = scene.word!;
+  const col = scene.wordColor!;
+  const extra = scene.objects[0];
+  const next = (): string => (extra ? ` next to ${describe(extra, rng, false)}` : "");
+  return choose(
+    rng,
+    [
+      () => `the word "${w}"${next()}`,
+      () => `the word "${w}" written in ${col}`,
+      () => `a sign that says "${w}"`,
+      () => `${col} letters spelling "${w}" on a ${bg()} background`,
+      () => `text reading "${w}"${next()}`,
+    ],
+    howMany,
+  );
+}
+
+/** Renders a scene as RGB bytes at `size` pixels. */
+export function renderScene(scene: Scene, size: number, seed: number, i: number): Uint8Array {
+  const rng = Rng.from(seed, "texture", i);
+  const canvas = new Canvas(size);
+  const jitter = (c: RGB, amount: number): RGB => c.map((v) => Math.max(0, Math.min(255, v + rng.uniform(-amount, amount)))) as unknown as RGB;
+  const [base, alt] = TONE_RGB[scene.tone];
+  canvas.background(scene.background, jitter(base, 10), jitter(alt, 10), rng);
+  for (const o of scene.objects) canvas.shape(o.shape, o.x * size, o.y * size, o.r * size, o.rot, jitter(RGB_OF[o.color], 14));
+  if (scene.word) {
+    let scale = Math.max(1, Math.floor(size / 32));
+    while (scale > 1 && textWidth(scene.word, scale) > size * 0.9) scale--;
+    const w = textWidth(scene.word, scale);
+    const h = 7 * scale;
+    const x = rng.uniform(0.05 * size, Math.max(0.05 * size, size * 0.95 - w));
+    const y = rng.uniform(0.35 * size, 0.65 * size - h);
+    canvas.text(scene.word, x, y, scale, jitter(RGB_OF[scene.wordColor!], 10));
+  }
+  return canvas.data;
+}
+
