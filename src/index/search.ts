@@ -99,7 +99,7 @@ export async function queryVector(index: ClipIndex, model: ClipModel | undefined
 
 /** The useful part of a LanceDB filter error (the parser's complaint, without the Rust source locations). */
 function sqlProblem(message: string): string {
-  const m = /\((sql parser error: [^)]*)\)/.exec(message) ?? /(No field named [^.,]*|Schema error: [^,]*)/.exec(message);
+  const m = /\((sql parser error: [^)]*)\)/.exec(message) ?? /(No field named .*?)(?:, \/|$)/m.exec(message);
   return m ? m[1]! : message.split(/, \/|\n/)[0]!.slice(0, 300);
 }
 
