@@ -21,6 +21,9 @@ export const COMMANDS: Record<keyof typeof SUMMARIES, Loader> = {
   demo: async () => (await import("./demo.js")).register,
   quantize: async () => (await import("./quantize.js")).register,
   pull: async () => (await import("./pull.js")).register,
+  index: async () => (await import("./index.js")).register,
+  search: async () => (await import("./search.js")).register,
+  dedup: async () => (await import("./dedup.js")).register,
   serve: async () => (await import("./serve.js")).register,
   web: async () => (await import("./web.js")).register,
 };

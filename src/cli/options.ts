@@ -80,6 +80,26 @@ export function precisionOption(): Option {
 
 /** --save-dtype values -> the safetensors dtype of the floating-point weights written (f32 is open_clip's own). */
 export const SAVE_DTYPES = { f32: "F32", f16: "F16", bf16: "BF16" } as const;
+/** `I/N` with 1 <= I <= N (`--part`): this process's share of the work, as 0-based { index, count }. */
+export function partArg(name: string): (v: string) => { index: number; count: number } {
+  return (v) => {
+    const m = /^(\d+)\/(\d+)$/.exec(v.trim());
+    const i = m ? Number(m[1]) : NaN;
+    const n = m ? Number(m[2]) : NaN;
+    if (!m || !(n >= 1) || !(i >= 1 && i <= n)) throw new InvalidArgumentError(`${name} must be I/N with 1 <= I <= N, got "${v}"`);
+    return { index: i - 1, count: n };
+  };
+}
+
+/** A cosine similarity in [-1, 1] (--min-score, --threshold). */
+export function cosineArg(name: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (v.trim() === "" || !(n >= -1 && n <= 1)) throw new InvalidArgumentError(`${name} must be a cosine similarity between -1 and 1, got "${v}"`);
+    return n;
+  };
+}
+
 /** A TCP port, 0 (any free one) to 65535. */
 export function portArg(name: string): (v: string) => number {
   return (v) => {

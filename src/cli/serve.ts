@@ -2,6 +2,7 @@
  * @file `clip serve`: the HTTP service (src/server) on a loaded checkpoint, with the page at `/`.
  * Loopback by default; prints its URL on stdout; SIGTERM/SIGINT let in-flight requests finish.
  */
+import fs from "node:fs";
 import { type Command, Option } from "commander";
 import { SUMMARIES } from "./summaries.js";
 import { UserError } from "../errors.js";
@@ -30,16 +31,45 @@ interface ServeOpts {
 }
 
 /**
- * The index at `--db`. The vector index (src/index/) plugs in here: wrap its openIndex/search/
- * image lookup as a SearchBackend.
+ * The index at `--db` as the server's SearchBackend: queries run through src/index's `search` with
+ * the served model (which must be the one the index was built with); images are read by row id
+ * from the files the index holds (dataset samples have no file: 404).
  */
-async function openSearchBackend(db: string): Promise<SearchBackend> {
-  throw new UserError(`--db ${db}: this build has no search index support yet (src/index/)`);
+async function openSearchBackend(db: string, model: ClipModel): Promise<SearchBackend> {
+  // loaded only with --db: LanceDB is a native module
+  const { openIndex, search, checkModel, sqlString } = await import("../index/index.js");
+  const index = await openIndex(db);
+  if (!index.exists) throw new UserError(`--db ${db}: no index there (run clip index --db ${db} --model DIR SOURCE first)`);
+  await checkModel(index, model);
+  return {
+    async search(q) {
+      const r = await search(index, model, { text: q.text, image: q.image, like: q.like, and: q.and, not: q.not, k: q.k, minScore: q.minScore, where: q.where });
+      return r.results.map(({ source: _source, hash: _hash, ...hit }) => ({ ...hit, method: r.method }));
+    },
+    async imageById(id) {
+      const [row] = await index.metas(`id = ${sqlString(id)}`);
+      if (!row || row.path.includes("#")) return null;
+      try {
+        return { bytes: new Uint8Array(await fs.promises.readFile(row.path)), contentType: "application/octet-stream" };
+      } catch {
+        return null; // moved or deleted since it was indexed
+      }
+    },
+    async info() {
+      return { images: await index.count(), model: index.identity?.model_path, method: (await index.annIndex()) ?? "exact" };
+    },
+  };
 }
 
 async function runServe(o: ServeOpts): Promise<void> {
-  const search = o.db !== undefined ? await openSearchBackend(o.db) : undefined;
   const model = await ClipModel.load(modelDir(o.model), { threads: o.threads, truncate: "error", batchSize: o.maxBatch, precision: o.precision });
+  let search: SearchBackend | undefined;
+  try {
+    search = o.db !== undefined ? await openSearchBackend(o.db, model) : undefined;
+  } catch (e) {
+    await model.dispose();
+    throw e;
+  }
   const server = await createServer(model, {
     search,
     batching: { maxBatch: o.maxBatch, maxWaitMs: o.maxWaitMs, maxQueue: o.maxQueue, timeoutMs: o.timeoutMs },

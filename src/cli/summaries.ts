@@ -13,6 +13,9 @@ export const SUMMARIES = {
   demo: "the offline main job: train a small CLIP on a procedural world and report what it learned",
   quantize: "write an int8 checkpoint, after measuring its agreement with fp32 on a dataset (--check)",
   pull: "download a pretrained checkpoint from the Hugging Face hub into its shared cache",
+  index: "embed folders of images or datasets into a searchable LanceDB index (incremental)",
+  search: "search an index by text, image, or like an indexed image",
+  dedup: "find near-duplicate images within an index, or the overlap of two indexes",
   serve: "serve a checkpoint over HTTP (embed, classify, search) with a search and zero-shot page",
   web: "write (and serve) a static site that runs CLIP in the browser: zero-shot and search over dropped images",
 } as const satisfies Record<string, string>;

@@ -84,6 +84,8 @@ export class ClipModel implements Embedder {
   readonly imageSize: number;
   readonly logitScale: number;
   readonly contextLength: number;
+  /** The weights file `load` read (a sharded checkpoint's *.index.json); undefined for a model built in memory. */
+  weightsFile?: string;
   private imageGraph?: Promise<CompiledGraph>;
   private textGraph?: Promise<CompiledGraph>;
   private pool?: ImagePool;
@@ -154,7 +156,9 @@ export class ClipModel implements Embedder {
       if (!(e instanceof UserError)) throw e;
       tokenizer = e;
     }
-    return new ClipModel(ck.config, ck.preprocess, ck.state, tokenizer, opts, fromHub ? ref : dir, ck.int8);
+    const model = new ClipModel(ck.config, ck.preprocess, ck.state, tokenizer, opts, fromHub ? ref : dir, ck.int8);
+    model.weightsFile = ck.weightsFile;
+    return model;
   }
 
   private weights(): (name: string) => Float32Array | Int8Array | undefined {

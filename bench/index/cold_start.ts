@@ -1,0 +1,65 @@
+/**
+ * @file Cold start of `clip search` as whole processes on an index of --rows images (default
+ * 10,000), against `clip embed` of the same text / image in the same run: medians over --rounds,
+ * the commands alternating. The index holds real embeddings of Flickr8k photos (indexed with
+ * `clip index`) padded with noisy copies of them to --rows.
+ *
+ *   node dist/bench/index/cold_start.js --model DIR [--rows 10000] [--rounds 5]
+ */
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { openIndex, rowId, type ImageRow } from "../../src/index/index.js";
+import { flags, median, noisyCopies } from "./common.js";
+
+const f = flags();
+const rows = Number(f.rows ?? 10_000);
+const rounds = Number(f.rounds ?? 5);
+const shared = f.shared ?? path.resolve("../shared/datasets");
+const cli = path.resolve("bin/clip.js");
+const work = fs.mkdtempSync(path.join(os.tmpdir(), "clip-cold-"));
+const db = path.join(work, "db");
+const env = { ...process.env, CLIP_NO_PROGRESS: "1" };
+
+// 64 real photos through clip index, then noisy copies of their stored vectors up to --rows
+const photos = path.join(work, "photos");
+fs.mkdirSync(photos);
+const { datasetImages } = await import("./common.js");
+(await datasetImages(path.join(shared, "flickr8k/dev-000000.tar"), 64)).forEach((b, i) => fs.writeFileSync(path.join(photos, `p${i}.jpg`), b));
+execFileSync(process.execPath, [cli, "index", "--model", f.model!, "--db", db, photos], { env, stdio: "ignore" });
+const index = await openIndex(db);
+const real = await index.rows();
+const dim = index.identity!.embed_dim;
+const base = new Float32Array(real.length * dim);
+real.forEach((r, i) => base.set(r.vector, i * dim));
+for (let start = real.length; start < rows; start += 5000) {
+  const n = Math.min(5000, rows - start);
+  const v = noisyCopies(base, dim, n, 0.004, start);
+  const batch: ImageRow[] = Array.from({ length: n }, (_x, i) => {
+    const p = `/padding/${start + i}.jpg`;
+    return { id: rowId(p), path: p, source: "/padding", folder: "", hash: `pad${start + i}`, size: 1, mtime: 0, width: 1, height: 1, caption: null, camera: null, taken: null, vector: v.subarray(i * dim, (i + 1) * dim) };
+  });
+  await index.add(batch);
+}
+await index.optimize();
+console.log(`index: ${await index.count()} rows (${real.length} real)`);
+index.close();
+
+const image = path.join(photos, "p3.jpg");
+const cmds: Record<string, string[]> = {
+  "clip embed --text": ["embed", "--model", f.model!, "--text", "a dog running on the beach"],
+  'clip search "TEXT"': ["search", "--db", db, "a dog running on the beach", "--k", "10"],
+  "clip embed --image": ["embed", "--model", f.model!, "--image", image],
+  "clip search --image": ["search", "--db", db, "--image", image, "--k", "10"],
+};
+const times: Record<string, number[]> = Object.fromEntries(Object.keys(cmds).map((k) => [k, []]));
+for (let r = 0; r < rounds; r++) {
+  for (const [name, args] of Object.entries(cmds)) {
+    const t = performance.now();
+    execFileSync(process.execPath, [cli, ...args], { env, stdio: "ignore" });
+    times[name]!.push((performance.now() - t) / 1000);
+  }
+}
+for (const [name, ts] of Object.entries(times)) console.log(`${name}: median ${median(ts).toFixed(2)} s (${ts.map((x) => x.toFixed(2)).join(", ")})`);
+fs.rmSync(work, { recursive: true, force: true });
