@@ -9,6 +9,7 @@ import { UserError } from "../errors.js";
 import { loadCheckpoint, saveCheckpoint } from "../index.js";
 import { ORT_FILES, SHIPPED_ASSETS, buildBundle, ortDistDir } from "./bundle.node.js";
 import { demoPageHtml, pageHtml } from "./page.js";
+import { staticDir } from "../server/static.js";
 
 /** Options of `writeSite`. */
 export interface SiteOptions {
@@ -50,6 +51,9 @@ export async function writeSite(out: string, opts: SiteOptions = {}): Promise<st
     saveCheckpoint(path.join(out, "model"), ck.config, ck.state, { preprocess: ck.preprocess, tokenizerFiles: ck.tokenizer.bpe ? [ck.tokenizer.bpe] : [] });
     written.push(...fs.readdirSync(path.join(out, "model")).map((f) => `model/${f}`));
   }
+  // the look of clip serve's page: its stylesheet as it is
+  fs.copyFileSync(path.join(staticDir(), "style.css"), path.join(out, "style.css"));
+  written.push("style.css");
   fs.writeFileSync(path.join(out, "index.html"), pageHtml({ model: opts.model ? "model/" : undefined, title: opts.title }));
   fs.writeFileSync(path.join(out, "demo.html"), demoPageHtml());
   written.push("index.html", "demo.html");

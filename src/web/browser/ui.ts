@@ -57,6 +57,7 @@ export function startUi(model: WebClip, status: (s: string) => void): void {
     if (sim) order.sort((a, b) => sim[b] - sim[a]);
     results!.replaceChildren(...order.map((i) => {
       const card = document.createElement("figure");
+      card.className = "card";
       const img = document.createElement("img");
       img.src = images[i].url;
       const cap = document.createElement("figcaption");
