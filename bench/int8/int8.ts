@@ -39,8 +39,12 @@ interface Rates {
 /** One `clip bench` in its own process, so its peak memory is its own. */
 const ours = (precision: "fp32" | "int8"): Rates =>
   JSON.parse(execFileSync(process.execPath, [cli, "bench", "--model", model, "--batch", String(batch), "--threads", String(threads), "--seconds", seconds, "--precision", precision, "--json"], { encoding: "utf8" })) as Rates;
-const torch = (): Rates & { torch: string } =>
-  JSON.parse(execFileSync("/usr/bin/python3", [path.join(ROOT, "bench/int8/torch_eager.py"), model, String(batch), arg("--torch-iters", "5"), String(threads)], { encoding: "utf8" }).trim().split("\n").at(-1)!) as Rates & { torch: string };
+/** PyTorch eager on the same checkpoint: bench/models/torch_clip.py without its ONNX export. */
+const torch = (): Rates & { torch: string } => {
+  const out = execFileSync("/usr/bin/python3", [path.join(ROOT, "bench/models/torch_clip.py"), model, String(batch), arg("--torch-iters", "5"), String(threads)], { encoding: "utf8" });
+  const r = JSON.parse(out.trim().split("\n").at(-1)!) as { torch_images_per_second: number; torch_texts_per_second: number; torch: string };
+  return { images_per_second: r.torch_images_per_second, texts_per_second: r.torch_texts_per_second, torch: r.torch };
+};
 
 const loadavg = (): string => os.loadavg().map((x) => x.toFixed(1)).join(" ");
 const runs: { fp32: Rates; int8: Rates; torch?: Rates & { torch: string }; load: string }[] = [];

@@ -1,8 +1,8 @@
 """PyTorch side of bench/models: the openai/CLIP ViT architecture written for the bench, loading our
 open_clip-layout checkpoint, timed eagerly, and exported with torch.onnx.export for ONNX Runtime.
 
-usage: torch_clip.py CHECKPOINT_DIR BATCH ITERS THREADS EXPORT_DIR
-prints one JSON line: eager images/s and texts/s, and the paths of the exported ONNX files.
+usage: torch_clip.py CHECKPOINT_DIR BATCH ITERS THREADS [EXPORT_DIR]
+prints one JSON line: eager images/s and texts/s, and (with EXPORT_DIR) the paths of the exported ONNX files.
 """
 import json, os, sys, time
 import torch
@@ -11,7 +11,8 @@ from torch import nn
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from torch_clip_model import Clip, read_safetensors  # noqa: E402
 
-ckpt, batch, iters, threads, export_dir = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+ckpt, batch, iters, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+export_dir = sys.argv[5] if len(sys.argv) > 5 else None
 torch.set_num_threads(threads)
 
 
@@ -49,6 +50,9 @@ class TextOnly(nn.Module):
         return self.m.encode_text(t)
 
 
+if export_dir is None:
+    print(json.dumps({"torch_images_per_second": img_rate, "torch_texts_per_second": txt_rate, "torch": torch.__version__}))
+    sys.exit(0)
 os.makedirs(export_dir, exist_ok=True)
 img_onnx, txt_onnx = os.path.join(export_dir, "image.onnx"), os.path.join(export_dir, "text.onnx")
 with torch.no_grad():
