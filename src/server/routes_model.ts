@@ -10,6 +10,7 @@ import type { Engine } from "./engine.js";
 import { badRequest, HttpError } from "./http_error.js";
 import { decodeBase64, labelList, onlyParts, readMultipart } from "./inputs.js";
 import type { ServerLimits } from "./limits.js";
+import { jsonBody } from "./schema.js";
 
 interface EmbedBody {
   texts?: string[];
@@ -48,24 +49,14 @@ export function registerModelRoutes(app: FastifyInstance, engine: Engine, limits
   const str = { type: "string" } as const;
   app.post(
     "/v1/embed",
-    {
-      schema: {
-        body: {
-          content: {
-            "application/json": {
-              schema: {
-                type: "object",
-                additionalProperties: false,
-                properties: {
-                  texts: { type: "array", items: str, maxItems: limits.maxTexts },
-                  images: { type: "array", items: str, maxItems: limits.maxImages },
-                },
-              },
-            },
-          },
-        },
+    jsonBody({
+      type: "object",
+      additionalProperties: false,
+      properties: {
+        texts: { type: "array", items: str, maxItems: limits.maxTexts },
+        images: { type: "array", items: str, maxItems: limits.maxImages },
       },
-    },
+    }),
     async (req: FastifyRequest) => {
       let texts: string[];
       let images: Uint8Array[];
@@ -91,22 +82,12 @@ export function registerModelRoutes(app: FastifyInstance, engine: Engine, limits
   const labelsSchema = { anyOf: [str, { type: "array", items: str, minItems: 1, maxItems: limits.maxLabels }] };
   app.post(
     "/v1/classify",
-    {
-      schema: {
-        body: {
-          content: {
-            "application/json": {
-              schema: {
-                type: "object",
-                additionalProperties: false,
-                required: ["image", "labels"],
-                properties: { image: str, labels: labelsSchema, templates: { anyOf: [str, { type: "array", items: str, minItems: 1 }] } },
-              },
-            },
-          },
-        },
-      },
-    },
+    jsonBody({
+      type: "object",
+      additionalProperties: false,
+      required: ["image", "labels"],
+      properties: { image: str, labels: labelsSchema, templates: { anyOf: [str, { type: "array", items: str, minItems: 1 }] } },
+    }),
     async (req: FastifyRequest) => {
       let image: Uint8Array;
       let rawLabels: string | string[];

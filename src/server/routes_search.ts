@@ -10,6 +10,7 @@ import type { Engine } from "./engine.js";
 import { badRequest, HttpError } from "./http_error.js";
 import { decodeBase64, onlyParts, readMultipart } from "./inputs.js";
 import type { ServerLimits } from "./limits.js";
+import { jsonBody } from "./schema.js";
 
 /** Search parameters as they arrive: strings (query string, form fields) or JSON values. */
 type Params = Record<string, unknown>;
@@ -109,30 +110,20 @@ export function registerSearchRoutes(app: FastifyInstance, engine: Engine, limit
 
   app.post(
     "/v1/search",
-    {
-      schema: {
-        body: {
-          content: {
-            "application/json": {
-              schema: {
-                type: "object",
-                additionalProperties: false,
-                properties: {
-                  image: { type: "string" },
-                  q: { type: "string" },
-                  like: { type: "string" },
-                  and: { type: "array", items: { type: "string" } },
-                  not: { type: "array", items: { type: "string" } },
-                  k: { type: "integer" },
-                  min_score: { type: "number" },
-                  where: { type: "string" },
-                },
-              },
-            },
-          },
-        },
+    jsonBody({
+      type: "object",
+      additionalProperties: false,
+      properties: {
+        image: { type: "string" },
+        q: { type: "string" },
+        like: { type: "string" },
+        and: { type: "array", items: { type: "string" } },
+        not: { type: "array", items: { type: "string" } },
+        k: { type: "integer" },
+        min_score: { type: "number" },
+        where: { type: "string" },
       },
-    },
+    }),
     async (req: FastifyRequest) => {
       const b = need();
       let params: Params;
