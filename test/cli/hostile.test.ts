@@ -6,29 +6,15 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import sharp from "sharp";
-import { CLI, REFERENCE } from "../helpers/shared.js";
+import { REFERENCE } from "../helpers/shared.js";
 import { png, tmpDir, writeTar, type Entry } from "../data/helpers.js";
+import { runClip as clip, type Run } from "../helpers/cli.js";
 
 const MODEL = path.join(REFERENCE, "vit-tiny");
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function clip(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, CLIP_NO_PROGRESS: "1" }, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      const e = err as (Error & { code?: number | string }) | null;
-      resolve({ code: e ? (typeof e.code === "number" ? e.code : -1) : 0, stdout, stderr });
-    });
-  });
-}
 
 /** Exactly one JSON document on stdout. */
 function doc(r: Run, code = 0): Record<string, unknown> {

@@ -1,23 +1,15 @@
 /** @file `clip quantize` and `--precision` from the command line: the check, the refusal, the written checkpoint. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { CLI, DATASETS, REFERENCE } from "../helpers/shared.js";
+import { DATASETS, REFERENCE } from "../helpers/shared.js";
 import { INT8_CONFIG_KEY } from "../../src/weights/int8.js";
+import { runClip as clip } from "../helpers/cli.js";
 
 const MODEL = path.join(REFERENCE, "vit-tiny");
 
-function clip(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, CLIP_NO_PROGRESS: "1" } }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === "number" ? ((err as { code: number }).code) : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 test("clip quantize --check on captioned data: cosines and both recalls in one JSON document, a marked int8 checkpoint that embeds at int8", async () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), "clip-ts-quantize-"));

@@ -1,29 +1,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { CLI, DATASETS, REFERENCE } from "../helpers/shared.js";
+import { DATASETS, REFERENCE } from "../helpers/shared.js";
+import { runClip as clip, type Run } from "../helpers/cli.js";
 
 const MODEL = path.join(REFERENCE, "vit-tiny");
 const CIFAR = path.join(DATASETS, "cifar10");
 const FLICKR_DEV = path.join(DATASETS, "flickr8k/dev-000000.tar");
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function clip(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, CLIP_NO_PROGRESS: "1" }, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      const e = err as (Error & { code?: number | string; signal?: string }) | null;
-      resolve({ code: e ? (typeof e.code === "number" ? e.code : -1) : 0, stdout, stderr: e?.signal ? `${stderr}\n(killed by ${e.signal})` : stderr });
-    });
-  });
-}
 
 /** Exactly one JSON document on stdout. */
 function json(r: Run): Record<string, unknown> {

@@ -1,13 +1,13 @@
 /** @file `clip pull` and `--model hf-hub:...` end to end against the local hub: parity, open_clip names, concurrency, offline, errors. */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { readSafetensorsFile } from "../../src/weights/files.js";
 import { HubServer } from "../helpers/hub_server.js";
-import { CLI, REFERENCE } from "../helpers/shared.js";
+import { REFERENCE } from "../helpers/shared.js";
 import { VIT, hfFiles, openClipFiles, tempCache } from "./fixtures.js";
+import { runClip, type Run } from "../helpers/cli.js";
 
 const server = new HubServer();
 const caches: string[] = [];
@@ -29,25 +29,9 @@ after(async () => {
   for (const c of caches) fs.rmSync(c, { recursive: true, force: true });
 });
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI asynchronously (the hub answers from this process) with a cache of its own. */
+/** Runs the CLI asynchronously (the hub answers from this process) against the test hub. */
 function clip(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [CLI, ...args],
-      {
-        encoding: "utf8",
-        env: { ...process.env, HF_ENDPOINT: server.endpoint, HF_TOKEN: "", HF_TOKEN_PATH: "/nonexistent/token", HF_HUB_OFFLINE: "", CLIP_HUB_BACKOFF_MS: "5", CLIP_NO_PROGRESS: "1", ...env },
-      },
-      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
+  return runClip(args, { HF_ENDPOINT: server.endpoint, HF_TOKEN: "", HF_TOKEN_PATH: "/nonexistent/token", HF_HUB_OFFLINE: "", CLIP_HUB_BACKOFF_MS: "5", ...env });
 }
 
 function newCache(): string {
