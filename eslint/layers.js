@@ -22,7 +22,7 @@ export const LAYERS = [
   ["clip"],
   ["train", "eval", "index"],
   ["index.ts", "graph.ts"],
-  ["cli", "server", "web"],
+  ["cli", "server", "web", "build"],
 ];
 
 /** Files that must run in a browser (paths relative to src/); *.node.ts files are exempt. */

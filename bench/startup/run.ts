@@ -1,6 +1,8 @@
 /**
  * @file Start-up cost of the package's main entry against the CLI's own start, each a fresh process,
  * alternated for `--runs` rounds; prints medians of wall time and of CPU time (user + system).
+ * `import("clip-ts")` resolves through package.json's "exports" (the bundle in dist/pkg/, what an
+ * installed package gives); dist/src/index.js, the unbundled modules, is measured beside it.
  *
  *   node dist/bench/startup/run.js --runs 15
  */
@@ -15,8 +17,10 @@ const runs = Number(values.runs);
 
 const CASES: Record<string, string[]> = {
   "node (nothing)": ["-e", "0"],
-  'import("clip-ts") (dist/src/index.js)': ["--input-type=module", "-e", `await import(${JSON.stringify(path.join(ROOT, "dist/src/index.js"))})`],
-  'import("clip-ts/graph")': ["--input-type=module", "-e", `await import(${JSON.stringify(path.join(ROOT, "dist/src/graph.js"))})`],
+  'import("clip-ts")': ["--input-type=module", "-e", 'await import("clip-ts")'],
+  'import("clip-ts/graph")': ["--input-type=module", "-e", 'await import("clip-ts/graph")'],
+  'import("clip-ts/search")': ["--input-type=module", "-e", 'await import("clip-ts/search")'],
+  "import of dist/src/index.js (unbundled)": ["--input-type=module", "-e", `await import(${JSON.stringify(path.join(ROOT, "dist/src/index.js"))})`],
   "clip --help": [path.join(ROOT, "bin/clip.js"), "--help"],
   "clip embed --help": [path.join(ROOT, "bin/clip.js"), "embed", "--help"],
 };
@@ -24,7 +28,8 @@ const CASES: Record<string, string[]> = {
 /** Wall and CPU seconds of one fresh `node ARGS` (CPU from the child's resource usage). */
 function once(args: string[]): { wall: number; cpu: number } {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync("/usr/bin/time", ["-f", "%U %S", process.execPath, ...args], { encoding: "utf8" });
+  // run from the repository root: "clip-ts" resolves there as the package's self-reference
+  const r = spawnSync("/usr/bin/time", ["-f", "%U %S", process.execPath, ...args], { encoding: "utf8", cwd: ROOT });
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.status !== 0) throw new Error(`node ${args.join(" ")} failed: ${r.stderr}`);
   const [u, s] = r.stderr.trim().split("\n").pop()!.split(" ").map(Number);

@@ -1,7 +1,7 @@
 /** @file Byte streams of one shard from a byte offset: local files, http(s) (Range requests), gzip. */
 import fs from "node:fs";
-import zlib from "node:zlib";
-import { Readable } from "node:stream";
+import type { Readable } from "node:stream";
+import { nodeStream, nodeZlib } from "../util/builtins.node.js";
 
 const READ_SIZE = 4 << 20;
 
@@ -80,7 +80,7 @@ async function* httpBytes(url: string, offset: number): AsyncGenerator<Uint8Arra
   }
   if (res.status === 416) return; // offset at the very end
   if (!res.ok || !res.body) throw new ShardReadError(url, `cannot fetch shard ${url}: HTTP ${res.status} ${res.statusText}`, false, res.status >= 500 || res.status === 429);
-  const web = Readable.fromWeb(res.body as import("node:stream/web").ReadableStream<Uint8Array>);
+  const web = nodeStream().Readable.fromWeb(res.body as import("node:stream/web").ReadableStream<Uint8Array>);
   const body = netErrors(web, url);
   if (gz) {
     yield* dropPrefix(gunzip(body, url), offset);
@@ -122,8 +122,8 @@ function causeOf(e: unknown): string {
 }
 
 async function* gunzip(source: AsyncIterable<Uint8Array>, shard: string): AsyncGenerator<Uint8Array> {
-  const raw = source instanceof Readable ? source : Readable.from(source, { objectMode: false });
-  const z = zlib.createGunzip({ chunkSize: 1 << 20 });
+  const raw = source instanceof nodeStream().Readable ? source : nodeStream().Readable.from(source, { objectMode: false });
+  const z = nodeZlib().createGunzip({ chunkSize: 1 << 20 });
   raw.on("error", (e) => z.destroy(e));
   raw.pipe(z);
   try {

@@ -14,7 +14,8 @@
  * w = w1 - w0 and b = b1 - b0 like sklearn's `coef_` [1, D] and `intercept_` [1].
  */
 import { availableParallelism } from "node:os";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
+import { startWorker } from "../util/builtins.node.js";
 import { InternalError, UserError } from "../errors.js";
 import { Rng } from "../util/rng.js";
 import { lbfgs } from "./lbfgs.js";
@@ -133,7 +134,7 @@ export class ProbeObjective {
     this.ctrl = shared(Int32Array, 2);
     for (let w = 1; w < this.threads; w++) {
       const wd: ProbeWorkerData = { x, y, n, D, K, theta: this.theta, partials: this.partials, losses: this.losses, ctrl: this.ctrl, index: w, stride: this.threads };
-      const worker = new Worker(new URL("./probe_worker.js", import.meta.url), { workerData: wd });
+      const worker = startWorker(new URL("./probe_worker.js", import.meta.url), { workerData: wd });
       worker.unref();
       this.workers.push(worker);
     }

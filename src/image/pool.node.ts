@@ -4,7 +4,8 @@
  * a whole thread's share back.
  */
 import { availableParallelism } from "node:os";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
+import { startWorker } from "../util/builtins.node.js";
 import { InternalError, UserError } from "../errors.js";
 import type { PreprocessConfig } from "./config.js";
 import { DEFAULT_MAX_PIXELS } from "./decode.js";
@@ -90,7 +91,7 @@ export class ImagePool {
   private worker(i: number): Worker {
     let w = this.workers[i];
     if (w) return w;
-    w = new Worker(new URL("./worker.node.js", import.meta.url));
+    w = startWorker(new URL("./worker.node.js", import.meta.url));
     w.unref();
     w.on("message", (reply: WorkerReply) => {
       const p = this.pending.get(reply.id);

@@ -1,6 +1,5 @@
 /** @file A full garbage collection on demand, so dropped weight buffers go back to the OS before a large allocation. */
-import v8 from "node:v8";
-import vm from "node:vm";
+import { nodeV8, nodeVm } from "./builtins.node.js";
 
 let gc: (() => void) | undefined;
 
@@ -14,8 +13,8 @@ export function collectGarbage(): void {
     const exposed = (globalThis as { gc?: () => void }).gc;
     if (exposed) gc = exposed;
     else {
-      v8.setFlagsFromString("--expose-gc");
-      gc = vm.runInNewContext("gc") as () => void;
+      nodeV8().setFlagsFromString("--expose-gc");
+      gc = nodeVm().runInNewContext("gc") as () => void;
     }
   }
   gc();

@@ -11,7 +11,7 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { gunzipSync } from "node:zlib";
+import { nodeZlib } from "../util/builtins.node.js";
 import { UserError } from "../errors.js";
 import {
   type ClipConfig,
@@ -254,7 +254,7 @@ function readReferenceBpe(file: string, vocabSize: number): Vocabulary {
   } catch (e) {
     throw new UserError(`cannot read tokenizer file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  const text = (data[0] === 0x1f && data[1] === 0x8b ? gunzipSync(data) : data).toString("utf8");
+  const text = (data[0] === 0x1f && data[1] === 0x8b ? nodeZlib().gunzipSync(data) : data).toString("utf8");
   return parseReferenceMerges(text, { vocabSize, source: file });
 }
 

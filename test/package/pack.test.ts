@@ -56,7 +56,7 @@ after(() => {
 
 test("the tarball ships the built library, its types and the bin, not the tests", () => {
   const root = path.join(proj, "node_modules", "clip-ts");
-  for (const f of ["dist/src/index.js", "dist/src/index.d.ts", "dist/src/graph.js", "dist/src/graph.d.ts", "bin/clip.js", "README.md"]) assert.ok(fs.existsSync(path.join(root, f)), f);
+  for (const f of ["dist/pkg/index.js", "dist/pkg/graph.js", "dist/pkg/search.js", "dist/src/index.d.ts", "dist/src/graph.d.ts", "dist/src/cli/main.js", "bin/clip.js", "README.md"]) assert.ok(fs.existsSync(path.join(root, f)), f);
   assert.ok(!fs.existsSync(path.join(root, "dist/test")), "no compiled tests");
   // src/ holds only the page's plain files (src/web/static, served by `clip serve`), no TypeScript
   const srcFiles = fs.existsSync(path.join(root, "src")) ? (fs.readdirSync(path.join(root, "src"), { recursive: true }) as string[]) : [];
@@ -108,6 +108,23 @@ test("the graph entry point and the bin work from the installed package, with a 
   const npx = spawnSync(NPM, ["exec", "--offline", "--", "clip", "--help"], { cwd: ROOT, encoding: "utf8" });
   assert.equal(npx.status, 0, npx.stderr);
   assert.equal(npx.stderr, "", "npx clip in the repository prints no npm warning");
+});
+
+test("the bundled entries start their workers by URL: a two-thread logistic regression fits bit-identically to one thread", () => {
+  // eval/linear_probe starts ./probe_worker.js by URL from a chunk of dist/pkg/: the worker must sit beside it
+  const code = `
+    import { fitLogisticRegression, Rng } from "clip-ts";
+    const n = 600, dim = 8, numClasses = 3, rng = new Rng(1);
+    const x = new Float32Array(n * dim).map(() => rng.normal());
+    const y = Int32Array.from({ length: n }, (_, i) => i % numClasses);
+    for (let i = 0; i < n; i++) x[i * dim + y[i]] += 2;
+    const fit = (threads) => fitLogisticRegression({ x, n, dim, y, numClasses }, { C: 1, threads }).model;
+    const a = fit(1), b = fit(2);
+    console.log(JSON.stringify({ same: a.coef.every((v, i) => v === b.coef[i]), w0: a.coef[0] }));`;
+  const r = spawnSync(process.execPath, ["--input-type=module", "-e", code], { cwd: proj, encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  const got = JSON.parse(r.stdout) as { same: boolean; w0: number };
+  assert.ok(got.same && Number.isFinite(got.w0) && got.w0 !== 0, r.stdout);
 });
 
 test("clip web works from the installed package: the shipped bundle and ORT WASM files, no esbuild or onnxruntime-web needed", () => {

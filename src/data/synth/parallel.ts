@@ -1,7 +1,7 @@
 /** @file Writing the synthetic world as shards on several threads: each worker renders and writes whole shards. */
 import fs from "node:fs";
 import path from "node:path";
-import { Worker } from "node:worker_threads";
+import { startWorker } from "../../util/builtins.node.js";
 import { UserError } from "../../errors.js";
 import { synthClassnames, synthTemplates, synthWorld, type SynthOptions } from "./world.js";
 import { writeShards, writeSidecars, type WriteShardsResult } from "../writer.js";
@@ -46,7 +46,7 @@ export async function writeSynthShards(opts: SynthOptions, outDir: string, shard
   }));
   let next = 0;
   let written = 0;
-  const workers = Array.from({ length: threads }, () => new Worker(new URL("./worker.js", import.meta.url)));
+  const workers = Array.from({ length: threads }, () => startWorker(new URL("./worker.js", import.meta.url)));
   try {
     await Promise.all(
       workers.map(

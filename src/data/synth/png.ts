@@ -1,5 +1,5 @@
 /** @file A minimal fast PNG encoder for 8-bit RGB buffers (no filtering, zlib level 1). */
-import zlib from "node:zlib";
+import { nodeZlib } from "../../util/builtins.node.js";
 
 const CRC_TABLE = (() => {
   const t = new Uint32Array(256);
@@ -11,9 +11,8 @@ const CRC_TABLE = (() => {
   return t;
 })();
 
-const nativeCrc = (zlib as unknown as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
-
 function crc32(bytes: Uint8Array): number {
+  const nativeCrc = (nodeZlib() as unknown as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
   if (nativeCrc) return nativeCrc(bytes) >>> 0;
   let c = 0xffffffff;
   for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
@@ -27,7 +26,7 @@ export function encodePng(rgb: Uint8Array, width: number, height: number, level 
   const stride = width * 3;
   const raw = new Uint8Array((stride + 1) * height);
   for (let y = 0; y < height; y++) raw.set(rgb.subarray(y * stride, (y + 1) * stride), y * (stride + 1) + 1); // filter byte 0
-  const idat = zlib.deflateSync(raw, { level });
+  const idat = nodeZlib().deflateSync(raw, { level });
   const ihdr = new Uint8Array(13);
   const dv = new DataView(ihdr.buffer);
   dv.setUint32(0, width);

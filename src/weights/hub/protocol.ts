@@ -6,8 +6,8 @@
  */
 import crypto from "node:crypto";
 import fs from "node:fs";
-import http from "node:http";
-import https from "node:https";
+import type http from "node:http";
+import { nodeHttp, nodeHttps } from "../../util/builtins.node.js";
 import { UserError } from "../../errors.js";
 
 /** Where and how to talk to the hub. */
@@ -75,7 +75,7 @@ function timeoutMs(client: HubClient): number {
 /** One request, no redirect followed; the response body is left unread. */
 function send(client: HubClient, url: string, method: "HEAD" | "GET", headers: Record<string, string>, what: string): Promise<http.IncomingMessage> {
   const u = new URL(url);
-  const mod = u.protocol === "https:" ? https : u.protocol === "http:" ? http : undefined;
+  const mod = u.protocol === "https:" ? nodeHttps() : u.protocol === "http:" ? nodeHttp() : undefined;
   if (!mod) throw new UserError(`${what}: unsupported URL ${url} (HF_ENDPOINT must be http or https)`);
   return new Promise((resolve, reject) => {
     const req = mod.request(u, { method, headers: { "user-agent": "clip-ts; hf_hub-protocol", "accept-encoding": "identity", ...headers } }, resolve);

@@ -1,0 +1,129 @@
+/**
+ * @file Bundles the package's entry points (`clip-ts`, `clip-ts/graph`, `clip-ts/search`) into
+ * dist/pkg/ with esbuild: ES modules, code splitting (one shared chunk per group of modules, so a
+ * class is the same object whichever entry imports it), dependencies left as imports. A fresh
+ * `import("clip-ts")` then reads about 20 files instead of about 100; Node's ES module loader
+ * spends most of a cold import per file, not per byte.
+ *
+ * Worker threads are started as `new Worker(new URL("./NAME.js", import.meta.url))`. esbuild leaves
+ * that expression as it is, so every such worker becomes an entry named NAME in the same flat
+ * folder as the chunks: the relative URL then resolves in the bundle as it does in dist/src/. The
+ * build fails if two workers share a name, or if an output refers to a sibling that was not written.
+ *
+ * The package's build step runs `node dist/src/build/package.node.js` after tsc; the CLI (bin/clip.js)
+ * keeps running dist/src/, and the types stay dist/src/**.d.ts.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { InternalError, UserError } from "../errors.js";
+
+/** The compiled sources (dist/src/) this file sits in. */
+const DIST_SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+/** Public entry points: output name -> module under dist/src/ (package.json "exports" maps to these). */
+export const PACKAGE_ENTRIES: Record<string, string> = {
+  index: "index.js",
+  graph: "graph.js",
+  search: "index/index.js",
+};
+
+/** `new URL("./NAME.js", import.meta.url)`: a worker (or other sibling module) a module starts by URL. */
+const SIBLING_URL = /new URL\("\.\/([\w.-]+)\.js", import\.meta\.url\)/g;
+
+/** Packages the bundle leaves as imports: every dependency of package.json (and its subpaths) but fflate. */
+function externals(distSrc: string): string[] {
+  const pkg = JSON.parse(fs.readFileSync(path.join(distSrc, "..", "..", "package.json"), "utf8")) as { dependencies?: Record<string, string>; devDependencies?: Record<string, string> };
+  const names = Object.keys({ ...pkg.dependencies, ...pkg.devDependencies }).filter((n) => n !== "fflate");
+  return names.flatMap((n) => [n, `${n}/*`]);
+}
+
+/** Every .js file under `dir`, recursively (relative paths). */
+function jsFiles(dir: string, rel = ""): string[] {
+  return fs.readdirSync(path.join(dir, rel), { withFileTypes: true }).flatMap((e) => {
+    const r = path.join(rel, e.name);
+    if (e.isDirectory()) return jsFiles(dir, r);
+    return e.name.endsWith(".js") ? [r] : [];
+  });
+}
+
+/**
+ * The modules started by URL from the compiled sources of the library layers: name -> file under
+ * dist/src/. The CLI, the server and the page are not bundled and are skipped.
+ */
+export function workerEntries(distSrc = DIST_SRC): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const rel of jsFiles(distSrc)) {
+    if (/^(cli|server|web|build)\//.test(rel.split(path.sep).join("/"))) continue;
+    const text = fs.readFileSync(path.join(distSrc, rel), "utf8");
+    for (const m of text.matchAll(SIBLING_URL)) {
+      const name = m[1]!;
+      const file = path.join(path.dirname(rel), `${name}.js`);
+      if (out[name] && out[name] !== file) {
+        throw new InternalError(`two modules started by URL share the name ${name}.js (${out[name]} and ${file}): the flat bundle folder needs unique names`);
+      }
+      if (!fs.existsSync(path.join(distSrc, file))) throw new InternalError(`${rel} starts ./${name}.js, which does not exist as ${file}`);
+      out[name] = file;
+    }
+  }
+  return out;
+}
+
+/** Checks that every `new URL("./NAME.js", import.meta.url)` in the bundle names a file written beside it. */
+export function checkSiblings(outDir: string): void {
+  for (const f of fs.readdirSync(outDir).filter((n) => n.endsWith(".js"))) {
+    for (const m of fs.readFileSync(path.join(outDir, f), "utf8").matchAll(SIBLING_URL)) {
+      if (!fs.existsSync(path.join(outDir, `${m[1]}.js`))) throw new InternalError(`${path.join(outDir, f)} starts ./${m[1]}.js, which the bundle did not write`);
+    }
+  }
+}
+
+/** Writes the package bundle to `outDir` (emptied first). Needs esbuild, a development dependency. */
+export async function buildPackage(outDir: string, distSrc = DIST_SRC): Promise<string[]> {
+  let esbuild: typeof import("esbuild");
+  try {
+    esbuild = await import("esbuild");
+  } catch {
+    throw new UserError("bundling the package needs esbuild (a development dependency of clip-ts): npm install esbuild");
+  }
+  fs.rmSync(outDir, { recursive: true, force: true });
+  const common = {
+    outdir: outDir,
+    entryNames: "[name]",
+    chunkNames: "chunk-[hash]",
+    bundle: true,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    // dependencies stay imports, except fflate: tree-shaken to the two inflate functions we use,
+    // instead of a 92 KB module compiled and run on every import
+    external: externals(distSrc),
+    // whitespace and syntax only: names stay readable in stack traces
+    minifyWhitespace: true,
+    minifySyntax: true,
+    keepNames: true,
+    metafile: true,
+    logLevel: "silent",
+  } as const;
+  const at = (map: Record<string, string>): Record<string, string> =>
+    Object.fromEntries(Object.entries(map).map(([name, file]) => [name, path.join(distSrc, file)]));
+  // The public entries share chunks (one class object whichever entry imports it); each worker is a
+  // bundle of its own (a worker thread shares no objects with its parent), so workers add no chunks
+  // and a fresh import of the main entry reads fewer files.
+  const outputs: string[] = [];
+  const main = await esbuild.build({ ...common, entryPoints: at(PACKAGE_ENTRIES), splitting: true });
+  outputs.push(...Object.keys(main.metafile.outputs));
+  for (const [name, file] of Object.entries(workerEntries(distSrc))) {
+    const w = await esbuild.build({ ...common, entryPoints: at({ [name]: file }), splitting: false });
+    outputs.push(...Object.keys(w.metafile.outputs));
+  }
+  checkSiblings(outDir);
+  return outputs;
+}
+
+// `node dist/src/build/package.node.js [DIR]`: the package's build step (DIR defaults to dist/pkg)
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const out = path.resolve(process.argv[2] ?? path.join(DIST_SRC, "..", "pkg"));
+  const files = await buildPackage(out);
+  process.stdout.write(`bundled the package: ${files.length} files in ${path.relative(process.cwd(), out) || "."}\n`);
+}
