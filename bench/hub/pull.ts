@@ -5,7 +5,10 @@
  *   - `clip pull bench/big --json` into a fresh Hugging Face cache each time (a whole process: start,
  *     listing, HEAD, GET, sha256 check, blob rename, snapshot link);
  *   - `curl -sSL -o FILE URL` of the resolve URL (follows the 302 to the CDN; no checksum, no cache);
- *   - pullRepo in this process (the library call, without the process start).
+ *   - pullRepo in this process (the library call, without the process start);
+ *   - two ceilings in this process, bytes counted and dropped (no file, no hash): Node's HTTP client
+ *     (what pullRepo receives with) and a bare TCP socket sending the GET by hand (no HTTP parser).
+ *     No download written in Node can beat the second.
  * Throughput = file size / wall time; also the CPU time each side used (children's from
  * /proc/self/stat, this process's from process.cpuUsage), which a loaded machine disturbs less.
  * The claim of issue 20: clip pull within 80 % of curl.
@@ -18,6 +21,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import readline from "node:readline";
+import http from "node:http";
+import net from "node:net";
 import { parseArgs } from "node:util";
 import { pullRepo } from "../../src/weights/hub/pull.js";
 import { CLI, ROOT } from "../../test/helpers/shared.js";
@@ -42,8 +47,34 @@ function childCpu(): number {
   return (Number(fields[13]) + Number(fields[14])) / 100; // clock ticks (USER_HZ = 100)
 }
 
-const times = { clip: [] as number[], curl: [] as number[], inprocess: [] as number[] };
-const cpu = { clip: [] as number[], curl: [] as number[], inprocess: [] as number[] };
+/** The CDN URL the resolve URL redirects to (the ceilings fetch it directly). */
+const cdnUrl = await new Promise<string>((resolve, reject) => {
+  http.request(info.url, { method: "HEAD" }, (res) => {
+    res.resume();
+    resolve(new URL(res.headers.location!, info.url).toString());
+  }).on("error", reject).end();
+});
+/** GET with Node's HTTP client, bytes counted and dropped. */
+async function httpDrop(url: string): Promise<number> {
+  const res = await new Promise<http.IncomingMessage>((resolve, reject) => http.get(url, resolve).on("error", reject));
+  let n = 0;
+  for await (const c of res as AsyncIterable<Buffer>) n += c.length;
+  return n;
+}
+/** GET written by hand on a TCP socket, every byte (headers too) counted and dropped. */
+function socketDrop(url: string): Promise<number> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    let n = 0;
+    const s = net.connect({ host: u.hostname, port: Number(u.port) }, () => s.write(`GET ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\nConnection: close\r\n\r\n`));
+    s.on("data", (c: Buffer) => (n += c.length));
+    s.on("end", () => resolve(n));
+    s.on("error", reject);
+  });
+}
+
+const times = { clip: [] as number[], curl: [] as number[], inprocess: [] as number[], node_http_drop: [] as number[], node_socket_drop: [] as number[] };
+const cpu = { clip: [] as number[], curl: [] as number[], inprocess: [] as number[], node_http_drop: [] as number[], node_socket_drop: [] as number[] };
 try {
   for (let r = 0; r < repeats; r++) {
     const cache = path.join(tmp, `cache-${r}`);
@@ -75,6 +106,16 @@ try {
     const u = process.cpuUsage(u0);
     cpu.inprocess.push((u.user + u.system) / 1e6);
     fs.rmSync(cache2, { recursive: true, force: true });
+
+    for (const [side, fn] of [["node_http_drop", httpDrop], ["node_socket_drop", socketDrop]] as const) {
+      const v0 = process.cpuUsage();
+      t0 = performance.now();
+      const n = await fn(cdnUrl);
+      times[side].push((performance.now() - t0) / 1000);
+      const v = process.cpuUsage(v0);
+      cpu[side].push((v.user + v.system) / 1e6);
+      if (n < info.size) throw new Error(`${side}: ${n} bytes of ${info.size}`);
+    }
   }
 } finally {
   server.kill();
@@ -86,11 +127,24 @@ const result = {
   machine: `${os.cpus().length} x ${os.cpus()[0]?.model ?? "cpu"}, load ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}`,
   file_mib: info.size / 1024 / 1024,
   repeats,
-  seconds: { clip_pull: median(times.clip), curl: median(times.curl), pullRepo_in_process: median(times.inprocess) },
-  mib_per_s: { clip_pull: mbps(median(times.clip)), curl: mbps(median(times.curl)), pullRepo_in_process: mbps(median(times.inprocess)) },
+  seconds: {
+    clip_pull: median(times.clip),
+    curl: median(times.curl),
+    pullRepo_in_process: median(times.inprocess),
+    node_http_drop: median(times.node_http_drop),
+    node_socket_drop: median(times.node_socket_drop),
+  },
   ratio_clip_pull_to_curl: median(times.curl) / median(times.clip),
   ratio_in_process_to_curl: median(times.curl) / median(times.inprocess),
-  cpu_seconds: { clip_pull: median(cpu.clip), curl: median(cpu.curl), pullRepo_in_process: median(cpu.inprocess) },
+  ratio_node_http_drop_to_curl: median(times.curl) / median(times.node_http_drop),
+  ratio_node_socket_drop_to_curl: median(times.curl) / median(times.node_socket_drop),
+  cpu_seconds: {
+    clip_pull: median(cpu.clip),
+    curl: median(cpu.curl),
+    pullRepo_in_process: median(cpu.inprocess),
+    node_http_drop: median(cpu.node_http_drop),
+    node_socket_drop: median(cpu.node_socket_drop),
+  },
   all_seconds: times,
   all_cpu_seconds: cpu,
 };
@@ -102,4 +156,7 @@ else {
     process.stdout.write(`| ${k} | ${s.toFixed(3)} | ${mbps(s).toFixed(0)} | ${result.cpu_seconds[k as keyof typeof result.cpu_seconds].toFixed(2)} |\n`);
   }
   process.stdout.write(`clip pull / curl throughput: ${(100 * result.ratio_clip_pull_to_curl).toFixed(1)} % (in-process pullRepo: ${(100 * result.ratio_in_process_to_curl).toFixed(1)} %)\n`);
+  process.stdout.write(
+    `ceilings, bytes dropped: Node's HTTP client ${(100 * result.ratio_node_http_drop_to_curl).toFixed(1)} % of curl, a bare socket ${(100 * result.ratio_node_socket_drop_to_curl).toFixed(1)} %\n`,
+  );
 }
