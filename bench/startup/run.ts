@@ -7,6 +7,7 @@
  *   node dist/bench/startup/run.js --runs 15
  */
 import { spawnSync } from "node:child_process";
+import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -15,9 +16,15 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../.
 const { values } = parseArgs({ options: { runs: { type: "string", default: "15" }, json: { type: "boolean" } } });
 const runs = Number(values.runs);
 
+// a program whose only line is `import "clip-ts"`, run as a file as bin/clip.js is (inside the
+// repository, where "clip-ts" resolves as the package's self-reference)
+const IMPORT_FILE = path.join(ROOT, "dist/bench/startup/import_main.mjs");
+fs.writeFileSync(IMPORT_FILE, 'import "clip-ts";\n');
+
 const CASES: Record<string, string[]> = {
   "node (nothing)": ["-e", "0"],
-  'import("clip-ts")': ["--input-type=module", "-e", 'await import("clip-ts")'],
+  'a file with `import "clip-ts"`': [IMPORT_FILE],
+  'import("clip-ts") from -e': ["--input-type=module", "-e", 'await import("clip-ts")'],
   'import("clip-ts/graph")': ["--input-type=module", "-e", 'await import("clip-ts/graph")'],
   'import("clip-ts/search")': ["--input-type=module", "-e", 'await import("clip-ts/search")'],
   "import of dist/src/index.js (unbundled)": ["--input-type=module", "-e", `await import(${JSON.stringify(path.join(ROOT, "dist/src/index.js"))})`],
