@@ -1,8 +1,10 @@
-"""The openai/CLIP ViT architecture written for the benches (PyTorch), loading our open_clip-layout checkpoints."""
+"""The openai/CLIP architectures written for the benches (PyTorch): the ViT and the ModifiedResNet image
+towers and the text transformer, loading our open_clip-layout checkpoints (parameter names = its keys)."""
 import json, struct
 from collections import OrderedDict
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -71,12 +73,93 @@ class Visual(nn.Module):
         return self.ln_post(x[:, 0, :]) @ self.proj
 
 
+class Bottleneck(nn.Module):
+    """openai/CLIP's ModifiedResNet block: stride by an average pool after the 3x3 conv (anti-aliased)."""
+
+    def __init__(self, inplanes, planes, stride=1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(inplanes, planes, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.avgpool = nn.AvgPool2d(stride) if stride > 1 else nn.Identity()
+        self.conv3 = nn.Conv2d(planes, planes * 4, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(planes * 4)
+        self.downsample = None
+        if stride > 1 or inplanes != planes * 4:
+            self.downsample = nn.Sequential(OrderedDict([("-1", nn.AvgPool2d(stride)), ("0", nn.Conv2d(inplanes, planes * 4, 1, bias=False)), ("1", nn.BatchNorm2d(planes * 4))]))
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = F.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(self.avgpool(out)))
+        return F.relu(out + (self.downsample(x) if self.downsample is not None else x))
+
+
+class AttentionPool2d(nn.Module):
+    def __init__(self, spacial_dim, embed_dim, heads, out):
+        super().__init__()
+        self.positional_embedding = nn.Parameter(torch.zeros(spacial_dim**2 + 1, embed_dim))
+        self.k_proj, self.q_proj, self.v_proj = nn.Linear(embed_dim, embed_dim), nn.Linear(embed_dim, embed_dim), nn.Linear(embed_dim, embed_dim)
+        self.c_proj = nn.Linear(embed_dim, out)
+        self.heads = heads
+
+    def forward(self, x):
+        x = x.flatten(start_dim=2).permute(2, 0, 1)  # [N, C, H, W] -> [HW, N, C]
+        x = torch.cat([x.mean(dim=0, keepdim=True), x], dim=0)  # the mean token first: [HW + 1, N, C]
+        x = x + self.positional_embedding[:, None, :]
+        x, _ = F.multi_head_attention_forward(
+            query=x[:1], key=x, value=x, embed_dim_to_check=x.shape[-1], num_heads=self.heads,
+            q_proj_weight=self.q_proj.weight, k_proj_weight=self.k_proj.weight, v_proj_weight=self.v_proj.weight,
+            in_proj_weight=None, in_proj_bias=torch.cat([self.q_proj.bias, self.k_proj.bias, self.v_proj.bias]),
+            bias_k=None, bias_v=None, add_zero_attn=False, dropout_p=0.0, out_proj_weight=self.c_proj.weight,
+            out_proj_bias=self.c_proj.bias, use_separate_proj_weight=True, training=self.training, need_weights=False,
+        )
+        return x.squeeze(0)
+
+
+class ModifiedResNet(nn.Module):
+    """openai/CLIP's ResNet image tower: a 3-conv stem, average-pool strides, attention pooling."""
+
+    def __init__(self, layers, out, heads, res, width):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, width // 2, 3, stride=2, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width // 2)
+        self.conv2 = nn.Conv2d(width // 2, width // 2, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(width // 2)
+        self.conv3 = nn.Conv2d(width // 2, width, 3, padding=1, bias=False)
+        self.bn3 = nn.BatchNorm2d(width)
+        self.avgpool = nn.AvgPool2d(2)
+        self._inplanes = width
+        self.layer1 = self._make_layer(width, layers[0])
+        self.layer2 = self._make_layer(width * 2, layers[1], stride=2)
+        self.layer3 = self._make_layer(width * 4, layers[2], stride=2)
+        self.layer4 = self._make_layer(width * 8, layers[3], stride=2)
+        self.attnpool = AttentionPool2d(res // 32, width * 32, heads, out)
+
+    def _make_layer(self, planes, blocks, stride=1):
+        layers = [Bottleneck(self._inplanes, planes, stride)]
+        self._inplanes = planes * 4
+        layers += [Bottleneck(self._inplanes, planes) for _ in range(1, blocks)]
+        return nn.Sequential(*layers)
+
+    def forward(self, x):
+        x = F.relu(self.bn1(self.conv1(x)))
+        x = F.relu(self.bn2(self.conv2(x)))
+        x = self.avgpool(F.relu(self.bn3(self.conv3(x))))
+        return self.attnpool(self.layer4(self.layer3(self.layer2(self.layer1(x)))))
+
+
 class Clip(nn.Module):
     def __init__(self, cfg):
         super().__init__()
         v, t = cfg["vision_cfg"], cfg["text_cfg"]
         act = QuickGELU if cfg.get("quick_gelu") else nn.GELU
-        self.visual = Visual(v["image_size"], v["patch_size"], v["width"], v["layers"], v["width"] // 64, cfg["embed_dim"], act)
+        if isinstance(v["layers"], (list, tuple)):  # open_clip's ModifiedResNet: one block count per stage
+            heads = v["width"] * 32 // v.get("head_width", 64)
+            self.visual = ModifiedResNet(v["layers"], cfg["embed_dim"], heads, v["image_size"], v["width"])
+        else:
+            self.visual = Visual(v["image_size"], v["patch_size"], v["width"], v["layers"], v["width"] // 64, cfg["embed_dim"], act)
         ctx = t["context_length"]
         mask = torch.full((ctx, ctx), float("-inf")).triu_(1)
         self.transformer = Transformer(t["width"], t["layers"], t["heads"], act, mask)
