@@ -9,6 +9,7 @@ import type { ClipTokenizer, TruncatePolicy } from "../tokenizer/index.js";
 import { collectGarbage } from "../util/gc.node.js";
 import { dot, normalizeRows } from "../util/vector.js";
 import type { PullProgress } from "../weights/hub/pull.js";
+import type { LoadedCheckpoint } from "../weights/checkpoint.js";
 import type { ClipConfig, PreprocessCfg, StateDict } from "../models/clip/config.js";
 import type { EncodeOptions, Embedder, Embeddings, PartialEmbeddings } from "./embedder.js";
 import { encodeImage, encodeText, paramLeaves } from "../models/clip/towers.js";
@@ -67,6 +68,11 @@ export interface EmbedOptions {
 
 const isEncoded = (x: ImageInput): x is string | Uint8Array => typeof x === "string" || x instanceof Uint8Array;
 
+/** Checkpoint keys of neither tower (read at load; the towers' own keys are read on first use). */
+const isSharedKey = (k: string): boolean => k === "logit_scale" || k === "logit_bias";
+/** Whether a checkpoint key belongs to the tower ("visual." keys to the image tower, the others but the shared ones to the text tower). */
+const inTower = (k: string, visual: boolean): boolean => !isSharedKey(k) && k.startsWith("visual.") === visual;
+
 /**
  * A CLIP checkpoint ready to embed: its weights, tokenizer, image preprocessing and one ONNX Runtime
  * session per tower (each built on first use, so a text-only caller never pays for the image tower).
@@ -93,6 +99,9 @@ export class ClipModel implements Embedder {
   private readonly pending: StateDict;
   /** int8 weights not yet handed to a session (precision "int8"), by checkpoint key. */
   private readonly int8 = new Map<string, Int8Array>();
+  /** A checkpoint read in part by `load`: each tower's tensors are read from it when that tower is first compiled. */
+  private unread?: { ck: Pick<LoadedCheckpoint, "weightsFile" | "stamps">; text: boolean; visual: boolean };
+  private checkpointReader?: typeof import("../weights/checkpoint.js");
 
   constructor(
     readonly config: ClipConfig,
@@ -145,7 +154,8 @@ export class ClipModel implements Embedder {
     const dir = await resolveModel(ref, { ...hub, pretrained: opts.pretrained });
     // weights without a config (a bare OpenAI state dict): QuickGELU as the pretrained tag says
     const quickGelu = opts.pretrained ? pretrainedRepo(ref, opts.pretrained).quickGelu : undefined;
-    const ck = loadCheckpoint(dir, { quickGelu });
+    // only the shared scalars now: a tower's weights are read when it is first needed (safetensors)
+    const ck = loadCheckpoint(dir, { quickGelu, only: isSharedKey });
     let tokenizer: ClipTokenizer | UserError;
     try {
       const vocabSize = ck.config.text_cfg.vocab_size;
@@ -158,11 +168,31 @@ export class ClipModel implements Embedder {
     }
     const model = new ClipModel(ck.config, ck.preprocess, ck.state, tokenizer, opts, fromHub ? ref : dir, ck.int8);
     model.weightsFile = ck.weightsFile;
+    if (ck.partial) model.unread = { ck, text: true, visual: true };
     return model;
   }
 
-  private weights(): (name: string) => Float32Array | Int8Array | undefined {
-    return (n) => this.int8.get(n) ?? this.pending.get(n)?.data;
+  /** A tower's weights by checkpoint key; the first call reads them (a checkpoint loaded in part) and quantizes them (int8). */
+  private towerWeights(visual: boolean): (name: string) => Float32Array | Int8Array | undefined {
+    let ready = false;
+    return (n) => {
+      if (!ready) {
+        ready = true;
+        this.readTower(visual);
+        this.quantizeTower(visual);
+      }
+      return this.int8.get(n) ?? this.pending.get(n)?.data;
+    };
+  }
+
+  /** Reads a tower's tensors from a checkpoint `load` read in part (once). */
+  private readTower(visual: boolean): void {
+    const u = this.unread;
+    if (!u || !(visual ? u.visual : u.text)) return;
+    const { readCheckpointTensors } = this.checkpointReader!;
+    for (const [k, t] of readCheckpointTensors(u.ck, (k) => inTower(k, visual))) this.pending.set(k, t);
+    if (visual) u.visual = false;
+    else u.text = false;
   }
 
   /** The keys whose layers run in int8: all of int8Keys at precision "int8", none otherwise. */
@@ -186,13 +216,13 @@ export class ClipModel implements Embedder {
   /** Compiles a tower with the pending weights, letting go of that tower's JS copy once ORT has it. */
   private async compileTower(features: T.Tensor, visual: boolean): Promise<CompiledGraph> {
     const { CompiledGraph } = await import("../runtime/session.js");
-    this.quantizeTower(visual);
+    if (this.unread) this.checkpointReader ??= await import("../weights/checkpoint.js");
     const onWeightsCopied = (): void => {
-      for (const k of [...this.pending.keys()]) if (k.startsWith("visual.") === visual && k !== "logit_scale" && k !== "logit_bias") this.pending.delete(k);
+      for (const k of [...this.pending.keys()]) if (inTower(k, visual)) this.pending.delete(k);
       for (const k of [...this.int8.keys()]) if (k.startsWith("visual.") === visual) this.int8.delete(k);
       collectGarbage();
     };
-    return CompiledGraph.compile({ features }, { weights: this.weights(), threads: this.opts.threads, executionProvider: this.opts.executionProvider, externalData: this.opts.mapWeights, onWeightsCopied });
+    return CompiledGraph.compile({ features }, { weights: this.towerWeights(visual), threads: this.opts.threads, executionProvider: this.opts.executionProvider, externalData: this.opts.mapWeights, onWeightsCopied });
   }
 
   private images(): Promise<CompiledGraph> {
@@ -391,7 +421,8 @@ export class ClipModel implements Embedder {
   }
 
   async close(): Promise<void> {
-    const gs = await Promise.all([this.imageGraph, this.textGraph]);
+    // a tower that failed to compile has nothing to release
+    const gs = await Promise.all([this.imageGraph, this.textGraph].map((g) => g?.catch(() => undefined)));
     await Promise.all(gs.map((g) => g?.release()));
     await this.pool?.close();
     this.imageGraph = this.textGraph = undefined;
