@@ -1,15 +1,17 @@
 /** @file ClipModel: a loaded checkpoint with compiled image and text sessions, implementing Embedder. */
+import os from "node:os";
+import path from "node:path";
 import { UserError } from "../errors.js";
 import { imageConfig, type RGBImage } from "../image/config.js";
 import { preprocessRGB } from "../image/transform.js";
 import { ImagePool } from "../image/pool.node.js";
 import * as T from "../ir/tensor.js";
-import type { CompiledGraph, ExecutionProvider, HostTensor } from "../runtime/session.js";
+import type { CompiledGraph, ExecutionProvider, HostTensor, SessionCache } from "../runtime/session.js";
 import type { ClipTokenizer, TruncatePolicy } from "../tokenizer/index.js";
 import { collectGarbage } from "../util/gc.node.js";
 import { dot, normalizeRows } from "../util/vector.js";
 import type { PullProgress } from "../weights/hub/pull.js";
-import type { LoadedCheckpoint } from "../weights/checkpoint.js";
+import type { FileStamp, LoadedCheckpoint } from "../weights/checkpoint.js";
 import type { ClipConfig, PreprocessCfg, StateDict } from "../models/clip/config.js";
 import type { EncodeOptions, Embedder, Embeddings, PartialEmbeddings } from "./embedder.js";
 import { encodeImage, encodeText, paramLeaves } from "../models/clip/towers.js";
@@ -35,6 +37,29 @@ export interface ModelOptions {
    * (a quantized checkpoint's own, or quantized at load), activations quantized per run.
    */
   precision?: Precision;
+  /**
+   * Where ONNX Runtime's optimized model of each tower is kept between processes, so that a later
+   * load of the same checkpoint skips reading that tower's weights, emitting its graph and ORT's
+   * graph optimizations: a directory (every tower is cached), or false (none). Default:
+   * `$CLIP_CACHE_DIR/sessions`, else `$XDG_CACHE_HOME/clip-ts/sessions`, else
+   * `~/.cache/clip-ts/sessions`, for towers of more than 64 MiB of weights; the environment
+   * variable `CLIP_NO_SESSION_CACHE=1` turns the default off. Entries are keyed by the weights
+   * files' paths, sizes and mtimes, the tower's graph, precision, threads, ORT version and CPU.
+   */
+  sessionCache?: string | false;
+}
+
+/** Towers with fewer bytes of weights are not cached by default (their sessions build in a blink). */
+const DEFAULT_CACHE_MIN_BYTES = 64 * 2 ** 20;
+
+/** The session cache of `opts` (see ModelOptions.sessionCache): its directory and size threshold, or undefined for none. */
+function sessionCacheOf(opts: ModelOptions): { dir: string; minWeightBytes: number } | undefined {
+  if (opts.sessionCache === false) return undefined;
+  if (typeof opts.sessionCache === "string") return { dir: opts.sessionCache, minWeightBytes: 0 };
+  const env = process.env;
+  if (env.CLIP_NO_SESSION_CACHE && env.CLIP_NO_SESSION_CACHE !== "0") return undefined;
+  const root = env.CLIP_CACHE_DIR || (env.XDG_CACHE_HOME ? path.join(env.XDG_CACHE_HOME, "clip-ts") : path.join(os.homedir(), ".cache", "clip-ts"));
+  return { dir: path.join(root, "sessions"), minWeightBytes: DEFAULT_CACHE_MIN_BYTES };
 }
 
 /** Where `ClipModel.load` finds a checkpoint that is not a local path. */
@@ -102,6 +127,8 @@ export class ClipModel implements Embedder {
   /** A checkpoint read in part by `load`: each tower's tensors are read from it when that tower is first compiled. */
   private unread?: { ck: Pick<LoadedCheckpoint, "weightsFile" | "stamps">; text: boolean; visual: boolean };
   private checkpointReader?: typeof import("../weights/checkpoint.js");
+  /** The weights files as `load` found them: the key of the session cache. */
+  private stamps?: FileStamp[];
 
   constructor(
     readonly config: ClipConfig,
@@ -168,6 +195,7 @@ export class ClipModel implements Embedder {
     }
     const model = new ClipModel(ck.config, ck.preprocess, ck.state, tokenizer, opts, fromHub ? ref : dir, ck.int8);
     model.weightsFile = ck.weightsFile;
+    model.stamps = ck.stamps;
     if (ck.partial) model.unread = { ck, text: true, visual: true };
     return model;
   }
@@ -183,6 +211,15 @@ export class ClipModel implements Embedder {
       }
       return this.int8.get(n) ?? this.pending.get(n)?.data;
     };
+  }
+
+  /** The session cache entry of a tower: a checkpoint loaded from files, keyed by their stamps and the precision. */
+  private cacheFor(visual: boolean): SessionCache | undefined {
+    const c = this.stamps && sessionCacheOf(this.opts);
+    if (!c || !this.stamps) return undefined;
+    const tower = visual ? "visual" : "text";
+    const key = JSON.stringify({ weights: this.stamps, tower, precision: this.opts.precision ?? "fp32" });
+    return { ...c, key, group: JSON.stringify({ weights: this.stamps[0]!.path, tower, precision: this.opts.precision ?? "fp32" }) };
   }
 
   /** Reads a tower's tensors from a checkpoint `load` read in part (once). */
@@ -222,7 +259,7 @@ export class ClipModel implements Embedder {
       for (const k of [...this.int8.keys()]) if (k.startsWith("visual.") === visual) this.int8.delete(k);
       collectGarbage();
     };
-    return CompiledGraph.compile({ features }, { weights: this.towerWeights(visual), threads: this.opts.threads, executionProvider: this.opts.executionProvider, externalData: this.opts.mapWeights, onWeightsCopied });
+    return CompiledGraph.compile({ features }, { weights: this.towerWeights(visual), cache: this.cacheFor(visual), threads: this.opts.threads, executionProvider: this.opts.executionProvider, externalData: this.opts.mapWeights, onWeightsCopied });
   }
 
   private images(): Promise<CompiledGraph> {

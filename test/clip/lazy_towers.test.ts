@@ -13,7 +13,7 @@ import { REFERENCE } from "../helpers/shared.js";
 const DIR = path.join(REFERENCE, "vit-tiny");
 const TEXTS = ["a photo of a cat", "a diagram"];
 const IMAGES = JSON.parse(fs.readFileSync(path.join(DIR, "e2e.json"), "utf8")).images.map((f: string) => path.join(REFERENCE, "images", f)) as string[];
-const NO_CACHE = {};
+const NO_CACHE = { sessionCache: false as const };
 
 /** The model from a whole-checkpoint read, built in memory (the reference for the lazy loads). */
 async function fullModel(dir: string): Promise<ClipModel> {
