@@ -4,6 +4,11 @@
  * the commands alternating. The index holds real embeddings of Flickr8k photos (indexed with
  * `clip index`) padded with noisy copies of them to --rows.
  *
+ * Each command runs first with an empty session cache of its own ("first run": the tower's
+ * weights are read, its graph emitted and ORT's optimized model written), then --rounds times
+ * with a shared, filled one (what every later run costs), and --rounds times with the cache off
+ * (CLIP_NO_SESSION_CACHE=1).
+ *
  *   node dist/bench/index/cold_start.js --model DIR [--rows 10000] [--rounds 5] [--db DIR]
  *
  * --db keeps the index in DIR (built there when DIR holds none, reused as it is otherwise), so
@@ -23,7 +28,8 @@ const shared = f.shared ?? path.resolve("../shared/datasets");
 const cli = path.resolve("bin/clip.js");
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "clip-cold-"));
 const db = f.db ? path.resolve(f.db) : path.join(work, "db");
-const env = { ...process.env, CLIP_NO_PROGRESS: "1" };
+const env: NodeJS.ProcessEnv = { ...process.env, CLIP_NO_PROGRESS: "1", CLIP_CACHE_DIR: path.join(work, "cache") };
+delete env.CLIP_NO_SESSION_CACHE;
 
 const photos = f.db ? `${db}.photos` : path.join(work, "photos");
 if (!f.db || !(await indexed(db))) await buildIndex();
@@ -66,13 +72,23 @@ const cmds: Record<string, string[]> = {
   "clip embed --image": ["embed", "--model", f.model!, "--image", image],
   "clip search --image": ["search", "--db", db, "--image", image, "--k", "10"],
 };
-const times: Record<string, number[]> = Object.fromEntries(Object.keys(cmds).map((k) => [k, []]));
-for (let r = 0; r < rounds; r++) {
-  for (const [name, args] of Object.entries(cmds)) {
-    const t = performance.now();
-    execFileSync(process.execPath, [cli, ...args], { env, stdio: "ignore" });
-    times[name]!.push((performance.now() - t) / 1000);
-  }
+const run = (args: string[], extra: NodeJS.ProcessEnv = {}): number => {
+  const t = performance.now();
+  execFileSync(process.execPath, [cli, ...args], { env: { ...env, ...extra }, stdio: "ignore" });
+  return (performance.now() - t) / 1000;
+};
+const first: Record<string, number> = {};
+for (const [name, args] of Object.entries(cmds)) first[name] = run(args, { CLIP_CACHE_DIR: fs.mkdtempSync(path.join(work, "cache-first-")) });
+for (const args of Object.values(cmds)) run(args); // fills the shared cache
+const series = { "session cache filled": {}, "session cache off": { CLIP_NO_SESSION_CACHE: "1" } };
+const times: Record<string, Record<string, number[]>> = {};
+for (const [label, extra] of Object.entries(series)) {
+  times[label] = Object.fromEntries(Object.keys(cmds).map((k) => [k, []]));
+  for (let r = 0; r < rounds; r++) for (const [name, args] of Object.entries(cmds)) times[label]![name]!.push(run(args, extra));
 }
-for (const [name, ts] of Object.entries(times)) console.log(`${name}: median ${median(ts).toFixed(2)} s (${ts.map((x) => x.toFixed(2)).join(", ")})`);
+console.log(`load average ${os.loadavg().map((x) => x.toFixed(2)).join(", ")}`);
+for (const name of Object.keys(cmds)) {
+  const parts = Object.entries(times).map(([label, ts]) => `${label}: median ${median(ts[name]!).toFixed(2)} s (${ts[name]!.map((x) => x.toFixed(2)).join(", ")})`);
+  console.log(`${name}: first run ${first[name]!.toFixed(2)} s; ${parts.join("; ")}`);
+}
 fs.rmSync(work, { recursive: true, force: true });
