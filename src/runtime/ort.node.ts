@@ -117,7 +117,8 @@ async function compileFresh(outputs: Record<string, Tensor>, opts: CompileOption
 /** The cache entry of a compile (its directory and full key), or undefined when the graph is not cached. */
 function cacheEntry(outputs: Record<string, Tensor>, opts: CompileOptions): { dir: string; key: string; group?: string } | undefined {
   const c = opts.cache;
-  if (!c || !opts.weights || paramBytes(outputs) < (c.minWeightBytes ?? 0)) return undefined;
+  // a caller asking for the optimized model at a path of its own gets it written there, uncached
+  if (!c || !opts.weights || opts.optimizedModelPath || paramBytes(outputs) < (c.minWeightBytes ?? 0)) return undefined;
   // the graph's structure: its ONNX bytes with every param left as an input (no weights read)
   const structure = emitModel(outputs, {}).bytes;
   const options = { executionProvider: opts.executionProvider ?? "cpu", optimization: opts.optimization ?? "default", threads: opts.threads ?? availableParallelism() };
