@@ -14,8 +14,9 @@ import type { Dim } from "../ir/shape.js";
 import type { GraphInput } from "../onnx/emit.js";
 import type { SessionCache } from "./core.js";
 
-/** ORT's optimized model and its weights file, as named inside an entry. */
+/** ORT's optimized model, as named inside an entry. */
 export const MODEL_FILE = "model.onnx";
+/** The optimized model's weights (external data ORT maps), as named inside an entry. */
 export const WEIGHTS_FILE = "model.weights";
 const MANIFEST_FILE = "manifest.json";
 const FORMAT = "clip-ts session cache v1";
