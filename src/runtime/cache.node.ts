@@ -60,8 +60,10 @@ export function lookup(dir: string, fullKey: string): CacheHit | undefined {
   let m: Manifest;
   try {
     m = JSON.parse(fs.readFileSync(path.join(dir, MANIFEST_FILE), "utf8")) as Manifest;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "ENOENT") removeEntry(dir); // unreadable manifest
+  } catch {
+    // no entry, or one without a readable manifest (a removal cut short): entries appear only by
+    // rename, whole, so a directory without a manifest is debris
+    removeEntry(dir);
     return undefined;
   }
   const whole =

@@ -124,6 +124,7 @@ const damage: Record<string, (entry: string) => void> = {
   "a truncated weights file": (e) => fs.truncateSync(path.join(e, "model.weights"), 100),
   "a manifest that is not JSON": (e) => fs.writeFileSync(path.join(e, "manifest.json"), "{"),
   "a missing model file": (e) => fs.rmSync(path.join(e, "model.onnx")),
+  "no manifest (a removal cut short)": (e) => fs.rmSync(path.join(e, "manifest.json")),
 };
 for (const [what, hurt] of Object.entries(damage)) {
   test(`ClipModel: an entry with ${what} is rebuilt, not a crash, and embeds the same`, async () => {
@@ -134,7 +135,10 @@ for (const [what, hurt] of Object.entries(damage)) {
       assert.deepEqual(await embedAll({ sessionCache: dir }), want);
       const rebuilt = entries(dir);
       assert.equal(rebuilt.length, 2);
-      for (const e of rebuilt) assert.ok(fs.statSync(path.join(dir, e, "model.onnx")).size > 1000, `${e} rebuilt`);
+      for (const e of rebuilt) {
+        assert.ok(fs.statSync(path.join(dir, e, "model.onnx")).size > 1000, `${e} rebuilt`);
+        assert.ok(fs.existsSync(path.join(dir, e, "manifest.json")), `${e} has its manifest again`);
+      }
       assert.deepEqual(await embedAll({ sessionCache: dir }), want); // and used again
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
