@@ -23,4 +23,4 @@ export { grad, unbroadcast, GradError } from "./autodiff/grad.js";
 export * as nn from "./nn/functional.js";
 export { quantizePerChannel, dequantizePerChannel, type QuantizedTensor } from "./nn/quantize.js";
 export { emitModel, type EmitOptions, type Emitted, type GraphInput } from "./onnx/emit.js";
-export { CompiledGraph, OnnxFileSession, availableProviders, type CompileOptions, type ExecutionProvider, type HostTensor } from "./runtime/session.js";
+export { CompiledGraph, OnnxFileSession, availableProviders, type CompileOptions, type ExecutionProvider, type HostTensor, type SessionCache } from "./runtime/session.js";

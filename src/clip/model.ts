@@ -1,14 +1,17 @@
 /** @file ClipModel: a loaded checkpoint with compiled image and text sessions, implementing Embedder. */
+import os from "node:os";
+import path from "node:path";
 import { UserError } from "../errors.js";
 import { imageConfig, type RGBImage } from "../image/config.js";
 import { preprocessRGB } from "../image/transform.js";
 import { ImagePool } from "../image/pool.node.js";
 import * as T from "../ir/tensor.js";
-import type { CompiledGraph, ExecutionProvider, HostTensor } from "../runtime/session.js";
+import type { CompiledGraph, ExecutionProvider, HostTensor, SessionCache } from "../runtime/session.js";
 import type { ClipTokenizer, TruncatePolicy } from "../tokenizer/index.js";
 import { collectGarbage } from "../util/gc.node.js";
 import { dot, normalizeRows } from "../util/vector.js";
 import type { PullProgress } from "../weights/hub/pull.js";
+import type { FileStamp, LoadedCheckpoint } from "../weights/checkpoint.js";
 import type { ClipConfig, PreprocessCfg, StateDict } from "../models/clip/config.js";
 import type { EncodeOptions, Embedder, Embeddings, PartialEmbeddings } from "./embedder.js";
 import { encodeImage, encodeText, paramLeaves } from "../models/clip/towers.js";
@@ -34,6 +37,29 @@ export interface ModelOptions {
    * (a quantized checkpoint's own, or quantized at load), activations quantized per run.
    */
   precision?: Precision;
+  /**
+   * Where ONNX Runtime's optimized model of each tower is kept between processes, so that a later
+   * load of the same checkpoint skips reading that tower's weights, emitting its graph and ORT's
+   * graph optimizations: a directory (every tower is cached), or false (none). Default:
+   * `$CLIP_CACHE_DIR/sessions`, else `$XDG_CACHE_HOME/clip-ts/sessions`, else
+   * `~/.cache/clip-ts/sessions`, for towers of more than 64 MiB of weights; the environment
+   * variable `CLIP_NO_SESSION_CACHE=1` turns the default off. Entries are keyed by the weights
+   * files' paths, sizes and mtimes, the tower's graph, precision, threads, ORT version and CPU.
+   */
+  sessionCache?: string | false;
+}
+
+/** Towers with fewer bytes of weights are not cached by default (their sessions build in a blink). */
+const DEFAULT_CACHE_MIN_BYTES = 64 * 2 ** 20;
+
+/** The session cache of `opts` (see ModelOptions.sessionCache): its directory and size threshold, or undefined for none. */
+function sessionCacheOf(opts: ModelOptions): { dir: string; minWeightBytes: number } | undefined {
+  if (opts.sessionCache === false) return undefined;
+  if (typeof opts.sessionCache === "string") return { dir: opts.sessionCache, minWeightBytes: 0 };
+  const env = process.env;
+  if (env.CLIP_NO_SESSION_CACHE && env.CLIP_NO_SESSION_CACHE !== "0") return undefined;
+  const root = env.CLIP_CACHE_DIR || (env.XDG_CACHE_HOME ? path.join(env.XDG_CACHE_HOME, "clip-ts") : path.join(os.homedir(), ".cache", "clip-ts"));
+  return { dir: path.join(root, "sessions"), minWeightBytes: DEFAULT_CACHE_MIN_BYTES };
 }
 
 /** Where `ClipModel.load` finds a checkpoint that is not a local path. */
@@ -67,6 +93,11 @@ export interface EmbedOptions {
 
 const isEncoded = (x: ImageInput): x is string | Uint8Array => typeof x === "string" || x instanceof Uint8Array;
 
+/** Checkpoint keys of neither tower (read at load; the towers' own keys are read on first use). */
+const isSharedKey = (k: string): boolean => k === "logit_scale" || k === "logit_bias";
+/** Whether a checkpoint key belongs to the tower ("visual." keys to the image tower, the others but the shared ones to the text tower). */
+const inTower = (k: string, visual: boolean): boolean => !isSharedKey(k) && k.startsWith("visual.") === visual;
+
 /**
  * A CLIP checkpoint ready to embed: its weights, tokenizer, image preprocessing and one ONNX Runtime
  * session per tower (each built on first use, so a text-only caller never pays for the image tower).
@@ -93,6 +124,11 @@ export class ClipModel implements Embedder {
   private readonly pending: StateDict;
   /** int8 weights not yet handed to a session (precision "int8"), by checkpoint key. */
   private readonly int8 = new Map<string, Int8Array>();
+  /** A checkpoint read in part by `load`: each tower's tensors are read from it when that tower is first compiled. */
+  private unread?: { ck: Pick<LoadedCheckpoint, "weightsFile" | "stamps">; text: boolean; visual: boolean };
+  private checkpointReader?: typeof import("../weights/checkpoint.js");
+  /** The weights files as `load` found them: the key of the session cache. */
+  private stamps?: FileStamp[];
 
   constructor(
     readonly config: ClipConfig,
@@ -145,7 +181,8 @@ export class ClipModel implements Embedder {
     const dir = await resolveModel(ref, { ...hub, pretrained: opts.pretrained });
     // weights without a config (a bare OpenAI state dict): QuickGELU as the pretrained tag says
     const quickGelu = opts.pretrained ? pretrainedRepo(ref, opts.pretrained).quickGelu : undefined;
-    const ck = loadCheckpoint(dir, { quickGelu });
+    // only the shared scalars now: a tower's weights are read when it is first needed (safetensors)
+    const ck = loadCheckpoint(dir, { quickGelu, only: isSharedKey });
     let tokenizer: ClipTokenizer | UserError;
     try {
       const vocabSize = ck.config.text_cfg.vocab_size;
@@ -158,11 +195,41 @@ export class ClipModel implements Embedder {
     }
     const model = new ClipModel(ck.config, ck.preprocess, ck.state, tokenizer, opts, fromHub ? ref : dir, ck.int8);
     model.weightsFile = ck.weightsFile;
+    model.stamps = ck.stamps;
+    if (ck.partial) model.unread = { ck, text: true, visual: true };
     return model;
   }
 
-  private weights(): (name: string) => Float32Array | Int8Array | undefined {
-    return (n) => this.int8.get(n) ?? this.pending.get(n)?.data;
+  /** A tower's weights by checkpoint key; the first call reads them (a checkpoint loaded in part) and quantizes them (int8). */
+  private towerWeights(visual: boolean): (name: string) => Float32Array | Int8Array | undefined {
+    let ready = false;
+    return (n) => {
+      if (!ready) {
+        ready = true;
+        this.readTower(visual);
+        this.quantizeTower(visual);
+      }
+      return this.int8.get(n) ?? this.pending.get(n)?.data;
+    };
+  }
+
+  /** The session cache entry of a tower: a checkpoint loaded from files, keyed by their stamps and the precision. */
+  private cacheFor(visual: boolean): SessionCache | undefined {
+    const c = this.stamps && sessionCacheOf(this.opts);
+    if (!c || !this.stamps) return undefined;
+    const tower = visual ? "visual" : "text";
+    const key = JSON.stringify({ weights: this.stamps, tower, precision: this.opts.precision ?? "fp32" });
+    return { ...c, key, group: JSON.stringify({ weights: this.stamps[0]!.path, tower, precision: this.opts.precision ?? "fp32" }) };
+  }
+
+  /** Reads a tower's tensors from a checkpoint `load` read in part (once). */
+  private readTower(visual: boolean): void {
+    const u = this.unread;
+    if (!u || !(visual ? u.visual : u.text)) return;
+    const { readCheckpointTensors } = this.checkpointReader!;
+    for (const [k, t] of readCheckpointTensors(u.ck, (k) => inTower(k, visual))) this.pending.set(k, t);
+    if (visual) u.visual = false;
+    else u.text = false;
   }
 
   /** The keys whose layers run in int8: all of int8Keys at precision "int8", none otherwise. */
@@ -186,13 +253,15 @@ export class ClipModel implements Embedder {
   /** Compiles a tower with the pending weights, letting go of that tower's JS copy once ORT has it. */
   private async compileTower(features: T.Tensor, visual: boolean): Promise<CompiledGraph> {
     const { CompiledGraph } = await import("../runtime/session.js");
-    this.quantizeTower(visual);
+    if (this.unread) this.checkpointReader ??= await import("../weights/checkpoint.js");
     const onWeightsCopied = (): void => {
-      for (const k of [...this.pending.keys()]) if (k.startsWith("visual.") === visual && k !== "logit_scale" && k !== "logit_bias") this.pending.delete(k);
-      for (const k of [...this.int8.keys()]) if (k.startsWith("visual.") === visual) this.int8.delete(k);
-      collectGarbage();
+      let dropped = false;
+      for (const k of [...this.pending.keys()]) if (inTower(k, visual)) dropped = this.pending.delete(k);
+      for (const k of [...this.int8.keys()]) if (k.startsWith("visual.") === visual) dropped = this.int8.delete(k);
+      // a full collection costs ~0.1 s: only when there is something to give back (not after a cache hit of an unread tower)
+      if (dropped) collectGarbage();
     };
-    return CompiledGraph.compile({ features }, { weights: this.weights(), threads: this.opts.threads, executionProvider: this.opts.executionProvider, externalData: this.opts.mapWeights, onWeightsCopied });
+    return CompiledGraph.compile({ features }, { weights: this.towerWeights(visual), cache: this.cacheFor(visual), threads: this.opts.threads, executionProvider: this.opts.executionProvider, externalData: this.opts.mapWeights, onWeightsCopied });
   }
 
   private images(): Promise<CompiledGraph> {
@@ -391,7 +460,8 @@ export class ClipModel implements Embedder {
   }
 
   async close(): Promise<void> {
-    const gs = await Promise.all([this.imageGraph, this.textGraph]);
+    // a tower that failed to compile has nothing to release
+    const gs = await Promise.all([this.imageGraph, this.textGraph].map((g) => g?.catch(() => undefined)));
     await Promise.all(gs.map((g) => g?.release()));
     await this.pool?.close();
     this.imageGraph = this.textGraph = undefined;

@@ -7,14 +7,10 @@ import fs from "node:fs";
 import path from "node:path";
 import type { ClipModel } from "../clip/model.js";
 import { UserError } from "../errors.js";
-import { shardFiles } from "../weights/checkpoint.js";
+import { type FileStamp, fileStamps } from "../weights/checkpoint.js";
 
 /** A weights file as it was when hashed (size and mtime let a later check skip re-hashing). */
-export interface WeightsFileStamp {
-  path: string;
-  size: number;
-  mtimeMs: number;
-}
+export type WeightsFileStamp = FileStamp;
 
 /** What the table records about its model (JSON in the table's schema metadata). */
 export interface ModelIdentity {
@@ -28,18 +24,6 @@ export interface ModelIdentity {
   config: unknown;
   preprocess: unknown;
   embed_dim: number;
-}
-
-/** The files holding a checkpoint's weights: the file itself, or a sharded index and its shards. */
-function weightFilesOf(weightsFile: string): string[] {
-  if (!weightsFile.endsWith(".index.json")) return [weightsFile];
-  const dir = path.dirname(weightsFile);
-  return [weightsFile, ...shardFiles(weightsFile).map((f) => path.join(dir, f))];
-}
-
-function stamp(file: string): WeightsFileStamp {
-  const st = fs.statSync(file);
-  return { path: path.resolve(file), size: st.size, mtimeMs: st.mtimeMs };
 }
 
 /** sha256 of files' bytes in order, streamed (a ViT-B-32 is 600 MB). */
@@ -62,7 +46,7 @@ function fingerprintOf(config: unknown, preprocess: unknown, weightsSha: string)
  */
 export async function modelIdentity(model: ClipModel, known?: ModelIdentity): Promise<ModelIdentity> {
   if (!model.weightsFile) throw new UserError(`${model.source}: the model was not loaded from a checkpoint file, so an index cannot record which weights it holds`);
-  const files = weightFilesOf(model.weightsFile).map(stamp);
+  const files = fileStamps(model.weightsFile);
   const same = known && known.files.length === files.length && known.files.every((f, i) => f.path === files[i]!.path && f.size === files[i]!.size && f.mtimeMs === files[i]!.mtimeMs);
   const weightsSha = same ? known.weights_sha256 : await hashFiles(files.map((f) => f.path));
   return {

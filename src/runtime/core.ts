@@ -10,6 +10,21 @@ import type { Tensor } from "../ir/tensor.js";
 import type { Emitted, GraphInput } from "../onnx/emit.js";
 import { UserError, InternalError } from "../errors.js";
 
+/** Where and under which key `CompiledGraph.compile` keeps a session's optimized model (Node only; runtime/cache.node.ts). */
+export interface SessionCache {
+  /** The cache directory (created when missing). */
+  dir: string;
+  /** What determines the weights, e.g. a checkpoint file's path, size and mtime, the tower and precision. */
+  key: string;
+  /**
+   * Entries of the same group and session options with another key are removed when a new one is
+   * written (e.g. group: a checkpoint's path and tower; key: also the file's size and mtime).
+   */
+  group?: string;
+  /** Graphs whose params hold fewer bytes are not cached (default 0: all). */
+  minWeightBytes?: number;
+}
+
 /** A host tensor: data plus concrete shape. */
 export interface HostTensor {
   data: HostArray;
@@ -37,6 +52,12 @@ export interface CompileOptions {
   onWeightsCopied?: () => void;
   /** Where ORT writes its optimized model, for inspection (Node only). */
   optimizedModelPath?: string;
+  /**
+   * Keep ORT's optimized model on disk between processes (Node only, inference weights): a later
+   * compile of the same graph with the same key and session options builds its session from that
+   * file, without emitting the graph or asking `weights` for anything.
+   */
+  cache?: SessionCache;
   /** Profile every run: ORT writes a Chrome-trace JSON file named with this prefix at `endProfiling()` (Node only). */
   profilePrefix?: string;
   /** The ONNX Runtime adapter that builds the session (default: the one loaded last, Node's or the browser's). */

@@ -34,13 +34,15 @@ import {
   OPEN_CLIP_BIN,
   OPEN_CLIP_CONFIG,
   OPEN_CLIP_SAFETENSORS,
+  type FileStamp,
+  fileStamps,
   readJson,
   shardFiles,
 } from "./layout.js";
 import { hfTokenizerFiles, parseReferenceMerges } from "../tokenizer/vocab.js";
 import type { Vocabulary } from "../tokenizer/bpe.js";
 import { toFloat32 } from "./dtype.js";
-import { readTensorsFile, writeFileAtomic, writeSafetensorsFile } from "./files.js";
+import { readSafetensorsHeaderFile, readTensorsFile, writeFileAtomic, writeSafetensorsFile } from "./files.js";
 import { hfConfigJson, hfPreprocessorJson, hfToOpenClip, inferHfConfig, isHfState, openClipToHf, preprocessFromHf } from "./hf.js";
 import type { TensorToWrite } from "./safetensors.js";
 import type { Int8Tensor } from "../models/clip/int8.js";
@@ -73,14 +75,28 @@ export interface LoadedCheckpoint {
   /** True when the config was inferred from tensor shapes (no config file). */
   inferred: boolean;
   tokenizer: TokenizerFiles;
+  /** True when `LoadOptions.only` left tensors unread: `readCheckpointTensors` reads them. */
+  partial: boolean;
+  /** The weight files as they were read (`readCheckpointTensors` refuses files changed since). */
+  stamps: FileStamp[];
 }
 
 export interface LoadOptions {
   /** For configs inferred from shapes: QuickGELU (default true, as OpenAI's weights need). */
   quickGelu?: boolean;
+  /**
+   * Read the data of only the tensors whose key passes (e.g. one tower's); every key's shape is
+   * still checked against the config, from the file's header. Honoured for safetensors weights
+   * (one file or shards) with OpenAI/open_clip keys; other layouts are read whole
+   * (`LoadedCheckpoint.partial` says which happened).
+   */
+  only?: (key: string) => boolean;
 }
 
 export {
+  type FileStamp,
+  fileStamps,
+  weightFiles,
   BPE_VOCAB,
   HF_BIN,
   HF_BIN_INDEX,
@@ -113,20 +129,20 @@ function findTokenizer(dir: string): TokenizerFiles {
 
 /**
  * Reads a weights file (safetensors or PyTorch zip, by content) as float32 tensors; an
- * *.index.json reads all its shards.
+ * *.index.json reads all its shards. `filter` keeps the keys that pass (safetensors: only their bytes are read).
  */
-export function readStateFile(file: string): { state: StateDict; format: "safetensors" | "torch" } {
+export function readStateFile(file: string, filter?: (key: string) => boolean): { state: StateDict; format: "safetensors" | "torch" } {
   if (file.endsWith(".index.json")) {
     const state: StateDict = new Map();
     let format: "safetensors" | "torch" = "safetensors";
     for (const shard of shardFiles(file)) {
-      const r = readStateFile(path.join(path.dirname(file), shard));
+      const r = readStateFile(path.join(path.dirname(file), shard), filter);
       format = r.format;
       for (const [k, t] of r.state) state.set(k, t);
     }
     return { state, format };
   }
-  const { tensors, format } = readTensorsFile(file);
+  const { tensors, format } = readTensorsFile(file, { filter });
   const state: StateDict = new Map();
   for (const [k, t] of tensors) state.set(k, { shape: t.shape, data: toFloat32(t) });
   return { state, format };
@@ -176,6 +192,7 @@ function locate(p: string): { dir: string; weights: string; ocConfig?: string; h
 export function loadCheckpoint(p: string, opts: LoadOptions = {}): LoadedCheckpoint {
   const loc = locate(p);
   const tokenizer = findTokenizer(loc.dir);
+  const stamps = fileStamps(loc.weights);
   const doc = loc.ocConfig ? readJson(loc.ocConfig) : undefined;
   const marker = typeof doc === "object" && doc !== null ? (doc as Record<string, unknown>)[INT8_CONFIG_KEY] : undefined;
   if (marker !== undefined) {
@@ -183,8 +200,10 @@ export function loadCheckpoint(p: string, opts: LoadOptions = {}): LoadedCheckpo
     const { config, preprocess } = parseOpenClipConfig(doc, loc.ocConfig);
     const { state, int8 } = readInt8State(loc.weights, marker, loc.ocConfig!);
     checkState(config, state, `${loc.weights} (config from ${loc.ocConfig})`);
-    return { config, preprocess, state, int8, source: "open_clip", dir: loc.dir, weightsFile: loc.weights, inferred: false, tokenizer };
+    return { config, preprocess, state, int8, source: "open_clip", dir: loc.dir, weightsFile: loc.weights, inferred: false, tokenizer, partial: false, stamps };
   }
+  const part = opts.only ? loadPart(loc, doc, opts.only, opts) : undefined;
+  if (part) return { ...part, tokenizer, stamps };
   const { state: raw, format } = readStateFile(loc.weights);
 
   if (isHfState(raw.keys())) {
@@ -194,7 +213,7 @@ export function loadCheckpoint(p: string, opts: LoadOptions = {}): LoadedCheckpo
     checkState(config, state, loc.weights);
     const pre = path.join(loc.dir, HF_PREPROCESSOR);
     const preprocess = exists(pre) ? preprocessFromHf(readJson(pre), config.vision_cfg.image_size) : defaultPreprocess(config.vision_cfg.image_size);
-    return { config, preprocess, state, int8: new Map(), source: "hf", dir: loc.dir, weightsFile: loc.weights, inferred: !loc.hfConfig, tokenizer };
+    return { config, preprocess, state, int8: new Map(), source: "hf", dir: loc.dir, weightsFile: loc.weights, inferred: !loc.hfConfig, tokenizer, partial: false, stamps };
   }
 
   const state: StateDict = new Map();
@@ -212,7 +231,58 @@ export function loadCheckpoint(p: string, opts: LoadOptions = {}): LoadedCheckpo
     source = format === "torch" ? "torch" : "open_clip";
     checkState(config, state, loc.weights);
   }
-  return { config, preprocess, state, int8: new Map(), source, dir: loc.dir, weightsFile: loc.weights, inferred: !loc.ocConfig, tokenizer };
+  return { config, preprocess, state, int8: new Map(), source, dir: loc.dir, weightsFile: loc.weights, inferred: !loc.ocConfig, tokenizer, partial: false, stamps };
+}
+
+/** Every tensor's shape of safetensors weights (all shards of an *.index.json), from the headers alone; undefined for PyTorch files. */
+function safetensorsShapes(weights: string): Map<string, { shape: number[] }> | undefined {
+  const files = weights.endsWith(".index.json") ? shardFiles(weights).map((f) => path.join(path.dirname(weights), f)) : [weights];
+  const shapes = new Map<string, { shape: number[] }>();
+  for (const f of files) {
+    const h = readSafetensorsHeaderFile(f);
+    if (!h) return undefined;
+    for (const [k, e] of h.entries) if (!OPENAI_EXTRAS.test(k)) shapes.set(k, { shape: e.shape });
+  }
+  return shapes;
+}
+
+/**
+ * loadCheckpoint reading only the tensors `only` passes, for safetensors weights in
+ * OpenAI/open_clip keys (the config is checked against every key's shape from the headers);
+ * undefined for the layouts read whole.
+ */
+function loadPart(loc: ReturnType<typeof locate>, doc: unknown, only: (key: string) => boolean, opts: LoadOptions): Omit<LoadedCheckpoint, "tokenizer" | "stamps"> | undefined {
+  const shapes = safetensorsShapes(loc.weights);
+  if (!shapes || isHfState(shapes.keys())) return undefined;
+  let config: ClipConfig;
+  let preprocess: PreprocessCfg;
+  if (loc.ocConfig) {
+    ({ config, preprocess } = parseOpenClipConfig(doc, loc.ocConfig));
+    checkState(config, shapes, `${loc.weights} (config from ${loc.ocConfig})`);
+  } else {
+    config = inferConfig(shapes, { quickGelu: opts.quickGelu }, loc.weights);
+    preprocess = defaultPreprocess(config.vision_cfg.image_size);
+    checkState(config, shapes, loc.weights);
+  }
+  const { state } = readStateFile(loc.weights, (k) => only(k) && !OPENAI_EXTRAS.test(k));
+  return { config, preprocess, state, int8: new Map(), source: "open_clip", dir: loc.dir, weightsFile: loc.weights, inferred: !loc.ocConfig, partial: true };
+}
+
+/**
+ * Reads more tensors of a checkpoint that `loadCheckpoint` read in part (`only`): float32, by
+ * OpenAI/open_clip key. Throws a UserError when the weight files changed since they were loaded.
+ */
+export function readCheckpointTensors(ck: Pick<LoadedCheckpoint, "weightsFile" | "stamps">, only: (key: string) => boolean): StateDict {
+  const now = fileStamps(ck.weightsFile);
+  const changed = now.find((f, i) => f.path !== ck.stamps[i]?.path || f.size !== ck.stamps[i]?.size || f.mtimeMs !== ck.stamps[i]?.mtimeMs);
+  if (changed || now.length !== ck.stamps.length) {
+    const was = ck.stamps.find((f) => f.path === changed?.path);
+    throw new UserError(
+      `${changed?.path ?? ck.weightsFile} changed since the model was loaded (${was ? `${was.size} bytes, mtime ${new Date(was.mtimeMs).toISOString()}` : "other files"}; ` +
+        `now ${changed ? `${changed.size} bytes, mtime ${new Date(changed.mtimeMs).toISOString()}` : `${now.length} files`}): load the model again`,
+    );
+  }
+  return readStateFile(ck.weightsFile, (k) => only(k) && !OPENAI_EXTRAS.test(k)).state;
 }
 
 /** Options of `saveCheckpoint` / `saveHfCheckpoint`: preprocessing and tokenizer files to write beside the weights. */

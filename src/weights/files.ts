@@ -3,7 +3,15 @@ import fs from "node:fs";
 import path from "node:path";
 import { UserError } from "../errors.js";
 import type { RawTensor } from "./dtype.js";
-import { type SafetensorsContents, type SafetensorsReadOptions, type TensorsToWrite, planSafetensors, readSafetensorsFrom } from "./safetensors.js";
+import {
+  type SafetensorsContents,
+  type SafetensorsHeader,
+  type SafetensorsReadOptions,
+  type TensorsToWrite,
+  parseSafetensorsHeader,
+  planSafetensors,
+  readSafetensorsFrom,
+} from "./safetensors.js";
 import type { ByteSource } from "./source.js";
 import { type TorchContents, type TorchReadOptions, readTorchZipFrom } from "./torchzip.js";
 
@@ -64,16 +72,33 @@ export function readTorchFile(file: string, opts: TorchReadOptions = {}): TorchC
   return withFile(file, (src) => readTorchZipFrom(src, opts));
 }
 
-/** Reads tensors from .safetensors or a PyTorch zip, by content (not by extension). */
-export function readTensorsFile(file: string, opts: { upcast?: boolean } = {}): { tensors: Map<string, RawTensor>; format: "safetensors" | "torch" } {
+/** Whether a source holds a PyTorch checkpoint rather than safetensors, by content (not by extension). */
+function isTorchSource(src: FileSource): boolean {
+  // zip (torch >= 1.6) starts "PK"; safetensors has "{" after its 8-byte length; a pickle starts 0x80
+  const head = src.read(0, Math.min(9, src.size));
+  const isZip = head.length >= 2 && head[0] === 0x50 && head[1] === 0x4b;
+  const isSafetensors = head.length === 9 && head[8] === 0x7b;
+  return isZip || (!isSafetensors && head[0] === 0x80);
+}
+
+/**
+ * Reads tensors from .safetensors or a PyTorch zip, by content (not by extension). `filter`
+ * keeps the tensors whose name passes (a safetensors file reads only their bytes).
+ */
+export function readTensorsFile(file: string, opts: { upcast?: boolean; filter?: (name: string) => boolean } = {}): { tensors: Map<string, RawTensor>; format: "safetensors" | "torch" } {
   return withFile(file, (src) => {
-    // zip (torch >= 1.6) starts "PK"; safetensors has "{" after its 8-byte length; a pickle starts 0x80
-    const head = src.read(0, Math.min(9, src.size));
-    const isZip = head.length >= 2 && head[0] === 0x50 && head[1] === 0x4b;
-    const isSafetensors = head.length === 9 && head[8] === 0x7b;
-    if (isZip || (!isSafetensors && head[0] === 0x80)) return { tensors: readTorchZipFrom(src, opts).tensors, format: "torch" as const };
+    if (isTorchSource(src)) {
+      const { tensors } = readTorchZipFrom(src, opts);
+      if (opts.filter) for (const k of [...tensors.keys()]) if (!opts.filter(k)) tensors.delete(k);
+      return { tensors, format: "torch" as const };
+    }
     return { tensors: readSafetensorsFrom(src, opts).tensors, format: "safetensors" as const };
   });
+}
+
+/** The header (names, dtypes, shapes, offsets) of a safetensors file without its data; undefined for a PyTorch file. */
+export function readSafetensorsHeaderFile(file: string): SafetensorsHeader | undefined {
+  return withFile(file, (src) => (isTorchSource(src) ? undefined : parseSafetensorsHeader(src)));
 }
 
 /** Writes `bytes` chunks to `file` atomically: a temporary file in the same directory, then rename. */

@@ -4,6 +4,7 @@
  * tensor readers. Node only (reads the index file).
  */
 import fs from "node:fs";
+import path from "node:path";
 import { UserError } from "../errors.js";
 
 export const OPEN_CLIP_CONFIG = "open_clip_config.json";
@@ -44,4 +45,31 @@ export function shardFiles(indexFile: string): string[] {
     if (typeof f !== "string" || !/^[\w.-]+$/.test(f) || f.startsWith(".")) throw new UserError(`${indexFile}: invalid shard file name ${JSON.stringify(f)}`);
   }
   return files;
+}
+
+/** A file as it was when read: size and mtime let a later reader tell whether it changed. */
+export interface FileStamp {
+  path: string;
+  size: number;
+  mtimeMs: number;
+}
+
+/** The files holding a checkpoint's weights: the file itself, or a sharded index and its shards. */
+export function weightFiles(weightsFile: string): string[] {
+  if (!weightsFile.endsWith(".index.json")) return [weightsFile];
+  const dir = path.dirname(weightsFile);
+  return [weightsFile, ...shardFiles(weightsFile).map((f) => path.join(dir, f))];
+}
+
+/** Stamps (absolute path, size, mtime) of a checkpoint's weight files, in `weightFiles` order. */
+export function fileStamps(weightsFile: string): FileStamp[] {
+  return weightFiles(weightsFile).map((f) => {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(f);
+    } catch (e) {
+      throw new UserError(`cannot read ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    return { path: path.resolve(f), size: st.size, mtimeMs: st.mtimeMs };
+  });
 }
