@@ -1,6 +1,7 @@
 /** @file Training throughput (issue 7): `clip train` against a PyTorch training loop on the same model,
  * initial weights, batch and Flickr8k data, one run, one machine.
- * Run: node dist/bench/train/train.js [--batch 128] [--steps 12] [--threads N] */
+ * Run: node dist/bench/train/train.js [--batch 128] [--steps 12] [--threads N] [--config recipes/X.json]
+ * (default recipes/flickr8k-small.json, the ViT; recipes/flickr8k-rn64w32.json is the ModifiedResNet recipe) */
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
