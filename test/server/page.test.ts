@@ -41,7 +41,12 @@ test("the page: text search, slider, more like this, image search, zero-shot bar
   const backend = await MemoryBackend.create(model);
   const s = await start(model, { search: backend });
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), "clip-serve-chromium-"));
-  const ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: ARGS, headless: true, viewport: { width: 1280, height: 900 } });
+  // a browser that cannot start must not leave the server holding the test process open
+  const ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: ARGS, headless: true, viewport: { width: 1280, height: 900 } }).catch(async (e: unknown) => {
+    await s.close();
+    await model.dispose();
+    throw e;
+  });
   try {
     const page = ctx.pages()[0] ?? (await ctx.newPage());
     const problems: string[] = [];
@@ -136,10 +141,15 @@ test("the page: text search, slider, more like this, image search, zero-shot bar
 });
 
 test("the page without an index says how to get one, and the playground still works", async () => {
+  assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium (as .ci/run does)`);
   const model = await loadModel("vit-tiny");
   const s = await start(model);
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), "clip-serve-chromium-"));
-  const ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: ARGS, headless: true });
+  const ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: ARGS, headless: true }).catch(async (e: unknown) => {
+    await s.close();
+    await model.dispose();
+    throw e;
+  });
   try {
     const page = ctx.pages()[0] ?? (await ctx.newPage());
     await page.goto(`${s.url}/`);
