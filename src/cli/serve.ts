@@ -6,7 +6,8 @@ import fs from "node:fs";
 import { type Command, Option } from "commander";
 import { SUMMARIES } from "./summaries.js";
 import { UserError } from "../errors.js";
-import { ClipModel } from "../clip/model.js";
+import { ThreadedClipModel } from "../clip/threaded.node.js";
+import type { SearchModel } from "../index/search.js";
 import type { SearchBackend } from "../server/backend.js";
 import { createServer } from "../server/app.js";
 import { DEFAULT_BATCHING, DEFAULT_LIMITS } from "../server/limits.js";
@@ -35,7 +36,7 @@ interface ServeOpts {
  * the served model (which must be the one the index was built with); images are read by row id
  * from the files the index holds (dataset samples have no file: 404).
  */
-async function openSearchBackend(db: string, model: ClipModel): Promise<SearchBackend> {
+async function openSearchBackend(db: string, model: SearchModel): Promise<SearchBackend> {
   // loaded only with --db: LanceDB is a native module
   const { openIndex, search, checkModel, sqlString } = await import("../index/index.js");
   const index = await openIndex(db);
@@ -62,7 +63,8 @@ async function openSearchBackend(db: string, model: ClipModel): Promise<SearchBa
 }
 
 async function runServe(o: ServeOpts): Promise<void> {
-  const model = await ClipModel.load(modelDir(o.model), { threads: o.threads, truncate: "error", batchSize: o.maxBatch, precision: o.precision });
+  // the sessions run in a worker thread: HTTP requests are read, checked and tokenized while a batch runs
+  const model = await ThreadedClipModel.load(modelDir(o.model), { threads: o.threads, truncate: "error", batchSize: o.maxBatch, precision: o.precision });
   let search: SearchBackend | undefined;
   try {
     search = o.db !== undefined ? await openSearchBackend(o.db, model) : undefined;
