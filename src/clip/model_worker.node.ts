@@ -53,13 +53,11 @@ const port = parentPort!;
 const post = (m: WorkerMessage, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
 const init = workerData as WorkerInit;
 
-let model: ClipModel;
-try {
-  model = await ClipModel.load(init.ref, { ...init.opts, onWarning: (message) => post({ type: "warning", message }) });
-} catch (e) {
+const model = await ClipModel.load(init.ref, { ...init.opts, onWarning: (message) => post({ type: "warning", message }) }).catch((e: unknown) => {
+  // the caller terminates this thread once it has read why
   post({ type: "loadError", error: failure(e) });
-  process.exit(0);
-}
+  return new Promise<never>(() => port.on("message", () => undefined));
+});
 
 let vocabulary: WorkerReady["vocabulary"];
 try {

@@ -21,6 +21,9 @@ import { tokenIds } from "./tokens.js";
 /** Options of `ThreadedClipModel.load`: ClipModel's, but for the download progress callback (the worker loads). */
 export type ThreadedModelOptions = ModelOptions & Omit<HubOptions, "onDownload">;
 
+/** How long close() waits for the worker to finish its queued runs and end by itself. */
+const CLOSE_GRACE_MS = 60_000;
+
 const isEncoded = (x: ImageInput): x is string | Uint8Array => typeof x === "string" || x instanceof Uint8Array;
 
 const asError = (f: WorkerFailure): Error => (f.user ? new UserError(f.message) : new InternalError(`model worker: ${f.message}`));
@@ -107,7 +110,7 @@ export class ThreadedClipModel implements Embedder {
     const p = this.pending.get(m.id);
     if (!p) return;
     this.pending.delete(m.id);
-    if (this.pending.size === 0) this.worker.unref(); // an idle worker does not keep the process alive
+    if (this.pending.size === 0 && !this.closed) this.worker.unref(); // an idle worker does not keep the process alive
     if (m.type === "result") p.resolve(m.data);
     else p.reject(asError(m.error));
   }
@@ -121,8 +124,8 @@ export class ThreadedClipModel implements Embedder {
 
   /** Sends a run to the worker; resolves with its raw [n, embedDim] rows. */
   private send(req: WorkerRun, transfer: ArrayBuffer[]): Promise<Float32Array> {
-    if (this.dead) return Promise.reject(this.dead);
     if (this.closed) return Promise.reject(new InternalError("ThreadedClipModel used after close()"));
+    if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
     return new Promise<Float32Array>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -228,13 +231,16 @@ export class ThreadedClipModel implements Embedder {
   /** Lets the runs already sent finish (the worker takes them in order), then releases the sessions and ends the worker thread and the image pool. */
   close(): Promise<void> {
     this.closed ??= (async () => {
+      this.worker.ref();
       await this.pool?.close();
       this.pool = undefined;
       if (this.dead) return;
       const exited = new Promise<void>((r) => this.worker.once("exit", () => r()));
-      this.worker.ref();
       this.worker.postMessage({ op: "close" });
+      // the worker answers what it was sent, releases the sessions and ends; a stuck one is ended after a grace period
+      const grace = setTimeout(() => void this.worker.terminate(), CLOSE_GRACE_MS);
       await exited;
+      clearTimeout(grace);
     })();
     return this.closed;
   }
