@@ -24,6 +24,7 @@ interface ServeOpts {
   precision: Precision;
   maxBatch: number;
   maxWaitMs: number;
+  maxInFlight: number;
   maxQueue: number;
   timeoutMs: number;
   maxBodyMb: number;
@@ -74,7 +75,7 @@ async function runServe(o: ServeOpts): Promise<void> {
   }
   const server = await createServer(model, {
     search,
-    batching: { maxBatch: o.maxBatch, maxWaitMs: o.maxWaitMs, maxQueue: o.maxQueue, timeoutMs: o.timeoutMs },
+    batching: { maxBatch: o.maxBatch, maxWaitMs: o.maxWaitMs, maxQueue: o.maxQueue, timeoutMs: o.timeoutMs, maxInFlight: o.maxInFlight },
     limits: { maxBodyBytes: o.maxBodyMb, maxImageBytes: o.maxImageMb, maxPixels: o.maxPixels },
   });
   let address: string;
@@ -121,6 +122,7 @@ export function register(program: Command): void {
     .addOption(precisionOption())
     .option("--max-batch <n>", "items per model call", intArg("--max-batch"), DEFAULT_BATCHING.maxBatch)
     .option("--max-wait-ms <ms>", "how long an idle model waits for more requests to batch", intArg("--max-wait-ms", 0), DEFAULT_BATCHING.maxWaitMs)
+    .option("--max-in-flight <n>", "model calls per tower at once: beyond the first, a full batch is prepared (images decoded) while the model runs", intArg("--max-in-flight"), DEFAULT_BATCHING.maxInFlight)
     .option("--max-queue <n>", "requests waiting per tower before 503", intArg("--max-queue"), DEFAULT_BATCHING.maxQueue)
     .option("--timeout-ms <ms>", "answer 504 when a request waits longer", intArg("--timeout-ms"), DEFAULT_BATCHING.timeoutMs)
     .addOption(new Option("--max-body-mb <n>", "request body limit in MiB (413 beyond)").argParser(mibArg("--max-body-mb")).default(DEFAULT_LIMITS.maxBodyBytes, String(DEFAULT_LIMITS.maxBodyBytes / 1048576)))
