@@ -124,7 +124,7 @@ export class ThreadedClipModel implements Embedder {
 
   /** Sends a run to the worker; resolves with its raw [n, embedDim] rows. */
   private send(req: WorkerRun, transfer: ArrayBuffer[]): Promise<Float32Array> {
-    if (this.closed) return Promise.reject(new InternalError("ThreadedClipModel used after close()"));
+    if (this.closed) return Promise.reject(new UserError("ThreadedClipModel used after close()"));
     if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
     return new Promise<Float32Array>((resolve, reject) => {
@@ -158,7 +158,7 @@ export class ThreadedClipModel implements Embedder {
   /** Runs token ids [n, context_length] through the text tower in the worker. */
   async encodeTokens(ids: BigInt64Array, n: number, opts: EncodeOptions = {}): Promise<Embeddings> {
     if (ids.length !== n * this.contextLength) throw new UserError(`encodeTokens: ${ids.length} ids for ${n} texts of ${this.contextLength}`);
-    const own = ids.buffer instanceof ArrayBuffer && ids.byteLength === ids.buffer.byteLength ? ids : ids.slice();
+    const own = ids.slice(); // moved to the worker: the caller's array stays usable
     const data = await this.send({ op: "tokens", ids: own, n }, [own.buffer as ArrayBuffer]);
     opts.onProgress?.(n, n);
     return this.finish(data, n, opts);

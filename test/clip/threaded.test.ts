@@ -64,6 +64,7 @@ test("the caller's event loop runs while the worker encodes, and concurrent call
     ticking = false;
     maxGap = Math.max(maxGap, performance.now() - last);
     assert.ok(maxGap < ms / 2, `the event loop stalled ${maxGap.toFixed(1)} ms of ${ms.toFixed(1)} ms of encoding`);
+    assert.equal(ids.length, texts.length * model.contextLength, "the caller's ids are not moved to the worker");
     singles.forEach((s, i) => {
       assert.deepEqual(s, alone[i]);
       for (let j = 0; j < s.dims[1]; j++) assert.ok(Math.abs(s.data[j]! - batch!.data[i * s.dims[1] + j]!) < 1e-5);
