@@ -18,6 +18,7 @@
 // The model: load a checkpoint, embed images and texts.
 export { ClipModel, imageConfig, type EmbedOptions, type HubOptions, type ImageInput, type Matrix, type ModelOptions } from "./clip/model.js";
 export type { Embedder, Embeddings, EncodeOptions } from "./clip/embedder.js";
+export { ThreadedClipModel, type ThreadedModelOptions } from "./clip/threaded.node.js";
 
 // Zero-shot classification with prompt ensembling.
 export { ZeroShotClassifier, type LabelScore, type ZeroShotClassifierOptions } from "./eval/classifier.js";

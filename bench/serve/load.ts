@@ -5,6 +5,7 @@
  * (`clip serve`), the clients here, over loopback.
  *
  *   node dist/bench/serve/load.js --model DIR [--requests 512] [--clients 64] [--rounds 5] [--soak-seconds 300] [--ceiling]
+ *                                 [--sides text,image] [--serve-args "--threads 1"]
  *
  * Each round sends `requests / 4` requests one at a time, then `requests` from the clients
  * (images: a quarter of those counts); medians over the rounds.
@@ -37,6 +38,7 @@ const clients = Number(arg("clients", "64"));
 const soakSeconds = Number(arg("soak-seconds", "300"));
 const rounds = Number(arg("rounds", "5"));
 const extra = arg("serve-args", "").split(" ").filter(Boolean);
+const sides = arg("sides", "text,image").split(",");
 
 /** Starts `clip serve` on a free port; resolves with its base URL. */
 async function startServer(): Promise<{ url: string; child: ChildProcess }> {
@@ -164,7 +166,8 @@ async function main(): Promise<void> {
     await load(url, textBody, 64, 8);
     await load(url, imageBody, 32, 8);
     // sequential and concurrent alternate, `rounds` times: a load swing from other jobs hits both sides
-    for (const [name, body, count] of [["text", textBody, requests], ["image", imageBody, Math.max(64, requests / 4)]] as [string, Body, number][]) {
+    const all: [string, Body, number][] = [["text", textBody, requests], ["image", imageBody, Math.max(64, requests / 4)]];
+    for (const [name, body, count] of all.filter(([side]) => sides.includes(side))) {
       const runs: { sequential: Run; concurrent: Run; speedup: number }[] = [];
       for (let r = 0; r < rounds; r++) {
         const seq = strip(await load(url, body, count / 4, 1));

@@ -6,7 +6,8 @@ import fs from "node:fs";
 import { type Command, Option } from "commander";
 import { SUMMARIES } from "./summaries.js";
 import { UserError } from "../errors.js";
-import { ClipModel } from "../clip/model.js";
+import { ThreadedClipModel } from "../clip/threaded.node.js";
+import type { SearchModel } from "../index/search.js";
 import type { SearchBackend } from "../server/backend.js";
 import { createServer } from "../server/app.js";
 import { DEFAULT_BATCHING, DEFAULT_LIMITS } from "../server/limits.js";
@@ -23,6 +24,7 @@ interface ServeOpts {
   precision: Precision;
   maxBatch: number;
   maxWaitMs: number;
+  maxInFlight: number;
   maxQueue: number;
   timeoutMs: number;
   maxBodyMb: number;
@@ -35,7 +37,7 @@ interface ServeOpts {
  * the served model (which must be the one the index was built with); images are read by row id
  * from the files the index holds (dataset samples have no file: 404).
  */
-async function openSearchBackend(db: string, model: ClipModel): Promise<SearchBackend> {
+async function openSearchBackend(db: string, model: SearchModel): Promise<SearchBackend> {
   // loaded only with --db: LanceDB is a native module
   const { openIndex, search, checkModel, sqlString } = await import("../index/index.js");
   const index = await openIndex(db);
@@ -62,7 +64,8 @@ async function openSearchBackend(db: string, model: ClipModel): Promise<SearchBa
 }
 
 async function runServe(o: ServeOpts): Promise<void> {
-  const model = await ClipModel.load(modelDir(o.model), { threads: o.threads, truncate: "error", batchSize: o.maxBatch, precision: o.precision });
+  // the sessions run in a worker thread: HTTP requests are read, checked and tokenized while a batch runs
+  const model = await ThreadedClipModel.load(modelDir(o.model), { threads: o.threads, truncate: "error", batchSize: o.maxBatch, precision: o.precision });
   let search: SearchBackend | undefined;
   try {
     search = o.db !== undefined ? await openSearchBackend(o.db, model) : undefined;
@@ -72,7 +75,7 @@ async function runServe(o: ServeOpts): Promise<void> {
   }
   const server = await createServer(model, {
     search,
-    batching: { maxBatch: o.maxBatch, maxWaitMs: o.maxWaitMs, maxQueue: o.maxQueue, timeoutMs: o.timeoutMs },
+    batching: { maxBatch: o.maxBatch, maxWaitMs: o.maxWaitMs, maxQueue: o.maxQueue, timeoutMs: o.timeoutMs, maxInFlight: o.maxInFlight },
     limits: { maxBodyBytes: o.maxBodyMb, maxImageBytes: o.maxImageMb, maxPixels: o.maxPixels },
   });
   let address: string;
@@ -119,6 +122,7 @@ export function register(program: Command): void {
     .addOption(precisionOption())
     .option("--max-batch <n>", "items per model call", intArg("--max-batch"), DEFAULT_BATCHING.maxBatch)
     .option("--max-wait-ms <ms>", "how long an idle model waits for more requests to batch", intArg("--max-wait-ms", 0), DEFAULT_BATCHING.maxWaitMs)
+    .option("--max-in-flight <n>", "model calls per tower at once: beyond the first, a full batch is prepared (images decoded) while the model runs", intArg("--max-in-flight"), DEFAULT_BATCHING.maxInFlight)
     .option("--max-queue <n>", "requests waiting per tower before 503", intArg("--max-queue"), DEFAULT_BATCHING.maxQueue)
     .option("--timeout-ms <ms>", "answer 504 when a request waits longer", intArg("--timeout-ms"), DEFAULT_BATCHING.timeoutMs)
     .addOption(new Option("--max-body-mb <n>", "request body limit in MiB (413 beyond)").argParser(mibArg("--max-body-mb")).default(DEFAULT_LIMITS.maxBodyBytes, String(DEFAULT_LIMITS.maxBodyBytes / 1048576)))

@@ -14,6 +14,7 @@ import type { PullProgress } from "../weights/hub/pull.js";
 import type { FileStamp, LoadedCheckpoint } from "../weights/checkpoint.js";
 import type { ClipConfig, PreprocessCfg, StateDict } from "../models/clip/config.js";
 import type { EncodeOptions, Embedder, Embeddings, PartialEmbeddings } from "./embedder.js";
+import { tokenIds } from "./tokens.js";
 import { encodeImage, encodeText, paramLeaves } from "../models/clip/towers.js";
 import { INT8_SCALE_SUFFIX, type Int8Tensor, int8Keys, type Precision, quantizeLinear } from "../models/clip/int8.js";
 
@@ -275,8 +276,10 @@ export class ClipModel implements Embedder {
 
   private texts(): Promise<CompiledGraph> {
     this.textGraph ??= (() => {
-      const tokens = T.input("tokens", "int64", ["B", this.contextLength]);
-      return this.compileTower(encodeText(this.config, tokens, paramLeaves(this.config, this.int8Set())), false);
+      // one graph for every length: each batch runs only up to its last end-of-text token (see encodeTokens)
+      const tokens = T.input("tokens", "int64", ["B", "L"]);
+      const positions = T.input("positions", "int64", ["L"]);
+      return this.compileTower(encodeText(this.config, tokens, paramLeaves(this.config, this.int8Set()), positions), false);
     })();
     return this.textGraph;
   }
@@ -303,14 +306,7 @@ export class ClipModel implements Embedder {
 
   /** Token ids [n, context_length] for texts, with the truncation policy. */
   tokenize(texts: string[]): BigInt64Array {
-    const { data } = this.tokenizer.tokenizeTensor(texts, {
-      contextLength: this.contextLength,
-      truncate: this.opts.truncate ?? "warn",
-      onWarning: (m, st) => (this.opts.onWarning ?? ((s: string) => process.stderr.write(`clip: warning: ${s}\n`)))(m, st.texts),
-    });
-    const ids = new BigInt64Array(data.length);
-    for (let i = 0; i < data.length; i++) ids[i] = BigInt(data[i]);
-    return ids;
+    return tokenIds(this.tokenizer, texts, this.contextLength, this.opts);
   }
 
   async encodeTexts(texts: string[], opts: EncodeOptions = {}): Promise<Embeddings> {
@@ -318,10 +314,24 @@ export class ClipModel implements Embedder {
     return this.encodeTokens(ids, texts.length, opts);
   }
 
+  /**
+   * Encodes token ids [n, context_length]. Each batch runs at the length of its longest text (up
+   * to its last end-of-text token): the tower is causal and pools there, so the features equal
+   * the full context's.
+   */
   async encodeTokens(ids: BigInt64Array, n: number, opts: EncodeOptions = {}): Promise<Embeddings> {
-    const L = this.contextLength;
+    const ctx = this.contextLength;
+    if (ids.length !== n * ctx) throw new UserError(`encodeTokens: ${ids.length} ids for ${n} texts of ${ctx}`);
     const g = await this.texts();
-    return this.batched(g, n, (i, k) => ({ tokens: { data: ids.subarray(i * L, (i + k) * L), shape: [k, L] } }), opts);
+    return this.batched(g, n, (i, k) => {
+      const rows = ids.subarray(i * ctx, (i + k) * ctx);
+      const L = pooledLength(rows, k, ctx);
+      const tokens = L === ctx ? rows : new BigInt64Array(k * L);
+      if (tokens !== rows) for (let r = 0; r < k; r++) tokens.set(rows.subarray(r * ctx, r * ctx + L), r * L); // [k, ctx] -> [k, L]
+      const positions = new BigInt64Array(L);
+      for (let p = 0; p < L; p++) positions[p] = BigInt(p);
+      return { tokens: { data: tokens, shape: [k, L] }, positions: { data: positions, shape: [L] } };
+    }, opts);
   }
 
   async encodePixels(pixels: Float32Array, n: number, opts: EncodeOptions = {}): Promise<Embeddings> {
@@ -467,6 +477,17 @@ export class ClipModel implements Embedder {
     this.imageGraph = this.textGraph = undefined;
     this.pool = undefined;
   }
+}
+
+/** 1 + the last position any of `k` rows [k, ctx] pools at (each row's first largest id, as the graph's argmax). */
+function pooledLength(rows: BigInt64Array, k: number, ctx: number): number {
+  let L = 1;
+  for (let r = 0; r < k; r++) {
+    let at = 0;
+    for (let p = 1; p < ctx; p++) if (rows[r * ctx + p]! > rows[r * ctx + at]!) at = p;
+    L = Math.max(L, at + 1);
+  }
+  return L;
 }
 
 /** scale * a @ b^T for row-major [n, d] and [m, d]. */

@@ -39,12 +39,15 @@ function fingerprintOf(config: unknown, preprocess: unknown, weightsSha: string)
   return createHash("sha256").update(JSON.stringify({ config, preprocess, weights_sha256: weightsSha })).digest("hex");
 }
 
+/** What identifies a loaded model: `ClipModel` and `ThreadedClipModel` both have it. */
+export type IdentifiedModel = Pick<ClipModel, "weightsFile" | "source" | "config" | "preprocess" | "embedDim">;
+
 /**
  * The identity of a loaded model. `known` is an identity recorded earlier: when the weights files
  * are the same paths with the same sizes and mtimes, its hash is reused instead of reading
  * hundreds of megabytes again.
  */
-export async function modelIdentity(model: ClipModel, known?: ModelIdentity): Promise<ModelIdentity> {
+export async function modelIdentity(model: IdentifiedModel, known?: ModelIdentity): Promise<ModelIdentity> {
   if (!model.weightsFile) throw new UserError(`${model.source}: the model was not loaded from a checkpoint file, so an index cannot record which weights it holds`);
   const files = fileStamps(model.weightsFile);
   const same = known && known.files.length === files.length && known.files.every((f, i) => f.path === files[i]!.path && f.size === files[i]!.size && f.mtimeMs === files[i]!.mtimeMs);

@@ -6,7 +6,7 @@
 import type { ClipModel, ImageInput } from "../clip/model.js";
 import { normalizeRows } from "../util/vector.js";
 import { UserError } from "../errors.js";
-import { checkSameModel, modelIdentity } from "./identity.js";
+import { checkSameModel, type IdentifiedModel, modelIdentity } from "./identity.js";
 import { META_COLUMNS, metaFromRecord, type ImageMeta } from "./schema.js";
 import type { ClipIndex } from "./store.js";
 
@@ -56,10 +56,13 @@ export interface SearchResponse {
   method: string;
 }
 
-const checked = new WeakMap<ClipModel, string>();
+/** What a search needs from a model: `ClipModel` and `ThreadedClipModel` both have it. */
+export type SearchModel = IdentifiedModel & Pick<ClipModel, "embedTexts" | "embedImages">;
+
+const checked = new WeakMap<SearchModel, string>();
 
 /** Throws a UserError unless `model` is the one the index was built with (checked once per model and index). */
-export async function checkModel(index: ClipIndex, model: ClipModel): Promise<void> {
+export async function checkModel(index: ClipIndex, model: SearchModel): Promise<void> {
   const rec = index.identity;
   if (!rec || checked.get(model) === rec.fingerprint) return;
   checkSameModel(rec, await modelIdentity(model, rec), index.uri);
@@ -67,7 +70,7 @@ export async function checkModel(index: ClipIndex, model: ClipModel): Promise<vo
 }
 
 /** The normalized query vector of `q` (see SearchQuery). `model` is needed for texts and images. */
-export async function queryVector(index: ClipIndex, model: ClipModel | undefined, q: SearchQuery): Promise<Float32Array> {
+export async function queryVector(index: ClipIndex, model: SearchModel | undefined, q: SearchQuery): Promise<Float32Array> {
   const texts = [...(q.text !== undefined ? [q.text] : []), ...(q.and ?? [])];
   const nots = q.not ?? [];
   const terms: { v: Float32Array; w: number }[] = [];
@@ -139,7 +142,7 @@ export async function searchVector(index: ClipIndex, vector: Float32Array, q: Om
  * const { results } = await search(index, model, { text: "a dog on a beach", k: 5 });
  * ```
  */
-export async function search(index: ClipIndex, model: ClipModel | undefined, q: SearchQuery): Promise<SearchResponse> {
+export async function search(index: ClipIndex, model: SearchModel | undefined, q: SearchQuery): Promise<SearchResponse> {
   if (!index.exists) throw new UserError(`${index.uri}: no index here yet (run clip index --db ${index.uri} ... first)`);
   return searchVector(index, await queryVector(index, model, q), q);
 }

@@ -95,6 +95,16 @@ export function causalMask(len: number, dtype: "float32" | "float64" = "float32"
   return T.constant(m, [len, len]);
 }
 
+/**
+ * causalMask for a length known only when the graph runs: `positions` is int64 [L] holding 0..L-1
+ * (fed), and the mask [L, L] is -Infinity where the key's position is after the query's.
+ */
+export function causalMaskAt(positions: Tensor): Tensor {
+  const query = T.reshape(positions, [-1, 1]); // [L] -> [L, 1]
+  const key = T.reshape(positions, [1, -1]); // [L] -> [1, L]
+  return T.where(T.greater(key, query), T.scalar(-Infinity), 0); // [L, L]
+}
+
 export interface AttentionParams {
   inProjWeight: LinearWeight; // [3D, D]
   inProjBias: Tensor; // [3D]

@@ -1,8 +1,10 @@
 /**
  * @file Dynamic batching: concurrent requests' items are coalesced into one model call (up to
  * `maxBatch` items; a job waits at most `maxWaitMs` for company, longer only while the model is
- * busy, and whatever queued during a call goes together in the next). The queue is bounded (503 when full) and
- * every job has a deadline (504). Each caller gets back exactly the rows of its own items.
+ * busy, and whatever queued during a call goes together in the next). With `maxInFlight` 2, a
+ * full batch starts while the previous call still runs, so its preparation (image decoding)
+ * overlaps the model. The queue is bounded (503 when full) and every job has a deadline (504).
+ * Each caller gets back exactly the rows of its own items.
  */
 import { UserError } from "../errors.js";
 import { HttpError } from "./http_error.js";
@@ -16,6 +18,12 @@ export interface BatcherOptions {
   maxQueue: number;
   /** A job not answered within this many ms is refused with 504. */
   timeoutMs: number;
+  /**
+   * Calls running at once (default 1). Beyond the first, a call starts only with a full batch:
+   * `run` prepares its inputs while the previous call computes, and a model that runs one call at
+   * a time (ThreadedClipModel's worker) queues it.
+   */
+  maxInFlight?: number;
 }
 
 /** Observers for metrics. */
@@ -34,10 +42,11 @@ interface Job<I, O> {
   settled: boolean;
 }
 
-/** Runs `run` over batches of items from many callers; one call at a time. */
+/** Runs `run` over batches of items from many callers; up to `maxInFlight` calls at a time. */
 export class Batcher<I, O> {
   private queue: Job<I, O>[] = [];
-  private running = false;
+  /** Calls started and not finished. */
+  private running = 0;
   private waitTimer?: NodeJS.Timeout;
   private closed = false;
   private idle: (() => void)[] = [];
@@ -79,7 +88,7 @@ export class Batcher<I, O> {
   /** Refuses new jobs and resolves once every queued and running job is answered. */
   close(): Promise<void> {
     this.closed = true;
-    if (!this.running && this.queue.length === 0) return Promise.resolve();
+    if (this.running === 0 && this.queue.length === 0) return Promise.resolve();
     return new Promise((r) => this.idle.push(r));
   }
 
@@ -91,15 +100,18 @@ export class Batcher<I, O> {
 
   /**
    * Calls the model now when a full batch waits (or on close), else when the oldest waiting job
-   * has waited maxWaitMs: no job waits longer than that for company.
+   * has waited maxWaitMs: no job waits longer than that for company. While a call runs, only a
+   * full batch starts another (up to maxInFlight); the rest waits for the model to be free.
    */
   private schedule(): void {
-    if (this.running || this.queue.length === 0) return;
+    if (this.running >= (this.opts.maxInFlight ?? 1) || this.queue.length === 0) return;
+    const full = this.queuedItems() >= this.opts.maxBatch;
+    if (this.running > 0 && !full) return;
     const wait = this.queue[0]!.t0 + this.opts.maxWaitMs - performance.now();
-    if (this.queuedItems() >= this.opts.maxBatch || wait <= 0 || this.closed) {
+    if (full || wait <= 0 || this.closed) {
       clearTimeout(this.waitTimer);
       this.waitTimer = undefined;
-      this.running = true;
+      this.running++;
       // setImmediate: jobs submitted in this same turn still join
       setImmediate(() => void this.flush());
       return;
@@ -122,14 +134,14 @@ export class Batcher<I, O> {
     try {
       if (jobs.length > 0) await this.runJobs(jobs);
     } finally {
-      this.running = false;
+      this.running--;
       if (this.queue.length > 0) this.schedule();
       else this.checkIdle();
     }
   }
 
   private checkIdle(): void {
-    if (this.closed && !this.running && this.queue.length === 0) for (const r of this.idle.splice(0)) r();
+    if (this.closed && this.running === 0 && this.queue.length === 0) for (const r of this.idle.splice(0)) r();
   }
 
   private async runJobs(jobs: Job<I, O>[]): Promise<void> {

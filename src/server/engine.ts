@@ -14,9 +14,10 @@ import { badRequest, tooLarge } from "./http_error.js";
 import type { ServerMetrics } from "./metrics.js";
 
 /**
- * What the server needs from a model: `ClipModel` has it. Load it with `truncate: "error"` so an
- * over-long text is refused (400) instead of cut, and with `batchSize` >= `maxBatch` so one batch
- * is one session run.
+ * What the server needs from a model: `ClipModel` has it, and so has `ThreadedClipModel` (what
+ * `clip serve` uses: the sessions in a worker thread, so the event loop keeps serving while a
+ * batch runs). Load it with `truncate: "error"` so an over-long text is refused (400) instead of
+ * cut, and with `batchSize` >= `maxBatch` so one batch is one session run.
  */
 export interface ServeModel {
   readonly embedDim: number;

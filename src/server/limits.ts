@@ -39,10 +39,14 @@ export const DEFAULT_LIMITS: ServerLimits = {
   requestTimeoutMs: 60_000,
 };
 
-/** Batching defaults: 32 items a call, 2 ms of waiting for company, 256 queued requests, 30 s to answer. */
-export const DEFAULT_BATCHING: BatcherOptions = {
+/**
+ * Batching defaults: 32 items a call, 2 ms of waiting for company, 256 queued requests, 30 s to
+ * answer, and a second full batch prepared (images decoded) while a call runs.
+ */
+export const DEFAULT_BATCHING: Required<BatcherOptions> = {
   maxBatch: 32,
   maxWaitMs: 2,
   maxQueue: 256,
   timeoutMs: 30_000,
+  maxInFlight: 2,
 };

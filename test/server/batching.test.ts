@@ -88,6 +88,38 @@ test("Batcher: a UserError from one job's input fails that job only", async () =
   assert.deepEqual(z, { status: "fulfilled", value: ["D", "E"] });
 });
 
+test("Batcher: with maxInFlight 2 a full batch starts while a call runs; a partial one waits for the model", async () => {
+  const calls: number[][] = [];
+  const log: string[] = [];
+  let active = 0;
+  let most = 0;
+  const b = new Batcher<number, number>(
+    "t",
+    async (xs) => {
+      calls.push(xs);
+      log.push(`start ${xs.join(",")}`);
+      most = Math.max(most, ++active);
+      await sleep(60);
+      active--;
+      log.push(`end ${xs.join(",")}`);
+      return xs.map((x) => -x);
+    },
+    { maxBatch: 2, maxWaitMs: 1, maxQueue: 100, timeoutMs: 5000, maxInFlight: 2 },
+  );
+  const first = b.submit([1]);
+  await sleep(20); // [1] runs
+  const second = b.submit([2]); // alone it is not a full batch: it waits
+  await sleep(5);
+  assert.deepEqual(calls, [[1]]);
+  const third = b.submit([3]); // [2, 3] is full: it starts beside [1]
+  const fourth = b.submit([4]); // two calls run: it waits for the model to be free
+  assert.deepEqual(await Promise.all([first, second, third, fourth]), [[-1], [-2], [-3], [-4]]);
+  assert.deepEqual(calls, [[1], [2, 3], [4]]);
+  assert.equal(most, 2);
+  assert.deepEqual(log, ["start 1", "start 2,3", "end 1", "end 2,3", "start 4", "end 4"]);
+  await b.close();
+});
+
 test("server: 48 concurrent /v1/embed calls make fewer model calls than requests, each with its own rows", async () => {
   const model = await loadModel("vit-tiny");
   const counted = countingModel(model);

@@ -2,7 +2,7 @@
  * Parameter paths equal OpenAI/open_clip checkpoint keys; activations are batch-first. */
 import * as T from "../../ir/tensor.js";
 import type { Tensor } from "../../ir/tensor.js";
-import { batchNormInference, batchNormTraining, causalMask, gelu, linear, type LinearWeight, quickGelu, selfAttention } from "../../nn/functional.js";
+import { batchNormInference, batchNormTraining, causalMask, causalMaskAt, gelu, linear, type LinearWeight, quickGelu, selfAttention } from "../../nn/functional.js";
 import { type ClipConfig, gridSize, isResNet, resnetEmbedWidth, visionHeads } from "./config.js";
 import { INT8_SCALE_SUFFIX, int8Params } from "./int8.js";
 import { InternalError } from "../../errors.js";
@@ -156,15 +156,22 @@ export function encodeImage(config: ClipConfig, pixels: Tensor, P: Params, bn?: 
   return isResNet(config.vision_cfg) ? encodeImageResNet(config, pixels, P, bn) : encodeImageViT(config, pixels, P);
 }
 
-/** Text transformer: token ids [B, ctx] int64 -> text features [B, embed_dim], pooled at the end-of-text token (the largest id). */
-export function encodeText(config: ClipConfig, tokens: Tensor, P: Params): Tensor {
+/**
+ * Text transformer: token ids [B, ctx] int64 -> text features [B, embed_dim], pooled at the
+ * end-of-text token (the largest id). With `positions` (int64 [L], the values 0..L-1, fed with
+ * the ids) the ids may be [B, L] for any L up to ctx: the tower is causal, so ids cut after the
+ * batch's last end-of-text token give the features of the full context in fewer operations.
+ */
+export function encodeText(config: ClipConfig, tokens: Tensor, P: Params, positions?: Tensor): Tensor {
   const t = config.text_cfg;
-  let x = T.gather(P("token_embedding.weight"), tokens, 0); // [B, ctx, W]
-  x = T.add(x, P("positional_embedding"));
-  x = transformer(x, P, "transformer", t.layers, t.heads, act(config), causalMask(t.context_length));
+  let x = T.gather(P("token_embedding.weight"), tokens, 0); // [B, L, W]
+  const pos = positions ? T.gather(P("positional_embedding"), positions, 0) : P("positional_embedding"); // [ctx, W] rows 0..L-1 -> [L, W]
+  x = T.add(x, pos);
+  x = transformer(x, P, "transformer", t.layers, t.heads, act(config), positions ? causalMaskAt(positions) : causalMask(t.context_length));
   x = layerNorm(x, P, "ln_final");
-  // x[arange(B), tokens.argmax(-1)] as a one-hot row selection: [B, 1, ctx] x [B, ctx, W] -> [B, 1, W]
-  const eot = T.oneHot(T.argmax(T.cast(tokens, "float32"), -1), t.context_length, x.dtype); // [B, ctx]
-  const pooled = T.reshape(T.matmul(T.reshape(eot, [0, 1, t.context_length]), x), [0, t.width]); // [B, 1, W] -> [B, W]
+  // x[arange(B), tokens.argmax(-1)] as a one-hot row selection: [B, 1, L] x [B, L, W] -> [B, 1, W]
+  const at = T.argmax(T.cast(tokens, "float32"), -1); // [B]
+  const eot = positions ? T.cast(T.equal(T.reshape(at, [-1, 1]), T.reshape(positions, [1, -1])), x.dtype) : T.oneHot(at, t.context_length, x.dtype); // [B, L]
+  const pooled = T.reshape(T.matmul(T.reshape(eot, [0, 1, -1]), x), [0, t.width]); // [B, 1, W] -> [B, W]
   return T.matmul(pooled, P("text_projection"));
 }
