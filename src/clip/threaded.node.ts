@@ -5,13 +5,14 @@
  * requests) while a batch runs. Tokenization and image decoding stay on the caller's side (the
  * images in an ImagePool), so the worker only runs the towers.
  */
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import { InternalError, UserError } from "../errors.js";
 import { imageConfig, type PreprocessConfig } from "../image/config.js";
 import { ImagePool } from "../image/pool.node.js";
 import { preprocessRGB } from "../image/transform.js";
 import type { ClipConfig, PreprocessCfg } from "../models/clip/config.js";
 import { ClipTokenizer } from "../tokenizer/index.js";
+import { startWorker } from "../util/builtins.node.js";
 import { normalizeRows } from "../util/vector.js";
 import type { EncodeOptions, Embedder, Embeddings } from "./embedder.js";
 import type { EmbedOptions, HubOptions, ImageInput, Matrix, ModelOptions } from "./model.js";
@@ -85,7 +86,7 @@ export class ThreadedClipModel implements Embedder {
     const { onWarning, ...rest } = opts;
     const warn = onWarning ?? ((s: string) => process.stderr.write(`clip: warning: ${s}\n`));
     const init: WorkerInit = { ref, opts: rest };
-    const worker = new Worker(new URL("./model_worker.node.js", import.meta.url), { workerData: init });
+    const worker = startWorker(new URL("./model_worker.node.js", import.meta.url), { workerData: init });
     const ready = await new Promise<WorkerReady>((resolve, reject) => {
       const onMessage = (m: WorkerMessage): void => {
         if (m.type === "warning") warn(m.message);
