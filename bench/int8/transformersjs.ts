@@ -11,8 +11,10 @@
  * and onnxruntime installed, or --python), config.json / preprocessor_config.json as our HF writer makes
  * them, and a tokenizer.json (CLIPTokenizerFast's) built from the checkpoint's vocab.json + merges.txt.
  *
+ * Then all sides again in one process, a batch each in turn (--iters per side and tower; 0 skips it).
+ *
  * Run: node dist/bench/int8/transformersjs.js --model DIR [--batch 16] [--threads 2] [--rounds 3]
- *        [--seconds 8] [--cache DIR] [--python python3] [--no-tjs-fp32] [--images DIR]
+ *        [--seconds 8] [--iters 15] [--cache DIR] [--python python3] [--no-tjs-fp32] [--images DIR] [--json]
  */
 import { execFileSync } from "node:child_process";
 import crypto from "node:crypto";
@@ -51,14 +53,18 @@ interface Rates {
 
 // ---------------------------------------------------------------- the transformers.js model folder
 
-/** CLIPTokenizerFast's tokenizer.json for a CLIP BPE vocabulary (vocab.json + merges.txt), as Hugging Face writes it. */
+/**
+ * CLIPTokenizerFast's tokenizer.json for a CLIP BPE vocabulary (vocab.json + merges.txt): field for field what
+ * transformers 5.18's `AutoTokenizer.from_pretrained(dir).save_pretrained(...)` writes for the same two files
+ * (checked, and the same ids from both on the 20 reference texts of shared/fixtures and 5 more).
+ */
 function clipTokenizerJson(vocabJson: string, mergesTxt: string): object {
   const vocab = JSON.parse(fs.readFileSync(vocabJson, "utf8")) as Record<string, number>;
   const merges = fs
     .readFileSync(mergesTxt, "utf8")
     .split("\n")
     .filter((l) => l.length > 0 && !l.startsWith("#version"));
-  const special = (id: number, content: string): object => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: true, special: true });
+  const special = (id: number, content: string): object => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
   const sot = "<|startoftext|>";
   const eot = "<|endoftext|>";
   return {
@@ -70,13 +76,13 @@ function clipTokenizerJson(vocabJson: string, mergesTxt: string): object {
     pre_tokenizer: {
       type: "Sequence",
       pretokenizers: [
-        { type: "Split", pattern: { Regex: "'s|'t|'re|'ve|'m|'ll|'d|[\\p{L}]+|[\\p{N}]|[^\\s\\p{L}\\p{N}]+" }, behavior: "Removed", invert: true },
-        { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: false },
+        { type: "Split", pattern: { Regex: "<\\|startoftext\\|>|<\\|endoftext\\|>|'s|'t|'re|'ve|'m|'ll|'d|[\\p{L}]+|[\\p{N}]|[^\\s\\p{L}\\p{N}]+" }, behavior: "Removed", invert: true },
+        { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: true },
       ],
     },
     post_processor: { type: "RobertaProcessing", sep: [eot, vocab[eot]], cls: [sot, vocab[sot]], trim_offsets: false, add_prefix_space: false },
     decoder: { type: "ByteLevel", add_prefix_space: true, trim_offsets: true, use_regex: true },
-    model: { type: "BPE", dropout: null, unk_token: eot, continuing_subword_prefix: "", end_of_word_suffix: "</w>", fuse_unk: false, byte_fallback: false, vocab, merges },
+    model: { type: "BPE", dropout: null, unk_token: eot, continuing_subword_prefix: "", end_of_word_suffix: "</w>", fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab, merges },
   };
 }
 
@@ -184,6 +190,47 @@ async function tjsBench(dir: string, dtype: string): Promise<Rates> {
   return { images_per_second: batch / img, texts_per_second: batch / txt, peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) };
 }
 
+/**
+ * Every side in this one process, one batch each in turn (images, then texts), so a burst of load from
+ * other jobs hits all of them alike: median seconds per batch of each. Our sides are ClipModel (what
+ * `clip bench` times), transformers.js's its tower models.
+ */
+async function interleaved(dir: string, dtypes: string[], iters: number): Promise<Record<string, Rates>> {
+  const { ClipModel } = await import("../../src/clip/model.js");
+  const t = await tjs(dir);
+  const name = path.basename(dir);
+  const cfg = JSON.parse(fs.readFileSync(path.join(dir, "config.json"), "utf8"));
+  const S = cfg.vision_config.image_size;
+  const L = cfg.text_config.max_position_embeddings;
+  const { pixels, ids } = benchInputs(S, L, cfg.text_config.vocab_size);
+  const pixel_values = new t.Tensor("float32", pixels, [batch, 3, S, S]);
+  const input_ids = new t.Tensor("int64", ids, [batch, L]);
+  const sides: { name: string; image: () => Promise<unknown>; text: () => Promise<unknown>; close: () => Promise<unknown> }[] = [];
+  for (const precision of ["fp32", "int8"] as const) {
+    const m = await ClipModel.load(model, { threads, precision, batchSize: batch });
+    sides.push({ name: `ours ${precision}`, image: () => m.encodePixels(pixels, batch), text: () => m.encodeTokens(ids, batch), close: () => m.close() });
+  }
+  for (const dtype of dtypes) {
+    const vision = await t.CLIPVisionModelWithProjection.from_pretrained(name, tjsOptions(dtype));
+    const text = await t.CLIPTextModelWithProjection.from_pretrained(name, tjsOptions(dtype));
+    sides.push({ name: `tjs ${dtype}`, image: () => vision({ pixel_values }), text: () => text({ input_ids }), close: async () => (await vision.dispose(), await text.dispose()) });
+  }
+  const times: Record<string, { image: number[]; text: number[] }> = Object.fromEntries(sides.map((x) => [x.name, { image: [], text: [] }]));
+  for (const tower of ["image", "text"] as const) {
+    for (const x of sides) await x[tower](); // warm-up
+    for (let i = 0; i < iters; i++) {
+      for (let k = 0; k < sides.length; k++) {
+        const x = sides[(k + i) % sides.length]; // the order rotates each iteration
+        const t0 = performance.now();
+        await x[tower]();
+        times[x.name][tower].push((performance.now() - t0) / 1000);
+      }
+    }
+  }
+  for (const x of sides) await x.close();
+  return Object.fromEntries(sides.map((x) => [x.name, { images_per_second: batch / median(times[x.name].image), texts_per_second: batch / median(times[x.name].text) }]));
+}
+
 const TEXTS = [
   "a photo of a cat.",
   "A Photo Of A DOG!!",
@@ -247,17 +294,23 @@ async function agreement(dir: string, withFp32: boolean): Promise<object> {
   }
   const L = ours.fp32.ids.length / TEXTS.length;
   const enc = tokenizer(TEXTS, { padding: "max_length", max_length: L, truncation: true });
+  // token ids on the embedded texts and the tokenizer reference texts of shared/fixtures (ftfy and HTML cases among them)
+  const refFile = path.join(ROOT, "../shared/fixtures/reference/tokenizer.json");
+  const idTexts = [...TEXTS, ...(fs.existsSync(refFile) ? (JSON.parse(fs.readFileSync(refFile, "utf8")) as { cases: { text: string }[] }).cases.map((c) => c.text) : [])];
+  const { ClipTokenizer } = await import("../../src/tokenizer/index.js");
+  const ourTok = await ClipTokenizer.fromDir(model, { contextLength: L });
+  const ourIds = ourTok.tokenizeTensor(idTexts, { contextLength: L, truncate: "silent" }).data;
+  const tjsIds = tokenizer(idTexts, { padding: "max_length", max_length: L, truncation: true }).input_ids.data as BigInt64Array;
   // our ids pad with 0 after <|endoftext|>, transformers.js's with <|endoftext|>: compare up to the first <|endoftext|>
-  const tjsIds = enc.input_ids.data as BigInt64Array;
-  const eot = BigInt(JSON.parse(fs.readFileSync(path.join(dir, "config.json"), "utf8")).text_config.vocab_size - 1);
+  const eot = JSON.parse(fs.readFileSync(path.join(dir, "config.json"), "utf8")).text_config.vocab_size - 1;
   let sameIds = 0;
   const mismatches: string[] = [];
-  for (let i = 0; i < TEXTS.length; i++) {
-    const a = [...ours.fp32.ids.subarray(i * L, (i + 1) * L)];
-    const b = [...tjsIds.subarray(i * L, (i + 1) * L)];
-    const cut = (x: bigint[]): string => x.slice(0, x.indexOf(eot) + 1).join(" ");
+  for (let i = 0; i < idTexts.length; i++) {
+    const a = [...ourIds.slice(i * L, (i + 1) * L)].map(Number);
+    const b = [...tjsIds.subarray(i * L, (i + 1) * L)].map(Number);
+    const cut = (x: number[]): string => x.slice(0, x.indexOf(eot) + 1).join(" ");
     if (cut(a) === cut(b)) sameIds++;
-    else mismatches.push(`${JSON.stringify(TEXTS[i])}: ours ${cut(a)} / transformers.js ${cut(b)}`);
+    else mismatches.push(`${JSON.stringify(idTexts[i])}: ours ${cut(a)} / transformers.js ${cut(b)}`);
   }
   const embed = await t.CLIPVisionModelWithProjection.from_pretrained(name, tjsOptions("q8"));
   const result: Record<string, object> = {};
@@ -290,7 +343,7 @@ async function agreement(dir: string, withFp32: boolean): Promise<object> {
     same["tjs_q8 vs tjs_fp32"] = stats(rowCos(sides.tjs_q8.img, sides.tjs_fp32.img, d));
     result["tjs_q8 vs tjs_fp32"] = { images: same["tjs_q8 vs tjs_fp32"], texts: stats(rowCos(sides.tjs_q8.txt, sides.tjs_fp32.txt, d)) };
   }
-  return { images: files.map((f) => path.basename(f)), texts: TEXTS.length, token_ids_equal: `${sameIds}/${TEXTS.length}`, token_mismatches: mismatches, cosine: result, image_cosine_same_pixels: same };
+  return { images: files.map((f) => path.basename(f)), texts: TEXTS.length, token_ids_equal: `${sameIds}/${idTexts.length}`, token_mismatches: mismatches, cosine: result, image_cosine_same_pixels: same };
 }
 
 // ---------------------------------------------------------------- the driver
@@ -298,7 +351,9 @@ async function agreement(dir: string, withFp32: boolean): Promise<object> {
 const child = arg("--child", "");
 if (child) {
   const dir = arg("--dir", "");
-  const out = child === "agreement" ? await agreement(dir, !process.argv.includes("--no-tjs-fp32")) : await tjsBench(dir, child);
+  const withFp32 = !process.argv.includes("--no-tjs-fp32");
+  const out =
+    child === "agreement" ? await agreement(dir, withFp32) : child === "interleaved" ? await interleaved(dir, withFp32 ? ["q8", "fp32"] : ["q8"], Number(arg("--iters", "15"))) : await tjsBench(dir, child);
   process.stdout.write(JSON.stringify(out) + "\n");
 } else {
   const rounds = Number(arg("--rounds", "3"));
@@ -335,6 +390,13 @@ if (child) {
       },
     ]),
   );
+  // all sides in one process, a batch each in turn: the ratios least disturbed by other jobs' load
+  const iters = Number(arg("--iters", "15"));
+  const inter = (iters > 0
+    ? JSON.parse(
+        execFileSync(process.execPath, [self, "--child", "interleaved", "--dir", dir, "--model", model, "--threads", String(threads), "--batch", String(batch), "--iters", String(iters), ...(withFp32 ? [] : ["--no-tjs-fp32"])], { encoding: "utf8" }).trim().split("\n").at(-1)!,
+      )
+    : undefined) as Record<string, Rates> | undefined;
   const agree = JSON.parse(
     execFileSync(process.execPath, [self, "--child", "agreement", "--dir", dir, "--model", model, "--threads", String(threads), "--batch", String(batch), ...(withFp32 ? [] : ["--no-tjs-fp32"]), "--images", arg("--images", path.join(ROOT, "../shared/fixtures/reference/images"))], { encoding: "utf8" }).trim().split("\n").at(-1)!,
   );
@@ -345,6 +407,13 @@ if (child) {
   console.log("| --- | --- | --- | --- | --- |");
   for (const s of sideNames) console.log(`| ${s} | ${f(med[s].images_per_second)} | ${f(med[s].texts_per_second)} | ${f(med[s].images_per_second / q8.images_per_second)}x / ${f(med[s].texts_per_second / q8.texts_per_second)}x | ${med[s].peak_rss_mb} |`);
   console.log(`\nload average after each round: ${runs.map((x) => x.load).join(" | ")}`);
+  if (inter) {
+    const q = inter["tjs q8"];
+    console.log(`\nAll sides in one process, one batch each in turn, ${iters} batches per side and tower (medians; load after: ${loadavg()}):\n`);
+    console.log("| side | images/s | texts/s | vs transformers.js q8 (images / texts) |");
+    console.log("| --- | --- | --- | --- |");
+    for (const s of sideNames) console.log(`| ${s} | ${f(inter[s].images_per_second)} | ${f(inter[s].texts_per_second)} | ${f(inter[s].images_per_second / q.images_per_second)}x / ${f(inter[s].texts_per_second / q.texts_per_second)}x |`);
+  }
   console.log(`token ids transformers.js = ours: ${agree.token_ids_equal}${agree.token_mismatches.length ? `\n  ${agree.token_mismatches.join("\n  ")}` : ""}`);
   console.log(`\n| embedding cosine (${agree.images.length} images, ${agree.texts} texts) | images mean / min | texts mean / min |`);
   console.log("| --- | --- | --- |");
@@ -354,6 +423,6 @@ if (child) {
   console.log(`\n| image embedding cosine, the same pixel_values (transformers.js's preprocessing) into every tower | mean / min |`);
   console.log("| --- | --- |");
   for (const [k, v] of Object.entries(agree.image_cosine_same_pixels as Record<string, { mean: number; min: number }>)) console.log(`| ${k} | ${v.mean.toFixed(5)} / ${v.min.toFixed(5)} |`);
-  const json = { batch, threads, rounds, medians: med, per_round: runs, agreement: agree };
+  const json = { batch, threads, rounds, medians: med, per_round: runs, interleaved: inter, agreement: agree };
   if (process.argv.includes("--json")) console.log(JSON.stringify(json, null, 2));
 }
