@@ -56,7 +56,8 @@ interface Rates {
 /**
  * CLIPTokenizerFast's tokenizer.json for a CLIP BPE vocabulary (vocab.json + merges.txt): field for field what
  * transformers 5.18's `AutoTokenizer.from_pretrained(dir).save_pretrained(...)` writes for the same two files
- * (checked, and the same ids from both on the 20 reference texts of shared/fixtures and 5 more).
+ * except merges as "a b" strings rather than pairs (checked: equal otherwise, and the same ids from both on
+ * the 20 reference texts of shared/fixtures and 5 more).
  */
 function clipTokenizerJson(vocabJson: string, mergesTxt: string): object {
   const vocab = JSON.parse(fs.readFileSync(vocabJson, "utf8")) as Record<string, number>;
