@@ -3,6 +3,9 @@ open_clip-layout checkpoint, timed eagerly, and exported with torch.onnx.export 
 
 usage: torch_clip.py CHECKPOINT_DIR BATCH ITERS THREADS [EXPORT_DIR]
 prints one JSON line: eager images/s and texts/s, and (with EXPORT_DIR) the paths of the exported ONNX files.
+TORCH_TEXT_POSITIONS=P (environment) also times the text tower over the first P positions only (the
+positional embedding and causal mask cut to P), the work `clip bench` does when its batch ends by P:
+"torch_texts_per_second_at_positions".
 """
 import json, os, sys, time
 import torch
@@ -42,6 +45,30 @@ img_rate = median_rate(lambda: model.visual(pixels))
 txt_rate = median_rate(lambda: model.encode_text(tokens))
 
 
+def encode_text_at(text, P):
+    """encode_text over the first P positions: causal attention makes positions < P independent of the rest."""
+    blocks = model.transformer.resblocks
+    full = blocks[0].attn_mask
+    for b in blocks:
+        b.attn_mask = full[:P, :P]
+    try:
+        t = text[:, :P]
+        x = model.token_embedding(t) + model.positional_embedding[:P]
+        x = model.ln_final(model.transformer(x.permute(1, 0, 2)).permute(1, 0, 2))
+        return x[torch.arange(x.shape[0]), t.argmax(dim=-1)] @ model.text_projection
+    finally:
+        for b in blocks:
+            b.attn_mask = full
+
+
+positions = int(os.environ.get("TORCH_TEXT_POSITIONS", "0"))
+extra = {}
+if positions:
+    with torch.no_grad():  # the same features as the full length: the cut changes no output
+        assert torch.allclose(encode_text_at(tokens, positions), model.encode_text(tokens), atol=1e-4)
+    extra = {"torch_texts_per_second_at_positions": median_rate(lambda: encode_text_at(tokens, positions)), "positions": positions}
+
+
 class TextOnly(nn.Module):
     def __init__(self, m):
         super().__init__(); self.m = m
@@ -51,7 +78,7 @@ class TextOnly(nn.Module):
 
 
 if export_dir is None:
-    print(json.dumps({"torch_images_per_second": img_rate, "torch_texts_per_second": txt_rate, "torch": torch.__version__}))
+    print(json.dumps({"torch_images_per_second": img_rate, "torch_texts_per_second": txt_rate, "torch": torch.__version__, **extra}))
     sys.exit(0)
 os.makedirs(export_dir, exist_ok=True)
 img_onnx, txt_onnx = os.path.join(export_dir, "image.onnx"), os.path.join(export_dir, "text.onnx")
