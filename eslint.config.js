@@ -5,7 +5,7 @@ import tseslint from "typescript-eslint";
 import layers from "./eslint/layers.js";
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**"] },
+  { ignores: ["dist/**", "node_modules/**", ".ci/venv/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
