@@ -3,7 +3,6 @@ import os from "node:os";
 import path from "node:path";
 import { UserError } from "../errors.js";
 import { imageConfig, type RGBImage } from "../image/config.js";
-import { preprocessRGB } from "../image/transform.js";
 import { ImagePool } from "../image/pool.node.js";
 import * as T from "../ir/tensor.js";
 import type { CompiledGraph, ExecutionProvider, HostTensor, SessionCache } from "../runtime/session.js";
@@ -14,6 +13,7 @@ import type { PullProgress } from "../weights/hub/pull.js";
 import type { FileStamp, LoadedCheckpoint } from "../weights/checkpoint.js";
 import type { ClipConfig, PreprocessCfg, StateDict } from "../models/clip/config.js";
 import type { EncodeOptions, Embedder, Embeddings, PartialEmbeddings } from "./embedder.js";
+import { embedEncoded, isEncoded, mixedPixels } from "./images.node.js";
 import { tokenIds } from "./tokens.js";
 import { encodeImage, encodeText, paramLeaves } from "../models/clip/towers.js";
 import { INT8_SCALE_SUFFIX, type Int8Tensor, int8Keys, type Precision, quantizeLinear } from "../models/clip/int8.js";
@@ -92,7 +92,6 @@ export interface EmbedOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-const isEncoded = (x: ImageInput): x is string | Uint8Array => typeof x === "string" || x instanceof Uint8Array;
 
 /** Checkpoint keys of neither tower (read at load; the towers' own keys are read on first use). */
 const isSharedKey = (k: string): boolean => k === "logit_scale" || k === "logit_bias";
@@ -348,30 +347,11 @@ export class ClipModel implements Embedder {
    */
   async encodeImages(images: (string | Uint8Array)[], opts: EncodeOptions = {}): Promise<Embeddings> {
     const pool = (this.pool ??= new ImagePool(imageConfig(this.preprocess), { threads: this.opts.threads }));
-    const bs = this.opts.batchSize ?? 32;
     const S = this.imageSize;
     const graph = await this.images();
-    const out = new Float32Array(images.length * this.embedDim);
-    // two reused batch buffers: one being filled by the workers while the model reads the other
-    const buffers = [pool.allocBatch(Math.min(bs, images.length)), pool.allocBatch(Math.min(bs, images.length))];
-    const prepare = (i: number): Promise<{ pixels: Float32Array }> | undefined => {
-      if (i >= images.length) return undefined;
-      const p = pool.preprocessBatch(images.slice(i, i + bs), { out: buffers[(i / bs) % 2] });
-      p.catch(() => undefined); // reported when awaited
-      return p;
-    };
-    let next = prepare(0);
-    for (let i = 0; i < images.length; i += bs) {
-      const n = Math.min(bs, images.length - i);
-      const { pixels } = await next!;
-      next = prepare(i + bs);
-      const r = await graph.run({ pixels: { data: pixels.subarray(0, n * 3 * S * S), shape: [n, 3, S, S] } });
-      out.set(r.features.data as Float32Array, i * this.embedDim);
-      opts.onProgress?.(i + n, images.length);
-    }
-    if (opts.normalize !== false) normalizeRows(out, this.embedDim);
-    return { data: out, n: images.length, dim: this.embedDim };
+    return embedEncoded(pool, images, this.opts.batchSize ?? 32, this.embedDim, async (pixels, n) => (await graph.run({ pixels: { data: pixels, shape: [n, 3, S, S] } })).features.data as Float32Array, opts);
   }
+
 
   /**
    * encodeImages for inputs that may be bad (the hostile-data policy): a file that cannot be read
@@ -428,25 +408,13 @@ export class ClipModel implements Embedder {
    * runs on this one); decoded pixels are preprocessed on this thread.
    */
   async embedImages(inputs: ImageInput[], opts: EmbedOptions = {}): Promise<Matrix> {
-    let e: Embeddings;
-    if (inputs.every(isEncoded)) e = await this.encodeImages(inputs, opts);
-    else {
-      const per = 3 * this.imageSize * this.imageSize;
-      const pixels = new Float32Array(inputs.length * per);
-      const cfg = imageConfig(this.preprocess);
-      const encoded = inputs.flatMap((x, i) => (isEncoded(x) ? [i] : []));
-      if (encoded.length) {
-        const pool = (this.pool ??= new ImagePool(cfg, { threads: this.opts.threads }));
-        const r = await pool.preprocessBatch(encoded.map((i) => inputs[i] as string | Uint8Array));
-        encoded.forEach((i, j) => pixels.set(r.pixels.subarray(j * per, (j + 1) * per), i * per));
-      }
-      inputs.forEach((x, i) => {
-        if (!isEncoded(x)) preprocessRGB(x, cfg, pixels, i * per);
-      });
-      e = await this.encodePixels(pixels, inputs.length, opts);
-    }
+    const cfg = imageConfig(this.preprocess);
+    const e = inputs.every(isEncoded)
+      ? await this.encodeImages(inputs, opts)
+      : await this.encodePixels(await mixedPixels(inputs, cfg, () => (this.pool ??= new ImagePool(cfg, { threads: this.opts.threads }))), inputs.length, opts);
     return { data: e.data, dims: [e.n, e.dim] };
   }
+
 
   /** Embeds texts (tokenized as `clip.tokenize` does): [n, embedDim] rows, L2-normalized unless `{ normalize: false }`. */
   async embedTexts(texts: string[], opts: EmbedOptions = {}): Promise<Matrix> {

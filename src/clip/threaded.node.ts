@@ -9,7 +9,6 @@ import type { Worker } from "node:worker_threads";
 import { InternalError, UserError } from "../errors.js";
 import { imageConfig, type PreprocessConfig } from "../image/config.js";
 import { ImagePool } from "../image/pool.node.js";
-import { preprocessRGB } from "../image/transform.js";
 import type { ClipConfig, PreprocessCfg } from "../models/clip/config.js";
 import { ClipTokenizer } from "../tokenizer/index.js";
 import { startWorker } from "../util/builtins.node.js";
@@ -17,6 +16,7 @@ import { normalizeRows } from "../util/vector.js";
 import type { EncodeOptions, Embedder, Embeddings } from "./embedder.js";
 import type { EmbedOptions, HubOptions, ImageInput, Matrix, ModelOptions } from "./model.js";
 import type { WorkerFailure, WorkerInit, WorkerMessage, WorkerReady, WorkerRequest, WorkerRun } from "./model_worker.node.js";
+import { embedEncoded, isEncoded, mixedPixels } from "./images.node.js";
 import { tokenIds } from "./tokens.js";
 
 /** Options of `ThreadedClipModel.load`: ClipModel's, but for the download progress callback (the worker loads). */
@@ -25,7 +25,6 @@ export type ThreadedModelOptions = ModelOptions & Omit<HubOptions, "onDownload">
 /** How long close() waits for the worker to finish its queued runs and end by itself. */
 const CLOSE_GRACE_MS = 60_000;
 
-const isEncoded = (x: ImageInput): x is string | Uint8Array => typeof x === "string" || x instanceof Uint8Array;
 
 const asError = (f: WorkerFailure): Error => (f.user ? new UserError(f.message) : new InternalError(`model worker: ${f.message}`));
 
@@ -180,48 +179,19 @@ export class ThreadedClipModel implements Embedder {
    */
   async encodeImages(images: (string | Uint8Array)[], opts: EncodeOptions = {}): Promise<Embeddings> {
     const pool = (this.pool ??= new ImagePool(this.cfg, { threads: this.opts.threads }));
-    const bs = this.opts.batchSize ?? 32;
-    const per = 3 * this.imageSize * this.imageSize;
-    const out = new Float32Array(images.length * this.embedDim);
-    const prepare = (i: number) => {
-      if (i >= images.length) return undefined;
-      const p = pool.preprocessBatch(images.slice(i, i + bs));
-      p.catch(() => undefined); // reported when awaited
-      return p;
-    };
-    let next = prepare(0);
-    for (let i = 0; i < images.length; i += bs) {
-      const n = Math.min(bs, images.length - i);
-      const { pixels } = await next!;
-      next = prepare(i + bs);
-      const rows = await this.send({ op: "pixels", pixels: pixels.subarray(0, n * per), n }, []);
-      out.set(this.finish(rows, n, { normalize: false }).data, i * this.embedDim);
-      opts.onProgress?.(i + n, images.length);
-    }
-    if (opts.normalize !== false) normalizeRows(out, this.embedDim);
-    return { data: out, n: images.length, dim: this.embedDim };
+    const run = async (pixels: Float32Array, n: number): Promise<Float32Array> => this.finish(await this.send({ op: "pixels", pixels, n }, []), n, { normalize: false }).data;
+    return embedEncoded(pool, images, this.opts.batchSize ?? 32, this.embedDim, run, opts);
   }
+
 
   /** As ClipModel.embedImages: [n, embedDim] rows, L2-normalized unless `{ normalize: false }`. */
   async embedImages(inputs: ImageInput[], opts: EmbedOptions = {}): Promise<Matrix> {
-    let e: Embeddings;
-    if (inputs.every(isEncoded)) e = await this.encodeImages(inputs, opts);
-    else {
-      const per = 3 * this.imageSize * this.imageSize;
-      const pixels = new Float32Array(inputs.length * per);
-      const encoded = inputs.flatMap((x, i) => (isEncoded(x) ? [i] : []));
-      if (encoded.length) {
-        const pool = (this.pool ??= new ImagePool(this.cfg, { threads: this.opts.threads }));
-        const r = await pool.preprocessBatch(encoded.map((i) => inputs[i] as string | Uint8Array));
-        encoded.forEach((i, j) => pixels.set(r.pixels.subarray(j * per, (j + 1) * per), i * per));
-      }
-      inputs.forEach((x, i) => {
-        if (!isEncoded(x)) preprocessRGB(x, this.cfg, pixels, i * per);
-      });
-      e = await this.encodePixels(pixels, inputs.length, opts);
-    }
+    const e = inputs.every(isEncoded)
+      ? await this.encodeImages(inputs, opts)
+      : await this.encodePixels(await mixedPixels(inputs, this.cfg, () => (this.pool ??= new ImagePool(this.cfg, { threads: this.opts.threads }))), inputs.length, opts);
     return { data: e.data, dims: [e.n, e.dim] };
   }
+
 
   /** As ClipModel.embedTexts: [n, embedDim] rows, L2-normalized unless `{ normalize: false }`. */
   async embedTexts(texts: string[], opts: EmbedOptions = {}): Promise<Matrix> {
