@@ -25,6 +25,7 @@ import { fileURLToPath } from "node:url";
 import * as T from "../../src/ir/tensor.js";
 import { encodeImage, encodeText, paramLeaves } from "../../src/models/clip/towers.js";
 import { emitModel } from "../../src/onnx/emit.js";
+import { timeRuns } from "../../src/cli/bench_model.js";
 import { loadCheckpoint } from "../../src/weights/checkpoint.js";
 import { hfConfigJson, hfPreprocessorJson } from "../../src/weights/hf.js";
 
@@ -37,7 +38,12 @@ const arg = (name: string, dflt: string): string => {
 const batch = Number(arg("--batch", "16"));
 const threads = Number(arg("--threads", "2"));
 const seconds = Number(arg("--seconds", "8"));
-const model = path.resolve(arg("--model", "/work/models/vitb32"));
+const modelArg = arg("--model", "");
+if (!modelArg) {
+  process.stderr.write("usage: node dist/bench/int8/transformersjs.js --model DIR [--rounds 3] (DIR: an open_clip checkpoint, e.g. from clip init --arch ViT-B-32)\n");
+  process.exit(2);
+}
+const model = path.resolve(modelArg);
 const cli = path.join(ROOT, "bin/clip.js");
 
 function median(xs: number[]): number {
@@ -146,17 +152,6 @@ function benchInputs(S: number, L: number, vocab: number): { pixels: Float32Arra
   return { pixels, ids };
 }
 
-async function timeRuns(fn: () => Promise<unknown>): Promise<number> {
-  await fn();
-  const times: number[] = [];
-  const start = performance.now();
-  while (times.length < 3 || performance.now() - start < seconds * 1000) {
-    const t0 = performance.now();
-    await fn();
-    times.push((performance.now() - t0) / 1000);
-  }
-  return median(times);
-}
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Tjs = any;
@@ -182,11 +177,11 @@ async function tjsBench(dir: string, dtype: string): Promise<Rates> {
   const { pixels, ids } = benchInputs(S, L, cfg.text_config.vocab_size);
   const vision = await t.CLIPVisionModelWithProjection.from_pretrained(name, tjsOptions(dtype));
   const pixel_values = new t.Tensor("float32", pixels, [batch, 3, S, S]);
-  const img = await timeRuns(() => vision({ pixel_values }));
+  const img = await timeRuns(() => vision({ pixel_values }), seconds);
   await vision.dispose();
   const text = await t.CLIPTextModelWithProjection.from_pretrained(name, tjsOptions(dtype));
   const input_ids = new t.Tensor("int64", ids, [batch, L]);
-  const txt = await timeRuns(() => text({ input_ids }));
+  const txt = await timeRuns(() => text({ input_ids }), seconds);
   await text.dispose();
   return { images_per_second: batch / img, texts_per_second: batch / txt, peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) };
 }

@@ -20,8 +20,8 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-/** Runs `fn` once to warm up, then until `seconds` have passed (at least 3 times); median seconds per run. */
-async function timeRuns(fn: () => Promise<unknown>, seconds: number): Promise<number> {
+/** Runs `fn` once to warm up, then until `seconds` have passed (at least 3 times); median seconds per run (also bench/int8/transformersjs.ts's timing, so both sides are timed alike). */
+export async function timeRuns(fn: () => Promise<unknown>, seconds: number): Promise<number> {
   await fn();
   const times: number[] = [];
   const start = performance.now();
