@@ -1,7 +1,7 @@
 /**
  * @file Node builtins loaded on first use. `import "clip-ts"` should cost no more than the CLI's own
  * start, and a static import of node:http, node:https, node:zlib, node:worker_threads or node:v8
- * costs 2-6 ms each in a fresh process even when no call ever needs it. Each getter loads its module
+ * is paid by every fresh process even when no call ever needs it. Each getter loads its module
  * once (Node's require cache) the first time a call needs it; types stay those of the static module.
  */
 import { createRequire } from "node:module";
