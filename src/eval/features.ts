@@ -12,13 +12,13 @@
  * in canonical form (object keys sorted), and a header whose key differs from the one asked for
  * (a hash collision, or a hand-edited file) is a miss.
  */
-import { createHash } from "node:crypto";
 import { mkdir, readFile, rename, stat, writeFile, readdir } from "node:fs/promises";
 import { endianness } from "node:os";
 import path from "node:path";
 import { UserError } from "../errors.js";
 import type { Embeddings } from "../clip/embedder.js";
 import { checkEmbeddings } from "./matrix.js";
+import { nodeCrypto } from "../util/builtins.node.js";
 
 export const FEATURES_FORMAT = "clip-ts-features";
 export const FEATURES_VERSION = 1;
@@ -53,7 +53,7 @@ export function canonicalJson(value: unknown): string {
 
 /** Hex sha256 of the canonical JSON of `key`. */
 export function hashKey(key: unknown): string {
-  return createHash("sha256").update(canonicalJson(key)).digest("hex");
+  return nodeCrypto().createHash("sha256").update(canonicalJson(key)).digest("hex");
 }
 
 const LITTLE = endianness() === "LE";

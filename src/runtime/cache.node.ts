@@ -5,7 +5,6 @@
  * the files' sizes). Entries are written under a temporary name and renamed into place, so a
  * reader sees a whole entry or none; one that fails its checks or ORT's load is removed and rebuilt.
  */
-import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -13,6 +12,7 @@ import type { DType } from "../ir/dtype.js";
 import type { Dim } from "../ir/shape.js";
 import type { GraphInput } from "../onnx/emit.js";
 import type { SessionCache } from "./core.js";
+import { nodeCrypto } from "../util/builtins.node.js";
 
 /** ORT's optimized model, as named inside an entry. */
 export const MODEL_FILE = "model.onnx";
@@ -45,14 +45,14 @@ export interface CacheHit {
  * level "all" holds kernels chosen for this CPU).
  */
 export function sessionKey(cache: SessionCache, graphBytes: Uint8Array, options: Record<string, unknown>, ortVersion: string): string {
-  const graph = createHash("sha256").update(graphBytes).digest("hex");
+  const graph = nodeCrypto().createHash("sha256").update(graphBytes).digest("hex");
   const cpu = `${os.arch()} ${os.cpus()[0]?.model ?? "unknown cpu"}`;
   return JSON.stringify({ key: cache.key, graph, options, ort: ortVersion, cpu, platform: process.platform });
 }
 
 /** The directory of the entry with this full key. */
 export function entryDir(cache: SessionCache, fullKey: string): string {
-  return path.join(cache.dir, createHash("sha256").update(fullKey).digest("hex").slice(0, 40));
+  return path.join(cache.dir, nodeCrypto().createHash("sha256").update(fullKey).digest("hex").slice(0, 40));
 }
 
 /** The entry at `dir` when it is whole and was written for `fullKey`; a damaged one is removed. */
@@ -90,7 +90,7 @@ function fileSize(file: string): number | undefined {
 
 /** A fresh directory beside the entry's final place for ORT to write into; undefined when the cache directory is not writable. */
 export function beginEntry(dir: string): string | undefined {
-  const tmp = `${dir}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
+  const tmp = `${dir}.tmp-${process.pid}-${nodeCrypto().randomBytes(4).toString("hex")}`;
   try {
     fs.mkdirSync(tmp, { recursive: true });
     return tmp;

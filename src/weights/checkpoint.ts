@@ -8,10 +8,9 @@
  * - a bare state dict file (.pt / .bin / .pth / .safetensors, OpenAI or open_clip keys): config
  *   inferred from the shapes as openai/CLIP's build_model does
  */
-import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { nodeZlib } from "../util/builtins.node.js";
+import { nodeCrypto, nodeZlib } from "../util/builtins.node.js";
 import { UserError } from "../errors.js";
 import {
   type ClipConfig,
@@ -311,7 +310,7 @@ const OPENAI_MERGES_SHA256 = "d308b7377a8ceaa9707a21614fe8c831b9196e197b7aeb6983
 /** True for OpenAI's CLIP vocabulary (which open_clip's SimpleTokenizer already is, so no hf_tokenizer_name is needed). */
 export function isOpenAiVocabulary(v: Vocabulary): boolean {
   if (v.tokens.length !== 49408 || v.merges.length !== 48894) return false;
-  const h = crypto.createHash("sha256");
+  const h = nodeCrypto().createHash("sha256");
   for (const [a, b] of v.merges) h.update(`${a} ${b}\n`);
   return h.digest("hex") === OPENAI_MERGES_SHA256;
 }

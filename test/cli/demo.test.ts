@@ -28,3 +28,29 @@ test("clip demo trains on the procedural world and reports what it learned", asy
     fs.rmSync(out, { recursive: true, force: true });
   }
 });
+
+test("clip demo --config trains the named model (recipes/demo-rn16.json: a ResNet) and refuses a broken file in one line", async () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), "clip-demo-cfg-"));
+  try {
+    const recipe = path.resolve("recipes/demo-rn16.json");
+    const { stdout } = await run(process.execPath, [CLI, "demo", "--out", out, "--config", recipe, "--steps", "2", "--n", "200", "--batch-size", "16", "--eval-n", "16", "--json"], {
+      env: { ...process.env, CLIP_NO_PROGRESS: "1" },
+    });
+    const doc = JSON.parse(stdout) as { checkpoint: string; steps: number };
+    assert.equal(doc.steps, 2);
+    const saved = JSON.parse(fs.readFileSync(path.join(doc.checkpoint, "open_clip_config.json"), "utf8")) as { model_cfg: { vision_cfg: { layers: unknown; width: number } } };
+    assert.deepEqual(saved.model_cfg.vision_cfg.layers, [1, 1, 1, 1], "a ModifiedResNet image tower");
+    assert.equal(saved.model_cfg.vision_cfg.width, 16);
+    const bad = path.join(out, "bad.json");
+    fs.writeFileSync(bad, "{ not json");
+    const err = await run(process.execPath, [CLI, "demo", "--out", out, "--config", bad, "--steps", "2"]).then(
+      () => assert.fail("a broken --config was accepted"),
+      (e: { code: number; stderr: string }) => e,
+    );
+    assert.equal(err.code, 2);
+    assert.match(err.stderr, /^clip: error: --config .*bad\.json: /);
+    assert.equal(err.stderr.trim().split("\n").length, 1);
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+});

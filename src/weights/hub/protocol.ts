@@ -4,10 +4,10 @@
  * the revision API for the file list, GET with Range to resume, retries with backoff on 5xx and
  * dropped connections, and one clear error per failure. Node only (node:http, node:https).
  */
-import crypto from "node:crypto";
+import type crypto from "node:crypto";
 import fs from "node:fs";
 import type http from "node:http";
-import { nodeHttp, nodeHttps } from "../../util/builtins.node.js";
+import { nodeCrypto, nodeHttp, nodeHttps } from "../../util/builtins.node.js";
 import { UserError } from "../../errors.js";
 
 /** Where and how to talk to the hub. */
@@ -278,7 +278,7 @@ export function download(client: HubClient, target: DownloadTarget): Promise<str
     if (!res) throw new UserError(`hf-hub:${target.repo} file ${target.file}: too many redirects`);
     const status = res.statusCode ?? 0;
     // hashed as the bytes arrive; a resumed transfer first hashes what is already on disk
-    return receive(res, status, have, crypto.createHash("sha256"));
+    return receive(res, status, have, nodeCrypto().createHash("sha256"));
   });
 
   async function receive(res: http.IncomingMessage, status: number, have: number, hash: crypto.Hash): Promise<string> {
