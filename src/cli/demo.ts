@@ -9,6 +9,7 @@ import { ClipModel } from "../clip/model.js";
 import { DEFAULT_ARGS, runTraining, type TrainArgs } from "../train/run.js";
 import { validate } from "../train/validate.js";
 import { intArg, positiveArg } from "./options.js";
+import { readJson } from "../weights/layout.js";
 import { UserError } from "../errors.js";
 import { printJson } from "./output.js";
 import { trainProgress } from "./train.js";
@@ -16,17 +17,16 @@ import { DEMO_CONFIG } from "../models/clip/presets.js";
 
 export { DEMO_CONFIG };
 
-/** The model config a demo trains: the demo's own, or an open_clip_config.json (or bare model_cfg) the user names. */
-function demoConfig(file: string | undefined): { model_cfg: { text_cfg?: { vocab_size?: number } } } {
-  if (!file) return DEMO_CONFIG;
-  let doc: unknown;
+/** The text vocabulary size a config file names (open_clip_config.json or a bare model_cfg), if any. */
+function configVocabSize(file: string): number | undefined {
+  let doc;
   try {
-    doc = JSON.parse(fs.readFileSync(file, "utf8"));
+    doc = readJson(file) as { model_cfg?: { text_cfg?: { vocab_size?: unknown } }; text_cfg?: { vocab_size?: unknown } } | null;
   } catch (e) {
-    throw new UserError(`--config ${file}: ${(e as Error).message}`);
+    throw e instanceof UserError ? new UserError(`--config ${e.message}`) : e;
   }
-  if (!doc || typeof doc !== "object") throw new UserError(`--config ${file}: expected a JSON object (an open_clip_config.json or its model_cfg)`);
-  return "model_cfg" in doc ? (doc as { model_cfg: object }) : { model_cfg: doc };
+  const size = (doc?.model_cfg ?? doc)?.text_cfg?.vocab_size;
+  return typeof size === "number" ? size : undefined;
 }
 
 interface DemoFlags {
@@ -54,20 +54,22 @@ export function register(program: Command): void {
     .option("--seed <n>", "seed of the world and the run", intArg("--seed", 0), 0)
     .option("--eval-n <n>", "scenes per evaluation set", intArg("--eval-n", 10), 800)
     .option("--threads <n>", "threads (default: all cores)", intArg("--threads"))
-    .option("--config <file>", "an open_clip_config.json to train instead of the demo's own model (written to OUT/demo_config.json)")
+    .option("--config <file>", "an open_clip_config.json (or its model_cfg) to train instead of the demo's own model")
     .option("--lr <x>", "peak learning rate", positiveArg("--lr"), 1e-3)
     .option("--json", "print the results as one JSON document")
     .action(async (o: DemoFlags) => {
       const t0 = performance.now();
       fs.mkdirSync(o.out, { recursive: true });
-      const config = path.join(o.out, "demo_config.json");
-      const cfg = demoConfig(o.config);
-      fs.writeFileSync(config, JSON.stringify(cfg, null, 2) + "\n");
+      let config = o.config;
+      if (!config) {
+        config = path.join(o.out, "demo_config.json");
+        fs.writeFileSync(config, JSON.stringify(DEMO_CONFIG, null, 2) + "\n");
+      }
       const args: TrainArgs = {
         ...DEFAULT_ARGS,
         data: `synth:?n=${o.n}&seed=${o.seed}&size=64&split=train`,
         config,
-        vocabSize: cfg.model_cfg.text_cfg?.vocab_size ?? DEMO_CONFIG.model_cfg.text_cfg.vocab_size,
+        vocabSize: (o.config && configVocabSize(o.config)) || DEMO_CONFIG.model_cfg.text_cfg.vocab_size,
         batchSize: o.batchSize,
         steps: o.steps,
         lr: o.lr,

@@ -8,7 +8,7 @@ import { createRequire } from "node:module";
 
 const load = createRequire(import.meta.url);
 
-/** node:crypto (about 5 ms to load, more than any other builtin we use) */
+/** node:crypto (the costliest to load of the builtins we use) */
 export const nodeCrypto = (): typeof import("node:crypto") => load("node:crypto");
 /** node:http */
 export const nodeHttp = (): typeof import("node:http") => load("node:http");

@@ -48,7 +48,7 @@ test("clip demo --config trains the named model (recipes/demo-rn16.json: a ResNe
       (e: { code: number; stderr: string }) => e,
     );
     assert.equal(err.code, 2);
-    assert.match(err.stderr, /^clip: error: --config .*bad\.json: /);
+    assert.match(err.stderr, /^clip: error: --config .*bad\.json is not valid JSON: /);
     assert.equal(err.stderr.trim().split("\n").length, 1);
   } finally {
     fs.rmSync(out, { recursive: true, force: true });
