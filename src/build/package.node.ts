@@ -10,12 +10,21 @@
  * folder as the chunks: the relative URL then resolves in the bundle as it does in dist/src/. The
  * build fails if two workers share a name, or if an output refers to a sibling that was not written.
  *
+ * Two things keep a fresh `import "clip-ts"` as cheap as the CLI's own start (bench/startup):
+ * - a dynamic `import("./x.js")` in a module the main entry loads anyway, of a module it loads
+ *   anyway, becomes the namespace already loaded. In dist/src/ such imports keep the CLI's
+ *   commands from loading what they never use; in the bundle each one would only split the main
+ *   entry's code into more chunk files, and Node spends a cold import per file;
+ * - fflate is aliased to build/fflate_lazy.node.ts, which loads it on first call, and node:fs to
+ *   build/fs_by_require.node.ts, which skips the ES facade of node:fs.
+ *
  * The package's build step runs `node dist/src/build/package.node.js` after tsc; the CLI (bin/clip.js)
  * keeps running dist/src/, and the types stay dist/src/**.d.ts.
  */
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import type { Metafile, Plugin } from "esbuild";
 import { InternalError, UserError } from "../errors.js";
 
 /** The compiled sources (dist/src/) this file sits in. */
@@ -31,11 +40,71 @@ export const PACKAGE_ENTRIES: Record<string, string> = {
 /** `new URL("./NAME.js", import.meta.url)`: a worker (or other sibling module) a module starts by URL. */
 const SIBLING_URL = /new URL\("\.\/([\w.-]+)\.js", import\.meta\.url\)/g;
 
-/** Packages the bundle leaves as imports: every dependency of package.json (and its subpaths) but fflate. */
+/** Packages the bundle leaves as imports: every dependency of package.json (and its subpaths). */
 function externals(distSrc: string): string[] {
   const pkg = JSON.parse(fs.readFileSync(path.join(distSrc, "..", "..", "package.json"), "utf8")) as { dependencies?: Record<string, string>; devDependencies?: Record<string, string> };
-  const names = Object.keys({ ...pkg.dependencies, ...pkg.devDependencies }).filter((n) => n !== "fflate");
-  return names.flatMap((n) => [n, `${n}/*`]);
+  return Object.keys({ ...pkg.dependencies, ...pkg.devDependencies }).flatMap((n) => [n, `${n}/*`]);
+}
+
+/** `import("./x.js")` or `import("../a/x.js")` in compiled JavaScript: a dynamic import of one of our modules. */
+const DYNAMIC_IMPORT = /\bimport\(("\.{1,2}\/[^"]+\.js")\)/g;
+
+/**
+ * The absolute paths of the modules a fresh import of `entry` loads: its closure over static
+ * imports in a build's metafile (whose paths are relative to `cwd`).
+ */
+export function staticClosure(meta: Metafile, entry: string, cwd: string): Set<string> {
+  const loaded = new Set<string>();
+  const todo = [path.resolve(entry)];
+  while (todo.length > 0) {
+    const file = todo.pop()!;
+    if (loaded.has(file)) continue;
+    loaded.add(file);
+    const input = meta.inputs[path.relative(cwd, file)];
+    if (!input) throw new InternalError(`${file} is not among the bundle's inputs`);
+    for (const i of input.imports) if (i.kind === "import-statement" && !i.external) todo.push(path.resolve(cwd, i.path));
+  }
+  return loaded;
+}
+
+/**
+ * Rewrites `import("./x.js")` in `source` (the module at `file`) as `Promise.resolve(ns)` of a
+ * static namespace import, when x is in `loaded`; other dynamic imports stay. Returns the new source
+ * and how many it rewrote.
+ */
+export function inlineLoadedImports(source: string, file: string, loaded: Set<string>): { source: string; rewritten: number } {
+  const head: string[] = [];
+  const body = source.replace(DYNAMIC_IMPORT, (call: string, spec: string) => {
+    if (!loaded.has(path.resolve(path.dirname(file), JSON.parse(spec) as string))) return call;
+    const name = `__loaded${head.length}`;
+    head.push(`import * as ${name} from ${spec};`);
+    return `Promise.resolve(${name})`;
+  });
+  return { source: head.join("") + body, rewritten: head.length };
+}
+
+/** An esbuild plugin resolving `node:fs` (exactly: not node:fs/promises) to build/fs_by_require.node.ts. */
+function fsByRequire(distSrc: string): Plugin {
+  const file = path.join(distSrc, "build", "fs_by_require.node.js");
+  return {
+    name: "fs-by-require",
+    setup(build) {
+      build.onResolve({ filter: /^(node:)?fs$/ }, (args) => (args.importer === file ? undefined : { path: file }));
+    },
+  };
+}
+
+/** The esbuild plugin applying `inlineLoadedImports` to every module in `loaded` (see the file's header). */
+function inlineLoaded(loaded: Set<string>): Plugin {
+  return {
+    name: "inline-loaded-imports",
+    setup(build) {
+      build.onLoad({ filter: /\.js$/ }, (args) => {
+        if (!loaded.has(args.path)) return undefined;
+        return { contents: inlineLoadedImports(fs.readFileSync(args.path, "utf8"), args.path, loaded).source, loader: "js" };
+      });
+    },
+  };
 }
 
 /** Every .js file under `dir`, recursively (relative paths). */
@@ -87,7 +156,9 @@ export async function buildPackage(outDir: string, distSrc = DIST_SRC): Promise<
     throw new UserError("bundling the package needs esbuild (a development dependency of clip-ts): npm install esbuild");
   }
   fs.rmSync(outDir, { recursive: true, force: true });
+  const cwd = process.cwd();
   const common = {
+    absWorkingDir: cwd,
     outdir: outDir,
     entryNames: "[name]",
     chunkNames: "chunk-[hash]",
@@ -95,16 +166,15 @@ export async function buildPackage(outDir: string, distSrc = DIST_SRC): Promise<
     format: "esm",
     platform: "node",
     target: "node20",
-    // dependencies stay imports, except fflate: tree-shaken to the two inflate functions we use,
-    // instead of a 92 KB module compiled and run on every import
+    // dependencies stay imports
     external: externals(distSrc),
-    // fflate's Node build loads node:worker_threads at import for its async API, which we never
-    // call; its browser build has the same synchronous inflate without that cost
-    alias: { fflate: "fflate/browser" },
-    // whitespace and syntax only: names stay readable in stack traces
+    // fflate loads on first call (see the header)
+    alias: { fflate: path.join(distSrc, "build", "fflate_lazy.node.js") },
+    // whitespace and syntax only: identifiers keep their source names in stack traces (esbuild
+    // renames only where two modules' top-level names collide; keepNames would guard those with
+    // a call per function at import)
     minifyWhitespace: true,
     minifySyntax: true,
-    keepNames: true,
     metafile: true,
     logLevel: "silent",
   } as const;
@@ -114,10 +184,14 @@ export async function buildPackage(outDir: string, distSrc = DIST_SRC): Promise<
   // bundle of its own (a worker thread shares no objects with its parent), so workers add no chunks
   // and a fresh import of the main entry reads fewer files.
   const outputs: string[] = [];
-  const main = await esbuild.build({ ...common, entryPoints: at(PACKAGE_ENTRIES), splitting: true });
+  // a first pass (nothing written) finds what the main entry loads statically
+  const fsPlugin = fsByRequire(distSrc);
+  const graph = await esbuild.build({ ...common, entryPoints: at(PACKAGE_ENTRIES), splitting: true, write: false, plugins: [fsPlugin] });
+  const loaded = staticClosure(graph.metafile, path.join(distSrc, PACKAGE_ENTRIES.index!), cwd);
+  const main = await esbuild.build({ ...common, entryPoints: at(PACKAGE_ENTRIES), splitting: true, plugins: [fsPlugin, inlineLoaded(loaded)] });
   outputs.push(...Object.keys(main.metafile.outputs));
   for (const [name, file] of Object.entries(workerEntries(distSrc))) {
-    const w = await esbuild.build({ ...common, entryPoints: at({ [name]: file }), splitting: false });
+    const w = await esbuild.build({ ...common, entryPoints: at({ [name]: file }), splitting: false, plugins: [fsPlugin] });
     outputs.push(...Object.keys(w.metafile.outputs));
   }
   checkSiblings(outDir);

@@ -4,7 +4,7 @@ import path from "node:path";
 import { UserError } from "../errors.js";
 import { imageConfig, type RGBImage } from "../image/config.js";
 import { ImagePool } from "../image/pool.node.js";
-import * as T from "../ir/tensor.js";
+import type * as T from "../ir/tensor.js";
 import type { CompiledGraph, ExecutionProvider, HostTensor, SessionCache } from "../runtime/session.js";
 import type { ClipTokenizer, TruncatePolicy } from "../tokenizer/index.js";
 import { collectGarbage } from "../util/gc.node.js";
@@ -15,7 +15,6 @@ import type { ClipConfig, PreprocessCfg, StateDict } from "../models/clip/config
 import type { EncodeOptions, Embedder, Embeddings, PartialEmbeddings } from "./embedder.js";
 import { embedEncoded, isEncoded, mixedPixels } from "./images.node.js";
 import { tokenIds } from "./tokens.js";
-import { encodeImage, encodeText, paramLeaves } from "../models/clip/towers.js";
 import { INT8_SCALE_SUFFIX, type Int8Tensor, int8Keys, type Precision, quantizeLinear } from "../models/clip/int8.js";
 
 export { imageConfig };
@@ -265,20 +264,18 @@ export class ClipModel implements Embedder {
   }
 
   private images(): Promise<CompiledGraph> {
-    this.imageGraph ??= (() => {
-      const S = this.imageSize;
-      const pixels = T.input("pixels", "float32", ["B", 3, S, S]);
-      return this.compileTower(encodeImage(this.config, pixels, paramLeaves(this.config, this.int8Set())), true);
+    this.imageGraph ??= (async () => {
+      const { imageTowerGraph } = await import("./graphs.js");
+      return this.compileTower(imageTowerGraph(this.config, this.imageSize, this.int8Set()), true);
     })();
     return this.imageGraph;
   }
 
   private texts(): Promise<CompiledGraph> {
-    this.textGraph ??= (() => {
-      // one graph for every length: each batch runs only up to its last end-of-text token (see encodeTokens)
-      const tokens = T.input("tokens", "int64", ["B", "L"]);
-      const positions = T.input("positions", "int64", ["L"]);
-      return this.compileTower(encodeText(this.config, tokens, paramLeaves(this.config, this.int8Set()), positions), false);
+    // one graph for every length: each batch runs only up to its last end-of-text token (see encodeTokens)
+    this.textGraph ??= (async () => {
+      const { textTowerGraph } = await import("./graphs.js");
+      return this.compileTower(textTowerGraph(this.config, this.int8Set()), false);
     })();
     return this.textGraph;
   }

@@ -6,8 +6,13 @@
  */
 import { createRequire } from "node:module";
 
-const load = createRequire(import.meta.url);
+// process.getBuiltinModule (Node >= 20.16) where there is one: createRequire costs a fresh import
+// more, so the fallback's require is made on first use too
+let nodeRequire: NodeJS.Require | undefined;
+const load = <T>(id: string): T => (process.getBuiltinModule?.(id) ?? (nodeRequire ??= createRequire(import.meta.url))(id)) as T;
 
+/** node:fs, for the package bundle (build/fs_by_require.node.ts) */
+export const nodeFs = (): typeof import("node:fs") => load("node:fs");
 /** node:crypto (the costliest to load of the builtins we use) */
 export const nodeCrypto = (): typeof import("node:crypto") => load("node:crypto");
 /** node:http */
@@ -21,7 +26,7 @@ export const nodeStream = (): typeof import("node:stream") => load("node:stream"
 /** node:worker_threads */
 export const nodeWorkerThreads = (): typeof import("node:worker_threads") => load("node:worker_threads");
 /** node:v8 */
-export const nodeV8 = (): typeof import("node:v8") => load("node:v8");
+export const nodeV8 = (): typeof import("node:v8") => load("node:v8") as typeof import("node:v8");
 /** node:vm */
 export const nodeVm = (): typeof import("node:vm") => load("node:vm");
 

@@ -1,15 +1,19 @@
 /**
  * @file The package bundle (src/build/package.node.ts): every worker started by URL becomes an entry
- * beside the chunks, and a bundle that refers to a sibling it did not write fails the build.
+ * beside the chunks, and a bundle that refers to a sibling it did not write fails the build; what a
+ * fresh import of the main entry loads, and what it leaves for first use.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { checkSiblings, workerEntries } from "../../src/build/package.node.js";
+import { checkSiblings, inlineLoadedImports, workerEntries } from "../../src/build/package.node.js";
+import { unzipSync } from "fflate";
 import { InternalError } from "../../src/errors.js";
+import { zipOf } from "../fuzz/zip.js";
 
 const DIST_SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../src");
 
@@ -47,4 +51,48 @@ test("the built package (dist/pkg) holds the three public entries and every work
   const pkg = path.join(DIST_SRC, "..", "pkg");
   for (const f of ["index.js", "graph.js", "search.js", ...Object.keys(workerEntries(DIST_SRC)).map((n) => `${n}.js`)]) assert.ok(fs.existsSync(path.join(pkg, f)), f);
   checkSiblings(pkg);
+});
+
+test("a dynamic import of a module the entry loads anyway becomes its namespace; others stay dynamic", () => {
+  const dir = path.join(os.tmpdir(), "src");
+  const loaded = new Set([path.join(dir, "a.js"), path.join(dir, "sub", "b.js")]);
+  const source = 'const a = await import("./a.js"); const c = await import("./c.js"); const b = import("./sub/b.js"); const n = await import("node:fs");';
+  const r = inlineLoadedImports(source, path.join(dir, "m.js"), loaded);
+  assert.equal(r.rewritten, 2);
+  assert.equal(
+    r.source,
+    'import * as __loaded0 from "./a.js";import * as __loaded1 from "./sub/b.js";const a = await Promise.resolve(__loaded0); const c = await import("./c.js"); const b = Promise.resolve(__loaded1); const n = await import("node:fs");',
+  );
+  // relative to the importing module's folder: the same specifier from another folder is another module
+  assert.equal(inlineLoadedImports(source, path.join(dir, "sub", "m.js"), loaded).rewritten, 0);
+});
+
+test("a fresh import of the bundle loads no stream, crypto, zlib or worker module and no fflate; a deflated checkpoint loads fflate and reads as dist/src reads it", () => {
+  // openai_vit_tiny.pt written again with every entry deflated
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "clip-ts-bundle-"));
+  try {
+    const stored = unzipSync(new Uint8Array(fs.readFileSync(path.join(DIST_SRC, "..", "..", "test", "fixtures", "torch", "openai_vit_tiny.pt"))));
+    const pt = path.join(dir, "deflated.pt");
+    fs.writeFileSync(pt, zipOf(Object.entries(stored), { deflate: true }));
+    const script = `
+      import { createRequire } from "node:module";
+      import { createHash } from "node:crypto";
+      const before = new Set(process.moduleLoadList);
+      const pkg = await import(${JSON.stringify(path.join(DIST_SRC, "..", "pkg", "index.js"))});
+      const builtins = process.moduleLoadList.filter((m) => !before.has(m) && /stream|crypto|zlib|worker/.test(m));
+      const cache = createRequire(import.meta.url).cache;
+      const fflateAtImport = Object.keys(cache).some((k) => k.includes("fflate"));
+      const digest = (ck) => { const h = createHash("sha256"); for (const [k, t] of [...ck.state].sort()) h.update(k + t.shape.join(",")).update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength)); return h.digest("hex"); };
+      const a = pkg.loadCheckpoint(${JSON.stringify(pt)});
+      const b = (await import(${JSON.stringify(path.join(DIST_SRC, "weights", "checkpoint.js"))})).loadCheckpoint(${JSON.stringify(pt)});
+      console.log(JSON.stringify({ builtins, fflateAtImport, fflateAfterLoad: Object.keys(cache).some((k) => k.includes("fflate")), tensors: a.state.size, same: digest(a) === digest(b) }));
+    `;
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { tensors: number };
+    assert.ok(out.tensors > 10, r.stdout);
+    assert.deepEqual(out, { builtins: [], fflateAtImport: false, fflateAfterLoad: true, tensors: out.tensors, same: true });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

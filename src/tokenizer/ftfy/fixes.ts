@@ -1,5 +1,5 @@
 /** @file The individual text fixers of ftfy 6.3 (ftfy.fixes), each a string -> string function with a cheap guard. */
-import { BADNESS_SOURCE, UTF8_DETECTOR_SOURCE, WIDTH_MAP } from "./tables.js";
+import { BADNESS_SOURCE, UTF8_DETECTOR_SOURCE, WIDTH_MAP_JSON } from "./tables.js";
 import { codePage } from "./codepages.js";
 
 let badnessRe: RegExp | undefined;
@@ -60,8 +60,11 @@ export function fixLatinLigatures(text: string): string {
 }
 
 const WIDTH_RE = /[\u3000\uff01-\uffef]/g;
+let widthMap: Record<number, string> | undefined; // parsed on first use (see generate_tables.py)
 export function fixCharacterWidth(text: string): string {
-  return text.replace(WIDTH_RE, (c) => WIDTH_MAP[c.charCodeAt(0)] ?? c);
+  widthMap ??= JSON.parse(WIDTH_MAP_JSON) as Record<number, string>;
+  const map = widthMap;
+  return text.replace(WIDTH_RE, (c) => map[c.charCodeAt(0)] ?? c);
 }
 
 const LINE_BREAK_RE = /\r\n?|[\u2028\u2029\u0085]/g;

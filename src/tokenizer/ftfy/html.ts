@@ -1,10 +1,16 @@
 /** @file HTML entity decoding: Python's `html.unescape` (which CLIP applies twice) and ftfy's stricter `unescape_html`. */
-import { HTML5_ENTITIES, INVALID_CHARREFS } from "./tables.js";
+import { HTML5_ENTITIES_JSON, INVALID_CHARREFS_JSON } from "./tables.js";
 
+// both tables are parsed on first use (see generate_tables.py)
 let html5: Map<string, string> | undefined;
 function html5Table(): Map<string, string> {
-  html5 ??= new Map(Object.entries(HTML5_ENTITIES));
+  html5 ??= new Map(Object.entries(JSON.parse(HTML5_ENTITIES_JSON) as Record<string, string>));
   return html5;
+}
+let invalidCharrefs: Record<number, string> | undefined;
+function invalidCharrefTable(): Record<number, string> {
+  invalidCharrefs ??= JSON.parse(INVALID_CHARREFS_JSON) as Record<number, string>;
+  return invalidCharrefs;
 }
 
 // Python: re.compile(r'&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)')
@@ -28,7 +34,7 @@ function replaceCharref(_match: string, s: string): string {
     const digits = s.slice(hex ? 2 : 1).replace(/;$/, "");
     // long digit strings only need to compare as "> 0x10FFFF"; parseInt's rounding is harmless
     const num = parseInt(digits, hex ? 16 : 10);
-    const redirected = INVALID_CHARREFS[num];
+    const redirected = invalidCharrefTable()[num];
     if (redirected !== undefined) return redirected;
     if ((num >= 0xd800 && num <= 0xdfff) || num > 0x10ffff) return "\ufffd";
     if (isInvalidCodePoint(num)) return "";
