@@ -37,6 +37,19 @@ function keepReduced(g: Tensor, x: Tensor, axes: number[], keepdims: boolean): T
   return T.reshape(g, target);
 }
 
+/**
+ * dB = A^T g of a matmul. When B is one matrix shared by a batch of A's rows (a linear layer over
+ * [..., K] inputs), the batch dims fold into the rows: one [K, M] x [M, N] product with M the
+ * batch's rows, instead of a [..., K, N] product per batch element that the driver then sums
+ * (what torch's linear backward does too).
+ */
+function sharedRightGrad(a: Tensor, b: Tensor, g: Tensor): Tensor {
+  const K = a.shape[a.rank - 1];
+  const N = g.shape[g.rank - 1];
+  if (b.rank !== 2 || a.rank <= 2 || typeof K !== "number" || typeof N !== "number") return T.matmul(T.mT(a), g);
+  return T.matmul(T.mT(T.reshape(a, [-1, K])), T.reshape(g, [-1, N])); // [K, M] x [M, N] -> [K, N]
+}
+
 function count(x: Tensor, axes: number[]): number {
   return axes.reduce((s, a) => s * x.dim(a), 1);
 }
@@ -140,7 +153,7 @@ export const GRAD_RULES: { [K in OpName]: Rule<OpAttrs[K]> | typeof NONDIFF } = 
   // d(A B) = dA B + A dB: dA = g B^T, dB = A^T g (batch broadcasting undone by the driver)
   matmul: (y, g, _a, needs) => {
     const [a, b] = y.inputs;
-    return [needs[0] ? T.matmul(g, T.mT(b)) : null, needs[1] ? T.matmul(T.mT(a), g) : null];
+    return [needs[0] ? T.matmul(g, T.mT(b)) : null, needs[1] ? sharedRightGrad(a, b, g) : null];
   },
   // straight-through: the rounding of x counts as identity, so with D = w * scale:
   // dx = g D^T, dscale = sum over rows of g * (x @ w), dbias = g; w is integer and takes none

@@ -27,6 +27,8 @@ export interface TrainerOptions {
   /** Keys that are trained; the rest stay fixed. */
   trainable: ReadonlySet<string>;
   threads?: number;
+  /** Profile every step graph run: ORT writes a Chrome-trace file with this prefix at `endProfiling()` (Node only). */
+  profilePrefix?: string;
   /** The ONNX Runtime adapter (default: the loaded one; Node's in the library, the browser's in the page). */
   backend?: Backend;
 }
@@ -67,7 +69,7 @@ export class Trainer {
     const shapes = trainingShapes(config, opts.loss);
     const fed = (k: string): boolean => opts.trainable.has(k) || (trainBatchNorm && isBuffer(k) && k.startsWith("visual."));
     const weights = (k: string): HostArray | undefined => (shapes.has(k) && !fed(k) ? state.get(k)?.data : undefined);
-    const compileOpts = { weights, threads: opts.threads, backend: opts.backend };
+    const compileOpts = { weights, threads: opts.threads, backend: opts.backend, profilePrefix: opts.profilePrefix };
     const stepGraph = await CompiledGraph.compile(buildStepGraph(spec), compileOpts);
     const featureGraph = opts.accumFreq > 1 ? await CompiledGraph.compile(buildFeatureGraph(spec), compileOpts) : undefined;
     return new Trainer(config, state, opts, stepGraph, featureGraph, spec);
@@ -171,6 +173,12 @@ export class Trainer {
         if (counter && k.endsWith("running_mean")) counter.data[0] += 1;
       }
     }
+  }
+
+  /** Ends profiling (created with `profilePrefix`): ORT writes the step graphs' trace files. */
+  endProfiling(): void {
+    this.stepGraph.endProfiling();
+    this.featureGraph?.endProfiling();
   }
 
   async close(): Promise<void> {

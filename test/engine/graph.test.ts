@@ -36,6 +36,21 @@ test("broadcast inputs receive gradients summed over the broadcast axes", () => 
   assert.ok(Math.abs(gs.data[0] - total) < 1e-12);
 });
 
+test("a weight shared by a batch (a linear layer) gets its gradient from one folded matmul, equal to the per-element sum", () => {
+  const b = makeInputs([{ shape: [3, 4, 5] }, { shape: [5, 6] }, { shape: [3, 4, 6] }], "float64", 3);
+  const [x, w, seed] = b.inputs;
+  const [gw] = grad(T.reduceSum(T.mul(T.matmul(x, w), seed), [0, 1, 2]), [w]);
+  // the gradient is a rank-2 matmul of the folded rows: no [3, 5, 6] product summed afterwards
+  assert.equal(gw.op, "matmul");
+  assert.deepEqual(gw.inputs.map((t) => t.rank), [2, 2]);
+  const [got] = interpret([gw], b.feeds);
+  const X = b.feeds.x0.data, G = b.feeds.x2.data;
+  const want = new Float64Array(30);
+  for (let n = 0; n < 3; n++) for (let t = 0; t < 4; t++) for (let k = 0; k < 5; k++) for (let j = 0; j < 6; j++) want[k * 6 + j] += X[(n * 4 + t) * 5 + k] * G[(n * 4 + t) * 6 + j];
+  assert.deepEqual(got.shape, [5, 6]);
+  assert.ok(maxAbsDiff(got.data, want) < 1e-12);
+});
+
 test("integer inputs refuse gradients; non-scalar outputs need a seed", () => {
   const ids = T.input("ids", "int64", [4]);
   const x = T.input("x", "float32", [4]);
