@@ -2,7 +2,7 @@
  * (forward, loss and backward of a recipe's model), the costliest nodes with their input shapes,
  * and the step's wall time. Kernel times can sum to more than the wall time where ORT runs nodes
  * side by side. Random pixels and tokens; the first step is a warm-up and not counted.
- * Run: node dist/bench/train/profile.js [--config recipes/flickr8k-rn64w32.json] [--batch 128] [--steps 4] [--threads N] */
+ * Run: node dist/bench/train/profile.js [--config recipes/flickr8k-rn64w32.json] [--batch 128] [--steps 4] [--threads N] [--top 15] */
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -92,7 +92,7 @@ process.stdout.write(
       samples_per_s: Math.round((batch / median) * 1000 * 10) / 10,
       kernel_ms_per_step: Math.round(kernelMs),
       ms_per_step_by_op: Object.fromEntries([...byOp].sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, perRun(v)])),
-      top_nodes_ms_per_step: Object.fromEntries([...byNode].sort((a, b) => b[1] - a[1]).slice(0, 15).map(([k, v]) => [k, perRun(v)])),
+      top_nodes_ms_per_step: Object.fromEntries([...byNode].sort((a, b) => b[1] - a[1]).slice(0, Number(arg("--top", "15"))).map(([k, v]) => [k, perRun(v)])),
       load_average: os.loadavg(),
     },
     null,

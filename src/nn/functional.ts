@@ -77,7 +77,10 @@ export function batchNormTraining(
   const mean = T.reduceMean(x, [0, 2, 3], true); // [1, C, 1, 1]
   const xc = T.sub(x, mean);
   const v = T.reduceMean(T.mul(xc, xc), [0, 2, 3], true);
-  const y = T.add(T.mul(T.mul(xc, T.rsqrt(T.add(v, eps))), T.reshape(weight, [c, 1, 1])), T.reshape(bias, [c, 1, 1]));
+  // the per-channel scale is formed first ([1, C, 1, 1]), so the full-size tensor is multiplied once
+  // (and its gradient graph holds one full-size product less)
+  const scale = T.mul(T.rsqrt(T.add(v, eps)), T.reshape(weight, [c, 1, 1]));
+  const y = T.add(T.mul(xc, scale), T.reshape(bias, [c, 1, 1]));
   const n = x.dim(0) * x.dim(2) * x.dim(3);
   const m1 = T.stopGradient(T.reshape(mean, [c])); // [1, C, 1, 1] -> [C]
   const v1 = T.stopGradient(T.mul(T.reshape(v, [c]), n / Math.max(n - 1, 1))); // unbiased, as torch stores it
