@@ -56,6 +56,7 @@ function count(x: Tensor, axes: number[]): number {
 
 /** dW of y = conv(x, w): correlate x with g (stride and dilation swap roles), per group. */
 function convWeightGrad(x: Tensor, g: Tensor, kh: number, kw: number, a: OpAttrs["conv2d"]): Tensor {
+  if (a.groups === 1 && a.stride.every((s) => s === 1) && a.dilation.every((d) => d === 1)) return convWeightGradByTaps(x, g, kh, kw, a);
   const groups = a.groups;
   const cin = x.dim(1) / groups;
   const cout = g.dim(1) / groups;
@@ -71,6 +72,32 @@ function convWeightGrad(x: Tensor, g: Tensor, kh: number, kw: number, a: OpAttrs
     parts.push(T.transpose(dw, [1, 0, 2, 3])); // [C, O, kh, kw] -> [O, C, kh, kw]
   }
   return parts.length === 1 ? parts[0] : T.concat(parts, 0);
+}
+
+/**
+ * dW of a stride-1, undilated, ungrouped conv as one matmul per kernel tap (i, j): dW[:, :, i, j] is
+ * g as [O, N*h*w] times the input window at (i, j) as [C, N*h*w], transposed. The whole batch is one
+ * well-shaped GEMM per tap; the correlation above hands ORT's Conv a kernel as large as the output
+ * and a skinny im2col GEMM per input channel.
+ */
+function convWeightGradByTaps(x: Tensor, g: Tensor, kh: number, kw: number, a: OpAttrs["conv2d"]): Tensor {
+  const C = x.dim(1);
+  const O = g.dim(1);
+  const h = g.dim(2);
+  const w = g.dim(3);
+  let xp = x;
+  if (a.pad[0] || a.pad[2]) xp = T.pad(xp, 2, a.pad[0], a.pad[2]);
+  if (a.pad[1] || a.pad[3]) xp = T.pad(xp, 3, a.pad[1], a.pad[3]);
+  const xt = T.transpose(xp, [1, 0, 2, 3]); // [N, C, Hp, Wp] -> [C, N, Hp, Wp]
+  const gt = T.reshape(T.transpose(g, [1, 0, 2, 3]), [O, -1]); // [N, O, h, w] -> [O, N, h, w] -> [O, N*h*w]
+  const taps: Tensor[] = [];
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      const win = xt.dim(2) === h && xt.dim(3) === w ? xt : T.slice(T.slice(xt, 2, i, i + h), 3, j, j + w); // [C, N, h, w]
+      taps.push(T.reshape(T.matmul(gt, T.mT(T.reshape(win, [C, -1]))), [O, C, 1])); // [O, N*h*w] x [N*h*w, C] -> [O, C] -> [O, C, 1]
+    }
+  }
+  return T.reshape(taps.length === 1 ? taps[0]! : T.concat(taps, 2), [O, C, kh, kw]); // [O, C, kh*kw] -> [O, C, kh, kw]
 }
 
 /** dX of y = conv(x, w): a transposed convolution of g, padded out to x's size. */
