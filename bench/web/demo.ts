@@ -49,7 +49,9 @@ await server.close();
 
 const node = await runDemo({ ...spec, backend: nodeBackend, threads });
 const out = path.join(work, "clip-demo");
-const demo = JSON.parse(execFileSync(process.execPath, [cli, "demo", "--out", out, "--steps", String(steps), "--batch-size", String(batch), "--n", String(Math.max(n, 100)), "--eval-n", "10", "--threads", String(threads), "--json"], { encoding: "utf8" })) as { train_seconds: number };
+// the page's model (the small ViT): `clip demo` itself trains a ResNet by default
+const vit = path.resolve(path.dirname(cli), "../recipes/demo-vit.json");
+const demo = JSON.parse(execFileSync(process.execPath, [cli, "demo", "--out", out, "--config", vit, "--steps", String(steps), "--batch-size", String(batch), "--n", String(Math.max(n, 100)), "--eval-n", "10", "--threads", String(threads), "--json"], { encoding: "utf8" })) as { train_seconds: number };
 fs.rmSync(work, { recursive: true, force: true });
 
 console.log(`machine: ${os.cpus()[0]?.model ?? "?"}, ${threads} logical cores, load ${os.loadavg()[0]!.toFixed(1)} at the end`);

@@ -13,9 +13,7 @@ import { readJson } from "../weights/layout.js";
 import { UserError } from "../errors.js";
 import { printJson } from "./output.js";
 import { trainProgress } from "./train.js";
-import { DEMO_CONFIG } from "../models/clip/presets.js";
-
-export { DEMO_CONFIG };
+import { DEMO_RESNET_CONFIG } from "../models/clip/presets.js";
 
 /** The text vocabulary size a config file names (open_clip_config.json or a bare model_cfg), if any. */
 function configVocabSize(file: string): number | undefined {
@@ -48,13 +46,13 @@ export function register(program: Command): void {
     .summary(SUMMARIES.demo)
     .description("The offline main job: render a captioned world of shapes, train a small CLIP on it from scratch, and report zero-shot accuracy on held-out color-shape compositions and retrieval recall")
     .option("--out <dir>", "run directory (checkpoints, metrics, plot)", "clip-demo")
-    .option("--steps <n>", "training steps", intArg("--steps"), 400)
-    .option("--batch-size <n>", "contrastive batch", intArg("--batch-size", 2), 128)
+    .option("--steps <n>", "training steps", intArg("--steps"), 1100)
+    .option("--batch-size <n>", "contrastive batch", intArg("--batch-size", 2), 64)
     .option("--n <n>", "training scenes", intArg("--n", 100), 20000)
     .option("--seed <n>", "seed of the world and the run", intArg("--seed", 0), 0)
     .option("--eval-n <n>", "scenes per evaluation set", intArg("--eval-n", 10), 800)
     .option("--threads <n>", "threads (default: all cores)", intArg("--threads"))
-    .option("--config <file>", "an open_clip_config.json (or its model_cfg) to train instead of the demo's own model")
+    .option("--config <file>", "an open_clip_config.json (or its model_cfg) to train instead of the demo's own model (a width-16 ModifiedResNet at 64 px, recipes/demo-rn16.json)")
     .option("--lr <x>", "peak learning rate", positiveArg("--lr"), 1e-3)
     .option("--json", "print the results as one JSON document")
     .action(async (o: DemoFlags) => {
@@ -63,13 +61,13 @@ export function register(program: Command): void {
       let config = o.config;
       if (!config) {
         config = path.join(o.out, "demo_config.json");
-        fs.writeFileSync(config, JSON.stringify(DEMO_CONFIG, null, 2) + "\n");
+        fs.writeFileSync(config, JSON.stringify(DEMO_RESNET_CONFIG, null, 2) + "\n");
       }
       const args: TrainArgs = {
         ...DEFAULT_ARGS,
         data: `synth:?n=${o.n}&seed=${o.seed}&size=64&split=train`,
         config,
-        vocabSize: (o.config && configVocabSize(o.config)) || DEMO_CONFIG.model_cfg.text_cfg.vocab_size,
+        vocabSize: (o.config && configVocabSize(o.config)) || DEMO_RESNET_CONFIG.model_cfg.text_cfg.vocab_size,
         batchSize: o.batchSize,
         steps: o.steps,
         lr: o.lr,

@@ -6,6 +6,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { DEMO_CONFIG, DEMO_RESNET_CONFIG } from "../../src/models/clip/presets.js";
 import { CLI } from "../helpers/shared.js";
 
 const run = promisify(execFile);
@@ -24,6 +25,25 @@ test("clip demo trains on the procedural world and reports what it learned", asy
     // the checkpoint it leaves is usable by the other commands
     const emb = JSON.parse((await run(process.execPath, [CLI, "embed", "--model", doc.checkpoint, "--text", "a red star", "--json"])).stdout) as { text_embeddings: number[][] };
     assert.equal(emb.text_embeddings[0].length, 128);
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test("clip demo's own model is recipes/demo-rn16.json, and the demo trains it unless --config names another", async () => {
+  const recipe = (name: string): unknown => JSON.parse(fs.readFileSync(path.resolve("recipes", name), "utf8"));
+  assert.deepEqual(DEMO_RESNET_CONFIG, recipe("demo-rn16.json"));
+  // the browser demo's ViT (clip demo's model before the ResNet), as a recipe for --config
+  assert.deepEqual(DEMO_CONFIG, recipe("demo-vit.json"));
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), "clip-demo-default-"));
+  try {
+    const { stdout } = await run(process.execPath, [CLI, "demo", "--out", out, "--steps", "2", "--n", "200", "--batch-size", "16", "--eval-n", "16", "--json"], {
+      env: { ...process.env, CLIP_NO_PROGRESS: "1" },
+    });
+    const doc = JSON.parse(stdout) as { checkpoint: string };
+    const saved = JSON.parse(fs.readFileSync(path.join(doc.checkpoint, "open_clip_config.json"), "utf8")) as { model_cfg: { vision_cfg: Record<string, unknown> } };
+    // open_clip's writer adds its other keys (patch_size: null for a ResNet); the demo's own are kept
+    for (const [k, v] of Object.entries(DEMO_RESNET_CONFIG.model_cfg.vision_cfg)) assert.deepEqual(saved.model_cfg.vision_cfg[k], v, k);
   } finally {
     fs.rmSync(out, { recursive: true, force: true });
   }
