@@ -170,11 +170,12 @@ export async function buildPackage(outDir: string, distSrc = DIST_SRC): Promise<
     external: externals(distSrc),
     // fflate loads on first call (see the header)
     alias: { fflate: path.join(distSrc, "build", "fflate_lazy.node.js") },
-    // whitespace and syntax only: identifiers keep their source names in stack traces (esbuild
-    // renames only where two modules' top-level names collide; keepNames would guard those with
-    // a call per function at import)
+    // whitespace and syntax only; keepNames: a class or function keeps its source name (`.name`,
+    // stack traces, console.log) where esbuild renames it (classes with static members become
+    // `_ClipModel`, names two modules share get a suffix), at the cost of a call per function at import
     minifyWhitespace: true,
     minifySyntax: true,
+    keepNames: true,
     metafile: true,
     logLevel: "silent",
   } as const;

@@ -96,3 +96,12 @@ test("a fresh import of the bundle loads no stream, crypto, zlib or worker modul
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("the bundle's exported classes and functions keep their names (ClipModel, not esbuild's _ClipModel)", async () => {
+  for (const entry of ["index.js", "graph.js"]) {
+    const mod = (await import(path.join(DIST_SRC, "..", "pkg", entry))) as Record<string, unknown>;
+    // embedDatasetImages is embedImages re-exported under another name
+    const renamed = Object.entries(mod).filter(([k, v]) => typeof v === "function" && v.name !== k && k !== "embedDatasetImages");
+    assert.deepEqual(renamed.map(([k, v]) => `${k} is named ${(v as { name: string }).name}`), [], entry);
+  }
+});
