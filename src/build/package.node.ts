@@ -2,15 +2,15 @@
  * @file Bundles the package's entry points (`clip-ts`, `clip-ts/graph`, `clip-ts/search`) into
  * dist/pkg/ with esbuild: ES modules, code splitting (one shared chunk per group of modules, so a
  * class is the same object whichever entry imports it), dependencies left as imports. A fresh
- * `import("clip-ts")` then reads about 20 files instead of about 100; Node's ES module loader
- * spends most of a cold import per file, not per byte.
+ * `import("clip-ts")` then reads about 10 files instead of about 100; Node's ES module loader
+ * spends much of a cold import per file.
  *
  * Worker threads are started as `new Worker(new URL("./NAME.js", import.meta.url))`. esbuild leaves
  * that expression as it is, so every such worker becomes an entry named NAME in the same flat
  * folder as the chunks: the relative URL then resolves in the bundle as it does in dist/src/. The
  * build fails if two workers share a name, or if an output refers to a sibling that was not written.
  *
- * Two things keep a fresh `import "clip-ts"` as cheap as the CLI's own start (bench/startup):
+ * Two things keep a fresh `import "clip-ts"` near the cost of the CLI's own start (bench/startup):
  * - a dynamic `import("./x.js")` in a module the main entry loads anyway, of a module it loads
  *   anyway, becomes the namespace already loaded. In dist/src/ such imports keep the CLI's
  *   commands from loading what they never use; in the bundle each one would only split the main
