@@ -8,6 +8,7 @@ import { INT8_SCALE_SUFFIX, int8Keys, quantizeState } from "../../src/models/cli
 import { encodeImage, encodeText, paramLeaves } from "../../src/models/clip/towers.js";
 import { CompiledGraph, type HostTensor } from "../../src/runtime/session.js";
 import { loadCheckpoint } from "../../src/weights/checkpoint.js";
+import { kernelTimes } from "../ort_trace.js";
 
 const arg = (name: string, dflt: string): string => {
   const i = process.argv.indexOf(name);
@@ -38,14 +39,8 @@ for (let i = 1; i < runs; i++) await g.run(feed);
 g.endProfiling();
 await g.release();
 await new Promise((r) => setTimeout(r, 200));
-const file = path.join(dir, fs.readdirSync(dir)[0]);
-const events = (JSON.parse(fs.readFileSync(file, "utf8")) as { cat: string; name: string; dur: number; args: { op_name?: string } }[]).filter((e) => e.cat === "Node" && e.name.endsWith("_kernel_time"));
-const byOp = new Map<string, number>();
-let total = 0;
-for (const e of events) {
-  byOp.set(e.args.op_name ?? "?", (byOp.get(e.args.op_name ?? "?") ?? 0) + e.dur);
-  total += e.dur;
-}
+// every run counted, the warm-up too
+const { totalUs: total, byOp } = kernelTimes(path.join(dir, fs.readdirSync(dir)[0]!));
 const shares = Object.fromEntries([...byOp].sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, Math.round((1000 * v) / total) / 10]));
 process.stdout.write(JSON.stringify({ precision, tower, batch, runs, kernel_ms_per_run: total / 1000 / runs, percent_by_op: shares, load_average: os.loadavg() }, null, 2) + "\n");
 fs.rmSync(dir, { recursive: true, force: true });

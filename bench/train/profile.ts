@@ -13,6 +13,7 @@ import { DEFAULT_ARGS } from "../../src/train/defaults.js";
 import { trainableKeys } from "../../src/train/run.js";
 import { Trainer } from "../../src/train/trainer.js";
 import { Rng } from "../../src/util/rng.js";
+import { kernelTimes } from "../ort_trace.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 const arg = (name: string, dflt: string): string => {
@@ -35,7 +36,7 @@ const trainer = await Trainer.create(config, state, {
   warmup: 0,
   schedule: "cosine",
   steps: steps + 1,
-  trainable: trainableKeys(state, { lockImage: false, lockText: false, lock: [], unlock: [] }),
+  trainable: trainableKeys(state, DEFAULT_ARGS),
   threads,
   profilePrefix: path.join(dir, "trace"),
 });
@@ -59,28 +60,11 @@ for (let i = 0; i < steps; i++) {
 trainer.endProfiling();
 await trainer.close();
 await new Promise((r) => setTimeout(r, 200));
-const file = path.join(dir, fs.readdirSync(dir)[0]!);
-type TraceEvent = { cat: string; name: string; ts: number; dur: number; args: { op_name?: string; input_type_shape?: Record<string, number[]>[] } };
-const trace = JSON.parse(fs.readFileSync(file, "utf8")) as TraceEvent[];
-// the kernels of the counted steps: those after the warm-up's run ends
-const modelRuns = trace.filter((e) => e.cat === "Session" && e.name === "model_run").sort((a, b) => a.ts - b.ts);
-const warmupEnd = modelRuns[0]!.ts + modelRuns[0]!.dur;
-const runs = modelRuns.length - 1;
-const events = trace.filter((e) => e.cat === "Node" && e.name.endsWith("_kernel_time") && e.ts >= warmupEnd);
-const byOp = new Map<string, number>();
-const byNode = new Map<string, number>();
-let total = 0;
-for (const e of events) {
-  const op = e.args.op_name ?? "?";
-  byOp.set(op, (byOp.get(op) ?? 0) + e.dur);
-  const shapes = (e.args.input_type_shape ?? []).map((t) => `[${Object.values(t)[0]!.join(",")}]`).join(" ");
-  const node = `${e.name.replace(/_kernel_time$/, "")} ${shapes}`;
-  byNode.set(`${op} ${node}`, (byNode.get(`${op} ${node}`) ?? 0) + e.dur);
-  total += e.dur;
-}
+// the kernels of the counted steps: the warm-up is the first run
+const { runs, totalUs, byOp, byNode } = kernelTimes(path.join(dir, fs.readdirSync(dir)[0]!), 1);
 const perRun = (us: number): number => Math.round(us / runs / 100) / 10; // ms per step
 const median = [...walls].sort((a, b) => a - b)[Math.floor(walls.length / 2)]!;
-const kernelMs = total / runs / 1000;
+const kernelMs = totalUs / runs / 1000;
 process.stdout.write(
   JSON.stringify(
     {

@@ -26,7 +26,7 @@ export const nodeStream = (): typeof import("node:stream") => load("node:stream"
 /** node:worker_threads */
 export const nodeWorkerThreads = (): typeof import("node:worker_threads") => load("node:worker_threads");
 /** node:v8 */
-export const nodeV8 = (): typeof import("node:v8") => load("node:v8") as typeof import("node:v8");
+export const nodeV8 = (): typeof import("node:v8") => load("node:v8");
 /** node:vm */
 export const nodeVm = (): typeof import("node:vm") => load("node:vm");
 

@@ -55,22 +55,7 @@ export function presetConfig(name: string): ClipConfig {
   return parseModelCfg(presetJson(name), `preset ${name}`);
 }
 
-/**
- * `clip demo`'s model: a width-16 ModifiedResNet over 64 px images (recipes/demo-rn16.json) and a
- * short-context text transformer. In the demo's budget it learns count and shape where the ViT
- * below learns colour alone (README, "The main job").
- */
-export const DEMO_RESNET_CONFIG = {
-  model_cfg: {
-    embed_dim: 128,
-    quick_gelu: true,
-    vision_cfg: { image_size: 64, layers: [1, 1, 1, 1], width: 16, head_width: 32 },
-    text_cfg: { context_length: 32, vocab_size: 1024, width: 128, heads: 4, layers: 3 },
-  },
-  preprocess_cfg: { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] },
-};
-
-/** The browser demo's model (and `clip demo`'s before the ResNet): a small ViT over 64 px images and a short-context text transformer. */
+/** The browser demo's model (and `clip demo`'s before the ResNet below): a small ViT over 64 px images and a short-context text transformer. */
 export const DEMO_CONFIG = {
   model_cfg: {
     embed_dim: 128,
@@ -79,4 +64,14 @@ export const DEMO_CONFIG = {
     text_cfg: { context_length: 32, vocab_size: 1024, width: 128, heads: 4, layers: 3 },
   },
   preprocess_cfg: { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] },
+};
+
+/**
+ * `clip demo`'s model: the same text transformer and preprocessing with a width-16 ModifiedResNet
+ * over 64 px images as the image tower (recipes/demo-rn16.json). In the demo's budget it learns
+ * count, and shape in part, where the ViT above learns colour alone (README, "The main job").
+ */
+export const DEMO_RESNET_CONFIG = {
+  ...DEMO_CONFIG,
+  model_cfg: { ...DEMO_CONFIG.model_cfg, vision_cfg: { image_size: 64, layers: [1, 1, 1, 1], width: 16, head_width: 32 } },
 };
