@@ -2,15 +2,19 @@
  * @file Bundles the package's entry points (`clip-ts`, `clip-ts/graph`, `clip-ts/search`) into
  * dist/pkg/ with esbuild: ES modules, code splitting (one shared chunk per group of modules, so a
  * class is the same object whichever entry imports it), dependencies left as imports. A fresh
- * `import("clip-ts")` then reads about 10 files instead of about 100; Node's ES module loader
- * spends much of a cold import per file.
+ * `import("clip-ts")` then reads 4 files instead of about 100; Node's ES module loader spends
+ * much of a cold import per file.
  *
  * Worker threads are started as `new Worker(new URL("./NAME.js", import.meta.url))`. esbuild leaves
  * that expression as it is, so every such worker becomes an entry named NAME in the same flat
  * folder as the chunks: the relative URL then resolves in the bundle as it does in dist/src/. The
  * build fails if two workers share a name, or if an output refers to a sibling that was not written.
  *
- * Two things keep a fresh `import "clip-ts"` near the cost of the CLI's own start (bench/startup):
+ * Three things keep a fresh `import "clip-ts"` below the cost of the CLI's own start (bench/startup):
+ * - the main entry's modules sit in one chunk: every other root that reaches some of them (a lazily
+ *   imported module, `clip-ts/search`) imports the main entry first (`anchorToMain`), so esbuild
+ *   sees one set of roots for all of them; `clip-ts/graph` and what it loads are left out and keep
+ *   their own small chunks. A fresh import reads 4 files (10 before, about 100 unbundled);
  * - a dynamic `import("./x.js")` in a module the main entry loads anyway, of a module it loads
  *   anyway, becomes the namespace already loaded. In dist/src/ such imports keep the CLI's
  *   commands from loading what they never use; in the bundle each one would only split the main
@@ -81,6 +85,40 @@ export function inlineLoadedImports(source: string, file: string, loaded: Set<st
     return `Promise.resolve(${name})`;
   });
   return { source: head.join("") + body, rewritten: head.length };
+}
+
+/**
+ * The roots esbuild splits chunks by, besides the main entry: the other public entries and every
+ * module some input imports dynamically (after `inlineLoadedImports`, so not those in `loaded`),
+ * each with the modules of `loaded` it reaches statically. Only roots that reach some are returned.
+ */
+export function rootsSharingMain(meta: Metafile, loaded: Set<string>, entries: string[], cwd: string): string[] {
+  const roots = new Set(entries.map((e) => path.resolve(e)));
+  for (const input of Object.values(meta.inputs)) {
+    for (const i of input.imports) if (i.kind === "dynamic-import" && !i.external) roots.add(path.resolve(cwd, i.path));
+  }
+  return [...roots].filter((r) => !loaded.has(r) && [...staticClosure(meta, r, cwd)].some((m) => loaded.has(m)));
+}
+
+/**
+ * An esbuild plugin adding `import "MAIN"` (the main entry) to each of `roots`. esbuild puts a
+ * module in one chunk per set of roots that reach it; when every root that reaches any module the
+ * main entry loads reaches them all, the main entry's modules share one set and land in one chunk,
+ * so a fresh import reads two files. The cost: such a root (`clip-ts/graph`, a lazily loaded
+ * command module) loads the main entry's code with its own.
+ */
+function anchorToMain(main: string, roots: string[]): Plugin {
+  const anchored = new Set(roots);
+  return {
+    name: "anchor-to-main",
+    setup(build) {
+      build.onLoad({ filter: /\.js$/ }, (args) => {
+        if (!anchored.has(args.path)) return undefined;
+        const spec = JSON.stringify(`./${path.relative(path.dirname(args.path), main).split(path.sep).join("/")}`.replace(/^\.\/\.\.\//, "../"));
+        return { contents: `import ${spec};\n${fs.readFileSync(args.path, "utf8")}`, loader: "js" };
+      });
+    },
+  };
 }
 
 /** An esbuild plugin resolving `node:fs` (exactly: not node:fs/promises) to build/fs_by_require.node.ts. */
@@ -189,7 +227,12 @@ export async function buildPackage(outDir: string, distSrc = DIST_SRC): Promise<
   const fsPlugin = fsByRequire(distSrc);
   const graph = await esbuild.build({ ...common, entryPoints: at(PACKAGE_ENTRIES), splitting: true, write: false, plugins: [fsPlugin] });
   const loaded = staticClosure(graph.metafile, path.join(distSrc, PACKAGE_ENTRIES.index!), cwd);
-  const main = await esbuild.build({ ...common, entryPoints: at(PACKAGE_ENTRIES), splitting: true, plugins: [fsPlugin, inlineLoaded(loaded)] });
+  const mainEntry = path.join(distSrc, PACKAGE_ENTRIES.index!);
+  // clip-ts/graph stays light: no root it loads is anchored (the modules it shares with the main
+  // entry stay a chunk of their own)
+  const light = staticClosure(graph.metafile, path.join(distSrc, PACKAGE_ENTRIES.graph!), cwd);
+  const roots = rootsSharingMain(graph.metafile, loaded, Object.values(at(PACKAGE_ENTRIES)), cwd).filter((r) => !light.has(r));
+  const main = await esbuild.build({ ...common, entryPoints: at(PACKAGE_ENTRIES), splitting: true, plugins: [fsPlugin, inlineLoaded(loaded), anchorToMain(mainEntry, roots)] });
   outputs.push(...Object.keys(main.metafile.outputs));
   for (const [name, file] of Object.entries(workerEntries(distSrc))) {
     const w = await esbuild.build({ ...common, entryPoints: at({ [name]: file }), splitting: false, plugins: [fsPlugin] });

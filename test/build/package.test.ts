@@ -10,7 +10,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { checkSiblings, inlineLoadedImports, workerEntries } from "../../src/build/package.node.js";
+import { checkSiblings, inlineLoadedImports, rootsSharingMain, workerEntries } from "../../src/build/package.node.js";
+import type { Metafile } from "esbuild";
 import { unzipSync } from "fflate";
 import { InternalError } from "../../src/errors.js";
 import { zipOf } from "../fuzz/zip.js";
@@ -65,6 +66,45 @@ test("a dynamic import of a module the entry loads anyway becomes its namespace;
   );
   // relative to the importing module's folder: the same specifier from another folder is another module
   assert.equal(inlineLoadedImports(source, path.join(dir, "sub", "m.js"), loaded).rewritten, 0);
+});
+
+test("the roots to anchor to the main entry: other entries and dynamically imported modules that reach what the main entry loads", () => {
+  const cwd = path.join(os.tmpdir(), "proj");
+  // main -> a -> errors; main imports d1 dynamically (d1 -> errors), and d2 (reaches nothing of main);
+  // graph -> errors; the search entry is main itself plus more
+  const inputs: Record<string, { imports: { path: string; kind: string; external?: boolean }[] }> = {
+    "src/main.js": { imports: [{ path: "src/a.js", kind: "import-statement" }, { path: "src/d1.js", kind: "dynamic-import" }, { path: "src/d2.js", kind: "dynamic-import" }, { path: "node:fs", kind: "import-statement", external: true }] },
+    "src/a.js": { imports: [{ path: "src/errors.js", kind: "import-statement" }] },
+    "src/errors.js": { imports: [] },
+    "src/d1.js": { imports: [{ path: "src/errors.js", kind: "import-statement" }] },
+    "src/d2.js": { imports: [{ path: "src/leaf.js", kind: "import-statement" }] },
+    "src/leaf.js": { imports: [] },
+    "src/graph.js": { imports: [{ path: "src/errors.js", kind: "import-statement" }, { path: "src/a.js", kind: "dynamic-import" }] },
+  };
+  const meta = { inputs, outputs: {} } as unknown as Metafile;
+  const at = (f: string): string => path.join(cwd, "src", f);
+  const loaded = new Set([at("main.js"), at("a.js"), at("errors.js")]);
+  // a.js is loaded (its dynamic import from graph.js is no root to anchor); d2 reaches nothing loaded
+  assert.deepEqual(rootsSharingMain(meta, loaded, [at("main.js"), at("graph.js")], cwd).sort(), [at("d1.js"), at("graph.js")].sort());
+});
+
+test("a fresh import of the main entry reads at most four files of the bundle; the graph entry does not load ClipModel", () => {
+  const pkg = path.join(DIST_SRC, "..", "pkg");
+  const closure = (entry: string): string[] => {
+    const seen = new Set<string>();
+    const todo = [entry];
+    while (todo.length > 0) {
+      const f = todo.pop()!;
+      if (seen.has(f)) continue;
+      seen.add(f);
+      for (const m of fs.readFileSync(path.join(pkg, f), "utf8").matchAll(/(?:\bfrom|\bimport)\s*"\.\/([^"]+)"/g)) todo.push(m[1]!);
+    }
+    return [...seen];
+  };
+  const main = closure("index.js");
+  assert.ok(main.length <= 4, `index.js loads ${main.length} files: ${main.join(", ")}`);
+  assert.ok(main.some((f) => /__name\(this,"ClipModel"\)/.test(fs.readFileSync(path.join(pkg, f), "utf8"))), "ClipModel is in the main entry's files");
+  for (const f of closure("graph.js")) assert.doesNotMatch(fs.readFileSync(path.join(pkg, f), "utf8"), /__name\(this,"ClipModel"\)/, `graph.js loads ${f}`);
 });
 
 test("a fresh import of the bundle loads no stream, crypto, zlib or worker module and no fflate; a deflated checkpoint loads fflate and reads as dist/src reads it", () => {
