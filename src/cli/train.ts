@@ -62,6 +62,12 @@ export function register(program: Command): void {
     .option("--steps <n>", "optimizer steps", intArg("--steps"))
     .option("--epochs <n>", "passes over the data (needs a known dataset size)", intArg("--epochs"))
     .option("--accum-freq <k>", "micro-batches per step, with open_clip's feature caching", intArg("--accum-freq"), DEFAULT_ARGS.accumFreq)
+    .option(
+      "--captions-per-image <k>",
+      "captions of each image in every step, all positives of a multi-positive loss (StableRep's); 1 picks one at random (needs --accum-freq 1 when above 1)",
+      intArg("--captions-per-image", 1),
+      DEFAULT_ARGS.captionsPerImage,
+    )
     .option("--lr <x>", "peak learning rate", numArg("--lr", 0), DEFAULT_ARGS.lr)
     .option("--wd <x>", "AdamW weight decay (not on gains, biases, norms, logit_scale)", numArg("--wd", 0), DEFAULT_ARGS.wd)
     .option("--beta1 <x>", "AdamW beta1", numArg("--beta1", 0), DEFAULT_ARGS.beta1)

@@ -6,6 +6,7 @@ import type { ScheduleKind } from "./schedule.js";
 /** Defaults of every optional training argument. */
 export const DEFAULT_ARGS = {
   accumFreq: 1,
+  captionsPerImage: 1,
   lr: CLIP_ADAMW.lr,
   wd: CLIP_ADAMW.weightDecay,
   beta1: CLIP_ADAMW.beta1,

@@ -21,6 +21,8 @@ export interface TrainGraphSpec {
   micro: number;
   /** Rows of the contrastive batch (micro * accumulation steps). */
   batch: number;
+  /** Captions per image (default 1): `tokens` has micro * K rows, image i's at i*K .. i*K+K-1 (see `clipLoss`). */
+  captionsPerImage?: number;
   /** Keys that receive gradients. */
   trainable: ReadonlySet<string>;
   /** BatchNorm uses batch statistics and updates its running statistics (a trainable ResNet tower). */
@@ -45,7 +47,7 @@ function inputs(spec: TrainGraphSpec): { pixels: Tensor; tokens: Tensor } {
   const S = spec.config.vision_cfg.image_size;
   return {
     pixels: T.input("pixels", "float32", [spec.micro, 3, S, S]),
-    tokens: T.input("tokens", "int64", [spec.micro, spec.config.text_cfg.context_length]),
+    tokens: T.input("tokens", "int64", [spec.micro * (spec.captionsPerImage ?? 1), spec.config.text_cfg.context_length]),
   };
 }
 
@@ -58,7 +60,8 @@ function features(spec: TrainGraphSpec, P: Params, bn: BatchNormState): { img: T
 }
 
 function lossOf(spec: TrainGraphSpec, img: Tensor, txt: Tensor, P: Params): Tensor {
-  return spec.loss === "siglip" ? siglipLoss(img, txt, P("logit_scale"), P("logit_bias")) : clipLoss(img, txt, P("logit_scale"));
+  const k = spec.captionsPerImage ?? 1;
+  return spec.loss === "siglip" ? siglipLoss(img, txt, P("logit_scale"), P("logit_bias"), k) : clipLoss(img, txt, P("logit_scale"), k);
 }
 
 /** Outputs: `loss`, `grad.KEY` per trainable key, `bn.KEY` per updated BatchNorm statistic. */
@@ -68,6 +71,7 @@ export function buildStepGraph(spec: TrainGraphSpec): Record<string, Tensor> {
   const bn: BatchNormState = { training: spec.trainBatchNorm && isResNet(spec.config.vision_cfg), updates: new Map() };
   let { img, txt } = features(spec, P, bn);
   if (spec.batch !== spec.micro) {
+    if ((spec.captionsPerImage ?? 1) !== 1) throw new InternalError("feature-cached accumulation takes one caption per image");
     // feature-cached accumulation: this micro-batch's rows replace theirs in the cached full batch
     const d = spec.config.embed_dim;
     const place = T.input("place", "float32", [spec.batch, spec.micro]); // one-hot rows of this micro-batch

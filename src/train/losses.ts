@@ -1,7 +1,8 @@
 /** @file The contrastive objectives: CLIP's symmetric cross-entropy and SigLIP's sigmoid loss. */
 import * as T from "../ir/tensor.js";
 import type { Tensor } from "../ir/tensor.js";
-import { crossEntropy, l2normalize } from "../nn/functional.js";
+import { crossEntropy, l2normalize, logSoftmax } from "../nn/functional.js";
+import { InternalError } from "../errors.js";
 
 export type LossKind = "clip" | "siglip";
 
@@ -19,14 +20,37 @@ export function normalizeFeatures(x: Tensor): Tensor {
 }
 
 /**
- * CLIP loss on normalized features [N, D]: logits = exp(logit_scale) * I T^T, then the mean of the
- * cross-entropies over rows (image -> text) and over columns (text -> image), pairs on the diagonal.
+ * Which captions belong to which image when each of N images brings K captions (rows i*K ..
+ * i*K+K-1 of the text features are image i's): a constant [N, N*K] of `on` at the positives and
+ * `off` elsewhere.
  */
-export function clipLoss(img: Tensor, txt: Tensor, logitScale: Tensor): Tensor {
+function positives(n: number, k: number, on: number, off: number): Tensor {
+  const m = new Float32Array(n * n * k).fill(off);
+  for (let i = 0; i < n; i++) m.fill(on, i * n * k + i * k, i * n * k + i * k + k);
+  return T.constant(m, [n, n * k]);
+}
+
+/**
+ * CLIP loss on normalized features: logits = exp(logit_scale) * I T^T, then the mean of the
+ * cross-entropies over rows (image -> text) and over columns (text -> image), pairs on the diagonal.
+ *
+ * With `k` captions per image (img [N, D], txt [N*K, D], image i's captions at rows i*K..i*K+K-1):
+ * text -> image is the cross-entropy of each caption against its image among the N; image -> text
+ * is multi-positive, the cross-entropy against a target spread evenly over the image's K captions
+ * (StableRep, Tian et al. 2023; SupCon's L_out, Khosla et al. 2020). K = 1 is the loss above.
+ */
+export function clipLoss(img: Tensor, txt: Tensor, logitScale: Tensor, k = 1): Tensor {
   const n = img.dim(0);
-  const logits = T.mul(T.exp(logitScale), T.matmul(img, T.mT(txt))); // [N, N]
-  const labels = arange(n);
-  return T.mul(T.add(crossEntropy(logits, labels), crossEntropy(T.mT(logits), labels)), 0.5);
+  if (txt.dim(0) !== n * k) throw new InternalError(`clipLoss: ${txt.dim(0)} text rows for ${n} images x ${k} captions`);
+  const logits = T.mul(T.exp(logitScale), T.matmul(img, T.mT(txt))); // [N, N*K]
+  if (k === 1) {
+    const labels = arange(n);
+    return T.mul(T.add(crossEntropy(logits, labels), crossEntropy(T.mT(logits), labels)), 0.5);
+  }
+  const imageOf = T.constant(BigInt64Array.from({ length: n * k }, (_v, j) => BigInt(Math.floor(j / k))), [n * k]);
+  const textToImage = crossEntropy(T.mT(logits), imageOf); // [N*K, N] rows
+  const imageToText = T.div(T.neg(T.reduceSum(T.mul(positives(n, k, 1 / k, 0), logSoftmax(logits, -1)), [0, 1])), n);
+  return T.mul(T.add(imageToText, textToImage), 0.5);
 }
 
 /** log(sigmoid(z)) = min(z, 0) - log(1 + exp(-|z|)), stable for any z. */
@@ -34,12 +58,15 @@ export function logSigmoid(z: Tensor): Tensor {
   return T.sub(T.minimum(z, 0), T.log(T.add(T.exp(T.neg(T.abs(z))), 1)));
 }
 
-/** SigLIP loss: -sum(log sigmoid(labels * (exp(scale) I T^T + bias))) / N with labels 2 eye - 1. */
-export function siglipLoss(img: Tensor, txt: Tensor, logitScale: Tensor, logitBias: Tensor): Tensor {
+/**
+ * SigLIP loss: -sum(log sigmoid(labels * (exp(scale) I T^T + bias))) / N with labels 2 eye - 1.
+ * With `k` captions per image (as in `clipLoss`), every caption of an image is a positive: labels
+ * [N, N*K] are +1 at image i's K captions and -1 elsewhere; the sum is still divided by N.
+ */
+export function siglipLoss(img: Tensor, txt: Tensor, logitScale: Tensor, logitBias: Tensor, k = 1): Tensor {
   const n = img.dim(0);
-  const logits = T.add(T.mul(T.exp(logitScale), T.matmul(img, T.mT(txt))), logitBias); // [N, N]
-  const labels = new Float32Array(n * n).fill(-1);
-  for (let i = 0; i < n; i++) labels[i * n + i] = 1;
-  const z = T.mul(T.cast(T.constant(labels, [n, n]), logits.dtype), logits);
+  if (txt.dim(0) !== n * k) throw new InternalError(`siglipLoss: ${txt.dim(0)} text rows for ${n} images x ${k} captions`);
+  const logits = T.add(T.mul(T.exp(logitScale), T.matmul(img, T.mT(txt))), logitBias); // [N, N*K]
+  const z = T.mul(T.cast(positives(n, k, 1, -1), logits.dtype), logits);
   return T.div(T.neg(T.reduceSum(logSigmoid(z), [0, 1])), n);
 }

@@ -1,7 +1,7 @@
 /** @file A training run: model and vocabulary setup, the data stream, steps, checkpoints, metrics, resume. */
 import fs from "node:fs";
 import path from "node:path";
-import { UserError } from "../errors.js";
+import { InternalError, UserError } from "../errors.js";
 import { nodeBackend } from "../runtime/ort.node.js";
 import { openDataset, keepDecoded, formatStats, type Dataset, type DataPosition, type Sample } from "../data/index.js";
 import { ImagePool } from "../image/pool.node.js";
@@ -32,6 +32,11 @@ export interface TrainArgs {
   steps?: number;
   epochs?: number;
   accumFreq: number;
+  /**
+   * Captions per image in every step (default 1): K of the image's captions, all positives of the
+   * multi-positive loss (`clipLoss`); an image with fewer than K captions repeats them. Needs accumFreq 1.
+   */
+  captionsPerImage?: number;
   lr: number;
   wd: number;
   beta1: number;
@@ -205,10 +210,32 @@ export function readArgs(runDir: string): TrainArgs {
   return args as TrainArgs;
 }
 
+/**
+ * The K captions of one training image: without `random` the first K; with it (seed, step, row)
+ * one seeded random caption when K = 1, else K distinct ones in a seeded random order. Fewer than
+ * K captions repeat, in that order.
+ */
+export function pickCaptions(caps: readonly string[], k: number, random?: [seed: number, step: number, row: number]): string[] {
+  if (caps.length === 0) throw new InternalError("pickCaptions: a sample without captions");
+  if (!random) return Array.from({ length: k }, (_v, j) => caps[j % caps.length]!);
+  const [seed, step, row] = random;
+  const u = (...tag: number[]): number => hashSeed(seed, "caption", step, row, ...tag) / 2 ** 32;
+  if (k === 1) return [caps[Math.floor(u() * caps.length)]!];
+  const order = caps.map((_c, j) => j);
+  for (let j = order.length - 1; j > 0; j--) {
+    const r = Math.floor(u(j) * (j + 1));
+    [order[j], order[r]] = [order[r]!, order[j]!];
+  }
+  return Array.from({ length: k }, (_v, j) => caps[order[j % order.length]!]!);
+}
+
 /** Runs training (or resumes the run in `resumeDir`), writing everything into the run directory. */
 export async function runTraining(argsIn: TrainArgs | undefined, resumeDir: string | undefined, hooks: RunHooks = {}, overrides: Partial<TrainArgs> = {}): Promise<RunResult> {
   const args: TrainArgs = { ...(resumeDir ? readArgs(resumeDir) : argsIn!), ...overrides };
   const runDir = resumeDir ?? args.save;
+  const K = args.captionsPerImage ?? 1;
+  if (!Number.isInteger(K) || K < 1) throw new UserError(`captions per image must be an integer >= 1, got ${K}`);
+  if (K > 1 && args.accumFreq !== 1) throw new UserError(`--captions-per-image ${K} needs --accum-freq 1 (feature-cached accumulation takes one caption per image), got --accum-freq ${args.accumFreq}`);
   let s: Setup;
   let resumed: { ts: TrainState; ckpt: string } | undefined;
   if (resumeDir) {
@@ -252,6 +279,7 @@ export async function runTraining(argsIn: TrainArgs | undefined, resumeDir: stri
     loss: args.loss,
     micro,
     accumFreq: args.accumFreq,
+    captionsPerImage: K,
     adamw: { lr: args.lr, beta1: args.beta1, beta2: args.beta2, eps: args.eps, weightDecay: args.wd },
     warmup: args.warmup,
     schedule: args.schedule,
@@ -309,15 +337,13 @@ export async function runTraining(argsIn: TrainArgs | undefined, resumeDir: stri
       const res = await pool.preprocessBatch(want.map((x) => x.image!), { augment, skipBad: true, names: want.map((x) => `${x.shard}:${x.key}`) });
       for (const i of keepDecoded(ds, want, res.ok, res.errors)) {
         pixels.set(res.pixels.subarray(i * per, (i + 1) * per), have * per);
-        const caps = want[i].captions;
-        // one caption per image: a seeded random choice when augmenting, else the first
-        captions.push(args.augment ? caps[Math.floor((hashSeed(args.seed, "caption", step, have) / 2 ** 32) * caps.length)] : caps[0]);
+        captions.push(...pickCaptions(want[i].captions, K, args.augment ? [args.seed, step, have] : undefined));
         have++;
       }
       round++;
     }
     const ids = s.tokenizer.tokenizeTensor(captions, { contextLength: L, truncate: "warn", onWarning: (_m, st) => (tokenizerWarnings += st.texts) });
-    const tokens = BigInt64Array.from(ids.data, (v) => BigInt(v)); // [n, L]
+    const tokens = BigInt64Array.from(ids.data, (v) => BigInt(v)); // [n * K, L]
     return { pixels, tokens, position: ds.position() };
   };
 

@@ -17,6 +17,8 @@ export interface TrainerOptions {
   micro: number;
   /** Micro-batches per optimizer step (open_clip's --accum-freq); the contrastive batch is micro * accumFreq. */
   accumFreq: number;
+  /** Captions per image in every step (default 1; more needs accumFreq 1): the multi-positive loss of `clipLoss`. */
+  captionsPerImage?: number;
   adamw: AdamWOptions;
   warmup: number;
   schedule: ScheduleKind;
@@ -64,7 +66,15 @@ export class Trainer {
   static async create(config: ClipConfig, state: StateDict, opts: TrainerOptions): Promise<Trainer> {
     ensureLossState(state, opts.loss);
     const trainBatchNorm = isResNet(config.vision_cfg) && [...opts.trainable].some((k) => k.startsWith("visual."));
-    const spec: TrainGraphSpec = { config, loss: opts.loss, micro: opts.micro, batch: opts.micro * opts.accumFreq, trainable: opts.trainable, trainBatchNorm };
+    const spec: TrainGraphSpec = {
+      config,
+      loss: opts.loss,
+      micro: opts.micro,
+      batch: opts.micro * opts.accumFreq,
+      captionsPerImage: opts.captionsPerImage ?? 1,
+      trainable: opts.trainable,
+      trainBatchNorm,
+    };
     // fixed tensors become initializers; trained ones and live BatchNorm statistics are fed each step
     const shapes = trainingShapes(config, opts.loss);
     const fed = (k: string): boolean => opts.trainable.has(k) || (trainBatchNorm && isBuffer(k) && k.startsWith("visual."));
@@ -90,19 +100,23 @@ export class Trainer {
     return feeds;
   }
 
-  /** One optimizer step on a contrastive batch: pixels [N, 3, S, S], tokens [N, ctx] with N = micro * accumFreq. */
+  /**
+   * One optimizer step on a contrastive batch: pixels [N, 3, S, S], tokens [N * K, ctx] with
+   * N = micro * accumFreq and K captions per image (image i's at rows i*K .. i*K+K-1).
+   */
   async trainStep(pixels: Float32Array, tokens: BigInt64Array): Promise<StepResult> {
     const { micro, accumFreq } = this.opts;
+    const k = this.opts.captionsPerImage ?? 1;
     const n = micro * accumFreq;
     const S = this.config.vision_cfg.image_size;
     const L = this.config.text_cfg.context_length;
     const per = 3 * S * S;
-    if (pixels.length !== n * per || tokens.length !== n * L) {
-      throw new InternalError(`trainStep got ${pixels.length / per} images and ${tokens.length / L} texts for a batch of ${n}`);
+    if (pixels.length !== n * per || tokens.length !== n * k * L) {
+      throw new InternalError(`trainStep got ${pixels.length / per} images and ${tokens.length / L} texts for a batch of ${n} with ${k} caption(s) each`);
     }
     const mb = (i: number): Record<string, HostTensor> => ({
       pixels: { data: pixels.subarray(i * micro * per, (i + 1) * micro * per), shape: [micro, 3, S, S] },
-      tokens: { data: tokens.subarray(i * micro * L, (i + 1) * micro * L), shape: [micro, L] },
+      tokens: { data: tokens.subarray(i * micro * k * L, (i + 1) * micro * k * L), shape: [micro * k, L] },
     });
     const params = this.paramFeeds(this.stepGraph);
     const grads = new Map<string, Float32Array>();
