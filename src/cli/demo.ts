@@ -15,17 +15,24 @@ import { printJson } from "./output.js";
 import { trainProgress } from "./train.js";
 import { DEMO_RESNET_CONFIG } from "../models/clip/presets.js";
 
-/** The text vocabulary size a config file names (open_clip_config.json or a bare model_cfg), if any. */
-function configVocabSize(file: string): number | undefined {
+type ModelCfgDoc = { text_cfg?: { vocab_size?: unknown }; vision_cfg?: { image_size?: unknown } };
+
+/** The text vocabulary size and image side a config file names (open_clip_config.json or a bare model_cfg), where it does. */
+function configSizes(file: string): { vocabSize?: number; imageSize?: number } {
   let doc;
   try {
-    doc = readJson(file) as { model_cfg?: { text_cfg?: { vocab_size?: unknown } }; text_cfg?: { vocab_size?: unknown } } | null;
+    doc = readJson(file) as (ModelCfgDoc & { model_cfg?: ModelCfgDoc }) | null;
   } catch (e) {
     throw e instanceof UserError ? new UserError(`--config ${e.message}`) : e;
   }
-  const size = (doc?.model_cfg ?? doc)?.text_cfg?.vocab_size;
-  return typeof size === "number" ? size : undefined;
+  const cfg = doc?.model_cfg ?? doc;
+  const vocabSize = cfg?.text_cfg?.vocab_size;
+  const imageSize = cfg?.vision_cfg?.image_size;
+  return { vocabSize: typeof vocabSize === "number" ? vocabSize : undefined, imageSize: typeof imageSize === "number" ? imageSize : undefined };
 }
+
+/** Training scenes per block of shape-only differences (synth's `group`). */
+const DEMO_GROUP = 1;
 
 interface DemoFlags {
   out: string;
@@ -37,6 +44,7 @@ interface DemoFlags {
   threads?: number;
   config?: string;
   lr: number;
+  group: number;
   json?: boolean;
 }
 
@@ -52,8 +60,9 @@ export function register(program: Command): void {
     .option("--seed <n>", "seed of the world and the run", intArg("--seed", 0), 0)
     .option("--eval-n <n>", "scenes per evaluation set", intArg("--eval-n", 10), 800)
     .option("--threads <n>", "threads (default: all cores)", intArg("--threads"))
-    .option("--config <file>", "an open_clip_config.json (or its model_cfg) to train instead of the demo's own model (a width-16 ModifiedResNet at 64 px, recipes/demo-rn16.json)")
+    .option("--config <file>", "an open_clip_config.json (or its model_cfg) to train instead of the demo's own model (a width-16 ModifiedResNet at 64 px, recipes/demo-rn16.json); the world is rendered at its image_size")
     .option("--lr <x>", "peak learning rate", positiveArg("--lr"), 1e-3)
+    .option("--group <g>", "hard negatives: the training scenes come in blocks of g that differ only in shape (synth's group=; 1: independent scenes)", intArg("--group", 1), DEMO_GROUP)
     .option("--json", "print the results as one JSON document")
     .action(async (o: DemoFlags) => {
       const t0 = performance.now();
@@ -63,11 +72,16 @@ export function register(program: Command): void {
         config = path.join(o.out, "demo_config.json");
         fs.writeFileSync(config, JSON.stringify(DEMO_RESNET_CONFIG, null, 2) + "\n");
       }
+      // the world is rendered at the model's image side
+      const sizes = o.config ? configSizes(o.config) : {};
+      const size = sizes.imageSize ?? DEMO_RESNET_CONFIG.model_cfg.vision_cfg.image_size;
       const args: TrainArgs = {
         ...DEFAULT_ARGS,
-        data: `synth:?n=${o.n}&seed=${o.seed}&size=64&split=train`,
+        data: `synth:?n=${o.n}&seed=${o.seed}&size=${size}&split=train&group=${o.group}`,
+        // a block of shape-only differences must reach the step whole, in order
+        shuffle: o.group === 1,
         config,
-        vocabSize: (o.config && configVocabSize(o.config)) || DEMO_RESNET_CONFIG.model_cfg.text_cfg.vocab_size,
+        vocabSize: sizes.vocabSize || DEMO_RESNET_CONFIG.model_cfg.text_cfg.vocab_size,
         batchSize: o.batchSize,
         steps: o.steps,
         lr: o.lr,
@@ -94,10 +108,10 @@ export function register(program: Command): void {
       const evals: Record<string, Record<string, number>> = {};
       try {
         for (const task of ["shape", "color", "count"]) {
-          evals[`heldout_${task}`] = await validate(model, `synth:?n=${o.evalN}&seed=${o.seed + 1001}&size=64&split=heldout&task=${task}`);
-          evals[`seen_${task}`] = await validate(model, `synth:?n=${o.evalN}&seed=${o.seed + 2001}&size=64&split=val&task=${task}`);
+          evals[`heldout_${task}`] = await validate(model, `synth:?n=${o.evalN}&seed=${o.seed + 1001}&size=${size}&split=heldout&task=${task}`);
+          evals[`seen_${task}`] = await validate(model, `synth:?n=${o.evalN}&seed=${o.seed + 2001}&size=${size}&split=val&task=${task}`);
         }
-        evals.retrieval_val = await validate(model, `synth:?n=${o.evalN}&seed=${o.seed + 3001}&size=64&split=val`);
+        evals.retrieval_val = await validate(model, `synth:?n=${o.evalN}&seed=${o.seed + 3001}&size=${size}&split=val`);
       } finally {
         await model.close();
       }

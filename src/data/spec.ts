@@ -15,7 +15,7 @@ export const DATA_SPEC_HELP = `Dataset SPEC (for --data and --from):
   tsv:FILE[?...]                      a table of image paths (or URLs) and captions; FILE.csv / FILE.tsv also work
   folder:DIR                          images with same-name .txt (one caption per line) or .json captions
   imagefolder:DIR                     one sub-folder per class (classification)
-  synth:[?n=10000&seed=0&size=64&split=train|val|heldout|all&task=none|shape|color|count]
+  synth:[?n=10000&seed=0&size=64&split=train|val|heldout|all&task=none|shape|color|count&group=1]
                                       the procedural captioned world, rendered on the fly
   A::B                                several shard sources, concatenated`;
 
@@ -60,6 +60,8 @@ export interface SynthSpec {
   size: number;
   split: "train" | "val" | "heldout" | "all";
   task: "none" | "shape" | "color" | "count";
+  /** Blocks of this many training scenes that differ only in shape (hard negatives); 1: independent scenes. */
+  group: number;
 }
 
 const SCHEMES = ["wds", "csv", "tsv", "folder", "imagefolder", "synth"] as const;
@@ -259,7 +261,7 @@ function resolveCsv(file: string, opts: URLSearchParams, sepDefault: string | un
 }
 
 function resolveSynth(location: string, opts: URLSearchParams, spec: string): SynthSpec {
-  checkOptions(opts, ["n", "seed", "size", "split", "task"], spec);
+  checkOptions(opts, ["n", "seed", "size", "split", "task", "group"], spec);
   if (location) throw new UserError(`synth: takes options only, as in synth:?n=1000&seed=0 (got "${location}")`);
   const int = (k: string, dflt: number, min: number, max: number): number => {
     const v = opts.get(k);
@@ -281,6 +283,7 @@ function resolveSynth(location: string, opts: URLSearchParams, spec: string): Sy
     size: int("size", 64, 16, 1024),
     split: oneOf("split", "train", ["train", "val", "heldout", "all"] as const),
     task: oneOf("task", "none", ["none", "shape", "color", "count"] as const),
+    group: int("group", 1, 1, 8),
   };
 }
 

@@ -139,3 +139,36 @@ test("classification views: labels index the class names; synth: specs open as d
     assert.equal(i, 60);
   }
 });
+
+test("group=4: blocks of training scenes that differ only in shape, distinct within a block, never a held-out pair; group=1 and other splits unchanged", async () => {
+  const opts: SynthOptions = { n: 400, seed: 3, split: "train", group: 4 };
+  let blocks = 0;
+  for (let first = 0; first < 400; first += 4) {
+    const block = [0, 1, 2, 3].map((j) => synthScene(first + j, opts));
+    // the block's first scene is the independent scene of its index
+    assert.deepEqual(block[0], synthScene(first, { ...opts, group: 1 }));
+    for (const s of block) for (const o of s.objects) assert.ok(!isHeldout(o.color, o.shape), `${o.color} ${o.shape} in train`);
+    if (block[0]!.kind === "word") continue;
+    blocks++;
+    const strip = (s: ReturnType<typeof synthScene>): unknown => ({ ...s, captions: [], objects: s.objects.map(({ shape: _s, rot: _r, ...rest }) => rest) });
+    for (const s of block.slice(1)) assert.deepEqual(strip(s), strip(block[0]!), `block ${first}: only shapes, rotations and captions differ`);
+    // distinct shape sets within the block, and the captions name each item's own shapes
+    const keys = block.map((s) => s.objects.map((o) => o.shape).join("+"));
+    assert.equal(new Set(keys).size, 4, `block ${first}: ${keys.join(", ")}`);
+    for (const s of block) {
+      const shapes = new Set(s.objects.map((o) => o.shape));
+      for (const c of s.captions) assert.ok([...shapes].some((sh) => c.includes(sh === "cross" ? "cross" : sh)), `"${c}" names none of ${[...shapes].join(", ")}`);
+    }
+  }
+  assert.ok(blocks > 60, `${blocks} blocks of count or relation scenes`);
+  // deterministic, and only the plain train split is grouped
+  assert.deepEqual(synthScene(202, opts), synthScene(202, { ...opts }));
+  for (const split of ["val", "heldout"] as const) assert.deepEqual(synthScene(5, { ...opts, split }), synthScene(5, { ...opts, split, group: 1 }));
+  assert.deepEqual(synthScene(6, { ...opts, task: "shape" }), synthScene(6, { ...opts, task: "shape", group: 1 }));
+  // through a SPEC: the option is read and checked
+  const ds = openDataset("synth:?n=8&seed=3&group=4", { shuffle: false });
+  const got = [];
+  for await (const s of ds) got.push(s.captions);
+  assert.deepEqual(got, [0, 1, 2, 3, 4, 5, 6, 7].map((i) => synthScene(i, { n: 8, seed: 3, group: 4 }).captions));
+  assert.throws(() => openDataset("synth:?group=9"), /synth option group=9: expected an integer in \[1, 8\]/);
+});

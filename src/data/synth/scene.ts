@@ -55,6 +55,15 @@ export interface SynthOptions {
   split?: SynthSplit;
   /** A classification view: every scene is k copies of one object, labelled by shape, color or count. Default "none". */
   task?: SynthTask;
+  /**
+   * Hard negatives for contrastive training: blocks of `group` consecutive scenes (items
+   * g*group .. g*group+group-1) that differ only in their shapes. The block's first scene sets the
+   * kind, colors, count, sizes, positions and background; every other item gets shapes of its own,
+   * distinct within the block (as far as the 7 shapes each color has in training allow) and a
+   * caption set of its own. A block whose first scene is a word scene stays independent scenes.
+   * Only the train split of the plain world (task "none"); default 1, independent scenes.
+   */
+  group?: number;
 }
 
 export type Size = "small" | "large";
@@ -80,6 +89,8 @@ export interface Scene {
   relation?: Relation;
   word?: string;
   wordColor?: Color;
+  /** Single-object count scenes: where the object is, in words ("on the left"). */
+  position?: string;
   background: Background;
   tone: Tone;
   captions: string[];
@@ -173,8 +184,39 @@ function choose(rng: Rng, templates: (() => string)[], n: number): string[] {
   return order.slice(0, n).map((i) => templates[i]!());
 }
 
-/** The scene of item i: a pure function of (seed, split, task, i). */
+/** The scene of item i: a pure function of (seed, split, task, group, i). */
 export function synthScene(i: number, opts: SynthOptions): Scene {
+  const group = opts.group ?? 1;
+  if (group <= 1 || (opts.split ?? "train") !== "train" || (opts.task ?? "none") !== "none") return independentScene(i, opts);
+  const first = i - (i % group);
+  const base = independentScene(first, opts);
+  if (i === first) return base;
+  if (base.kind === "word") return independentScene(i, opts);
+  // shapes of the block's other items, in an order of the block's; each color keeps out its held-out shape
+  const rng = Rng.from(opts.seed, "synth", "group", first);
+  const others = (o: SceneObject): Shape[] => rng.shuffle(SHAPES.filter((sh) => sh !== o.shape && !isHeldout(o.color, sh)));
+  const j = i - first - 1;
+  const item = Rng.from(opts.seed, "synth", "group-item", i);
+  const withShape = (o: SceneObject, shape: Shape): SceneObject => ({ ...o, shape, rot: rotationFor(shape, item) });
+  let objects: SceneObject[];
+  if (base.kind === "count") {
+    const order = others(base.objects[0]!);
+    objects = base.objects.map((o) => withShape(o, order[j % order.length]!));
+  } else {
+    const [a, b] = base.objects as [SceneObject, SceneObject];
+    const [oa, ob] = [others(a), others(b)];
+    const sa = oa[j % oa.length]!;
+    let sb = ob[j % ob.length]!;
+    if (a.color === b.color && sa === sb) sb = ob[(j + 1) % ob.length]!;
+    objects = [withShape(a, sa), withShape(b, sb)];
+  }
+  const scene: Scene = { ...base, objects, captions: [] };
+  scene.captions = captionsFor(scene, item, scene.position);
+  return scene;
+}
+
+/** A scene drawn on its own: a pure function of (seed, split, task, i). */
+function independentScene(i: number, opts: SynthOptions): Scene {
   const split = opts.split ?? "train";
   const task = opts.task ?? "none";
   const rng = Rng.from(opts.seed, "synth", split, task, i);
@@ -242,6 +284,7 @@ export function synthScene(i: number, opts: SynthOptions): Scene {
   const tones = rng.shuffle(["light", "dark", "gray"] as Tone[]);
   const score = (t: Tone): number => Math.min(...colors.map((c) => Math.abs(lum(c) - lum(TONE_RGB[t][0]))));
   scene.tone = tones.find((t) => score(t) > 45) ?? tones.reduce((a, b) => (score(b) > score(a) ? b : a));
+  if (position !== undefined) scene.position = position;
   scene.captions = captionsFor(scene, rng, position);
   return scene;
 }
