@@ -10,7 +10,7 @@
  * folder as the chunks: the relative URL then resolves in the bundle as it does in dist/src/. The
  * build fails if two workers share a name, or if an output refers to a sibling that was not written.
  *
- * Three things keep a fresh `import "clip-ts"` below the cost of the CLI's own start (bench/startup):
+ * Three things keep a fresh `import "clip-ts"` no dearer than the CLI's own start (bench/startup):
  * - the main entry's modules sit in one chunk: every other root that reaches some of them (a lazily
  *   imported module, `clip-ts/search`) imports the main entry first (`anchorToMain`), so esbuild
  *   sees one set of roots for all of them; `clip-ts/graph` and what it loads are left out and keep
