@@ -103,9 +103,9 @@ export function rootsSharingMain(meta: Metafile, loaded: Set<string>, entries: s
 /**
  * An esbuild plugin adding `import "MAIN"` (the main entry) to each of `roots`. esbuild puts a
  * module in one chunk per set of roots that reach it; when every root that reaches any module the
- * main entry loads reaches them all, the main entry's modules share one set and land in one chunk,
- * so a fresh import reads two files. The cost: such a root (`clip-ts/graph`, a lazily loaded
- * command module) loads the main entry's code with its own.
+ * main entry loads reaches them all, the main entry's modules share one set and land in one chunk.
+ * The cost: such a root loads the main entry's code with its own, which a module imported lazily
+ * from the main entry's code, or `clip-ts/search` (built on ClipModel), loads anyway.
  */
 function anchorToMain(main: string, roots: string[]): Plugin {
   const anchored = new Set(roots);
@@ -226,8 +226,8 @@ export async function buildPackage(outDir: string, distSrc = DIST_SRC): Promise<
   // a first pass (nothing written) finds what the main entry loads statically
   const fsPlugin = fsByRequire(distSrc);
   const graph = await esbuild.build({ ...common, entryPoints: at(PACKAGE_ENTRIES), splitting: true, write: false, plugins: [fsPlugin] });
-  const loaded = staticClosure(graph.metafile, path.join(distSrc, PACKAGE_ENTRIES.index!), cwd);
   const mainEntry = path.join(distSrc, PACKAGE_ENTRIES.index!);
+  const loaded = staticClosure(graph.metafile, mainEntry, cwd);
   // clip-ts/graph stays light: no root it loads is anchored (the modules it shares with the main
   // entry stay a chunk of their own)
   const light = staticClosure(graph.metafile, path.join(distSrc, PACKAGE_ENTRIES.graph!), cwd);
