@@ -114,8 +114,9 @@ function anchorToMain(main: string, roots: string[]): Plugin {
     setup(build) {
       build.onLoad({ filter: /\.js$/ }, (args) => {
         if (!anchored.has(args.path)) return undefined;
-        const spec = JSON.stringify(`./${path.relative(path.dirname(args.path), main).split(path.sep).join("/")}`.replace(/^\.\/\.\.\//, "../"));
-        return { contents: `import ${spec};\n${fs.readFileSync(args.path, "utf8")}`, loader: "js" };
+        const rel = path.relative(path.dirname(args.path), main).split(path.sep).join("/");
+        const spec = rel.startsWith("../") ? rel : `./${rel}`;
+        return { contents: `import ${JSON.stringify(spec)};\n${fs.readFileSync(args.path, "utf8")}`, loader: "js" };
       });
     },
   };

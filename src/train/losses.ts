@@ -10,8 +10,9 @@ export type LossKind = "clip" | "siglip";
 export const INIT_LOGIT_SCALE: Record<LossKind, number> = { clip: Math.log(1 / 0.07), siglip: Math.log(10) };
 export const INIT_LOGIT_BIAS = -10;
 
-function arange(n: number): Tensor {
-  return T.constant(BigInt64Array.from({ length: n }, (_v, i) => BigInt(i)), [n]);
+/** The image of each of N*K caption rows (row j belongs to image floor(j / K)): arange(N) when K = 1. */
+function imageOfCaption(n: number, k: number): Tensor {
+  return T.constant(BigInt64Array.from({ length: n * k }, (_v, j) => BigInt(Math.floor(j / k))), [n * k]);
 }
 
 /** Features L2-normalized as open_clip's F.normalize (eps 1e-12). */
@@ -43,13 +44,10 @@ export function clipLoss(img: Tensor, txt: Tensor, logitScale: Tensor, k = 1): T
   const n = img.dim(0);
   if (txt.dim(0) !== n * k) throw new InternalError(`clipLoss: ${txt.dim(0)} text rows for ${n} images x ${k} captions`);
   const logits = T.mul(T.exp(logitScale), T.matmul(img, T.mT(txt))); // [N, N*K]
-  if (k === 1) {
-    const labels = arange(n);
-    return T.mul(T.add(crossEntropy(logits, labels), crossEntropy(T.mT(logits), labels)), 0.5);
-  }
-  const imageOf = T.constant(BigInt64Array.from({ length: n * k }, (_v, j) => BigInt(Math.floor(j / k))), [n * k]);
-  const textToImage = crossEntropy(T.mT(logits), imageOf); // [N*K, N] rows
-  const imageToText = T.div(T.neg(T.reduceSum(T.mul(positives(n, k, 1 / k, 0), logSoftmax(logits, -1)), [0, 1])), n);
+  const labels = imageOfCaption(n, k); // [N*K]
+  const textToImage = crossEntropy(T.mT(logits), labels); // rows of [N*K, N]
+  // image -> text: with one caption per image its row is the label; with K the target is spread over them
+  const imageToText = k === 1 ? crossEntropy(logits, labels) : T.div(T.neg(T.reduceSum(T.mul(positives(n, k, 1 / k, 0), logSoftmax(logits, -1)), [0, 1])), n);
   return T.mul(T.add(imageToText, textToImage), 0.5);
 }
 
