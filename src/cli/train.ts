@@ -87,6 +87,7 @@ export function register(program: Command): void {
     .option("--lock <regex>", "freeze parameters whose key matches (repeatable)", collect, [])
     .option("--unlock <regex>", "train parameters whose key matches even when locked (repeatable)", collect, [])
     .option("--grad-clip <x>", "clip the global gradient norm", numArg("--grad-clip", 0))
+    .option("--ema <decay>", "also keep an exponential moving average of the weights with this decay (timm's ModelEmaV2; e.g. 0.999): saved as each checkpoint's ema/, validated as ema_*", numArg("--ema", 0))
     .option("--save <dir>", "run directory: checkpoints/, latest, metrics.jsonl, plot.svg")
     .option("--save-every <n>", "checkpoint every n steps (default: steps/10)", intArg("--save-every"))
     .option("--eval-every <n>", "validate every n steps (default: steps/5)", intArg("--eval-every"))

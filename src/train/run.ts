@@ -18,6 +18,7 @@ import { lineChartSvg } from "./plot.js";
 import { hashSeed } from "../util/rng.js";
 import type { ScheduleKind } from "./schedule.js";
 import { ensureLossState, type StepResult, Trainer } from "./trainer.js";
+import { checkEmaDecay, WeightEma } from "./ema.js";
 
 /** Everything that defines a run; saved as args.json so `--resume` continues it exactly. */
 export interface TrainArgs {
@@ -59,6 +60,12 @@ export interface TrainArgs {
   lock: string[];
   unlock: string[];
   gradClip?: number;
+  /**
+   * Decay of an exponential moving average of the weights (timm's ModelEmaV2), e.g. 0.999; off
+   * when absent. Each checkpoint then holds the average as a checkpoint of its own in `ema/`, and
+   * validation reports its metrics too, prefixed `ema_`.
+   */
+  ema?: number;
   save: string;
   saveEvery?: number;
   evalEvery?: number;
@@ -87,6 +94,8 @@ export interface RunResult {
 
 const STATE_FILE = "train_state.json";
 const OPTIM_FILE = "optimizer.safetensors";
+/** A checkpoint's subdirectory holding the moving average of the weights (`--ema`), itself a checkpoint. */
+export const EMA_DIR = "ema";
 
 interface TrainState {
   step: number;
@@ -176,12 +185,13 @@ function writeJsonAtomic(file: string, value: unknown): void {
 }
 
 /** Writes checkpoints/step-N atomically (weights, optimizer moments, data position) and points `latest` at it. */
-function saveRunCheckpoint(runDir: string, s: Setup, trainer: Trainer, ts: TrainState): string {
+function saveRunCheckpoint(runDir: string, s: Setup, trainer: Trainer, ts: TrainState, ema: WeightEma | undefined): string {
   const name = `step-${String(ts.step).padStart(6, "0")}`;
   const final = path.join(runDir, "checkpoints", name);
   const tmp = `${final}.tmp`;
   fs.rmSync(tmp, { recursive: true, force: true });
   saveCheckpoint(tmp, s.config, s.state, { preprocess: s.preprocess, tokenizerFiles: [s.vocabFile] });
+  if (ema) saveCheckpoint(path.join(tmp, EMA_DIR), s.config, ema.state, { preprocess: s.preprocess, tokenizerFiles: [s.vocabFile] });
   const opt = trainer.optimizer.state;
   const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const [k, m] of opt.m) tensors.set(`m.${k}`, { shape: [m.length], data: m });
@@ -235,6 +245,7 @@ export async function runTraining(argsIn: TrainArgs | undefined, resumeDir: stri
   const runDir = resumeDir ?? args.save;
   const K = args.captionsPerImage ?? 1;
   if (!Number.isInteger(K) || K < 1) throw new UserError(`captions per image must be an integer >= 1, got ${K}`);
+  if (args.ema !== undefined) checkEmaDecay(args.ema);
   if (K > 1 && args.accumFreq !== 1) throw new UserError(`--captions-per-image ${K} needs --accum-freq 1 (feature-cached accumulation takes one caption per image), got --accum-freq ${args.accumFreq}`);
   let s: Setup;
   let resumed: { ts: TrainState; ckpt: string } | undefined;
@@ -296,6 +307,18 @@ export async function runTraining(argsIn: TrainArgs | undefined, resumeDir: stri
     for (const [k, t] of opt.tensors) (k.startsWith("m.") ? st.m : st.v).set(k.slice(2), Float32Array.from(t.data as Float32Array));
     if (st.step !== resumed.ts.step) throw new UserError(`${resumed.ckpt}: optimizer step ${st.step} does not match the saved step ${resumed.ts.step}`);
   }
+  let ema: WeightEma | undefined;
+  if (args.ema !== undefined) {
+    // the average covers what training changes: the trained parameters and BatchNorm's statistics
+    const keys = [...s.state.keys()].filter((k) => trainable.has(k) || /\.running_(mean|var)$/.test(k));
+    let saved: StateDict | undefined;
+    if (resumed) {
+      const dir = path.join(resumed.ckpt, EMA_DIR);
+      if (!fs.existsSync(dir)) throw new UserError(`--resume: ${resumed.ckpt} has no ${EMA_DIR}/ (the run's --ema average); was it saved by an older clip-ts?`);
+      saved = loadCheckpoint(dir).state;
+    }
+    ema = WeightEma.create(args.ema, s.state, keys, saved);
+  }
 
   const pool = new ImagePool(imageConfig(s.preprocess), { threads: args.threads });
   const S = s.config.vision_cfg.image_size;
@@ -354,7 +377,8 @@ export async function runTraining(argsIn: TrainArgs | undefined, resumeDir: stri
   let checkpoint = resumed?.ckpt ?? "";
   const writePlot = (): void => {
     const series = [{ name: "train loss", points: history.map((h) => [h.step, h.loss] as [number, number]), color: "#1f77b4" }];
-    const names = [...new Set(evals.flatMap((e) => Object.keys(e.metrics)))].filter((k) => !k.includes("loss"));
+    // the average's metrics first when there is one: it is the model the run is for
+    const names = [...new Set(evals.flatMap((e) => Object.keys(e.metrics)))].filter((k) => !k.includes("loss")).sort((a, b) => Number(b.startsWith("ema_")) - Number(a.startsWith("ema_")));
     const colors = ["#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2"];
     names.slice(0, 6).forEach((k, i) => series.push({ name: k, points: evals.map((e) => [e.step, e.metrics[k]] as [number, number]), color: colors[i], right: true } as never));
     fs.writeFileSync(path.join(runDir, "plot.svg"), lineChartSvg(`clip train: ${path.basename(runDir)}`, series));
@@ -376,16 +400,18 @@ export async function runTraining(argsIn: TrainArgs | undefined, resumeDir: stri
       pending = prefetch(step + 1);
       const r = await trainer.trainStep(b.pixels, b.tokens);
       step = trainer.step;
+      ema?.update(s.state, step);
       last = r;
       const sps = n / ((performance.now() - t0) / 1000);
       history.push({ step, loss: r.loss });
       fs.appendFileSync(metricsFile, JSON.stringify({ step, loss: r.loss, lr: r.lr, logit_scale: r.logitScale, samples_per_second: sps, ...(args.gradClip ? { grad_norm: r.gradNorm } : {}) }) + "\n");
       hooks.onStep?.(step, steps, { ...r, samplesPerSecond: sps });
       if (step % saveEvery === 0 || step === steps || step % evalEvery === 0) {
-        checkpoint = saveRunCheckpoint(runDir, s, trainer, { step, position: b.position, tokenizerWarnings });
+        checkpoint = saveRunCheckpoint(runDir, s, trainer, { step, position: b.position, tokenizerWarnings }, ema);
       }
       if (hooks.evaluate && args.valData && (step % evalEvery === 0 || step === steps)) {
         const metrics = await hooks.evaluate(checkpoint, step);
+        if (ema) for (const [k, v] of Object.entries(await hooks.evaluate(path.join(checkpoint, EMA_DIR), step))) metrics[`ema_${k}`] = v;
         evals.push({ step, metrics });
         fs.appendFileSync(metricsFile, JSON.stringify({ step, eval: metrics }) + "\n");
       }
