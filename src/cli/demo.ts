@@ -6,9 +6,9 @@ import path from "node:path";
 import type { Command } from "commander";
 import { SUMMARIES } from "./summaries.js";
 import { ClipModel } from "../clip/model.js";
-import { DEFAULT_ARGS, runTraining, type TrainArgs } from "../train/run.js";
+import { DEFAULT_ARGS, EMA_DIR, runTraining, type TrainArgs } from "../train/run.js";
 import { validate } from "../train/validate.js";
-import { intArg, positiveArg } from "./options.js";
+import { fractionArg, intArg, positiveArg } from "./options.js";
 import { readJson } from "../weights/layout.js";
 import { UserError } from "../errors.js";
 import { printJson } from "./output.js";
@@ -45,6 +45,7 @@ interface DemoFlags {
   config?: string;
   lr: number;
   group: number;
+  ema?: number;
   json?: boolean;
 }
 
@@ -63,6 +64,7 @@ export function register(program: Command): void {
     .option("--config <file>", "an open_clip_config.json (or its model_cfg) to train instead of the demo's own model (a width-16 ModifiedResNet at 64 px, recipes/demo-rn16.json); the world is rendered at its image_size")
     .option("--lr <x>", "peak learning rate", positiveArg("--lr"), 1e-3)
     .option("--group <g>", "hard negatives: the training scenes come in blocks of g that differ only in shape (synth's group=; 1: independent scenes)", intArg("--group", 1), DEMO_GROUP)
+    .option("--ema <decay>", "evaluate and leave a moving average of the weights with this decay (clip train --ema)", fractionArg("--ema"))
     .option("--json", "print the results as one JSON document")
     .action(async (o: DemoFlags) => {
       const t0 = performance.now();
@@ -93,6 +95,7 @@ export function register(program: Command): void {
         saveEvery: Math.max(1, Math.floor(o.steps / 4)),
         evalEvery: o.steps,
         threads: o.threads,
+        ema: o.ema,
       };
       const progress = trainProgress("demo");
       if (fs.existsSync(path.join(args.save, "latest"))) fs.rmSync(args.save, { recursive: true, force: true });
@@ -104,7 +107,9 @@ export function register(program: Command): void {
         progress.stop();
       }
       const trainSeconds = (performance.now() - t0) / 1000;
-      const model = await ClipModel.load(result.checkpoint, { threads: o.threads, truncate: "silent" });
+      // with --ema the average is the model the run leaves
+      const checkpoint = o.ema === undefined ? result.checkpoint : path.join(result.checkpoint, EMA_DIR);
+      const model = await ClipModel.load(checkpoint, { threads: o.threads, truncate: "silent" });
       const evals: Record<string, Record<string, number>> = {};
       try {
         for (const task of ["shape", "color", "count"]) {
@@ -117,7 +122,7 @@ export function register(program: Command): void {
       }
       const chance = { shape: 1 / 8, color: 1 / 8, count: 1 / 4 };
       const doc = {
-        checkpoint: result.checkpoint,
+        checkpoint,
         steps: result.steps,
         final_loss: result.finalLoss,
         train_seconds: trainSeconds,
@@ -132,7 +137,7 @@ export function register(program: Command): void {
       }
       const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
       const lines = [
-        `Trained ${result.steps} steps in ${trainSeconds.toFixed(0)} s (final loss ${result.finalLoss.toFixed(3)}); checkpoint: ${result.checkpoint}`,
+        `Trained ${result.steps} steps in ${trainSeconds.toFixed(0)} s (final loss ${result.finalLoss.toFixed(3)}); checkpoint: ${checkpoint}`,
         "",
         "Zero-shot top-1 from class-name prompts (never trained as a classifier):",
         "| attribute | held-out color-shape pairs | seen pairs | chance |",
@@ -141,7 +146,7 @@ export function register(program: Command): void {
         "",
         `Retrieval on ${o.evalN} unseen scenes: text->image R@1 ${pct(evals.retrieval_val["t2i_R@1"])}, R@5 ${pct(evals.retrieval_val["t2i_R@5"])}; image->text R@1 ${pct(evals.retrieval_val["i2t_R@1"])}, R@5 ${pct(evals.retrieval_val["i2t_R@5"])}`,
         "",
-        `Try it: npx clip classify --model ${path.join(args.save, "latest")} --labels "star,circle,ring,square" IMAGE.png`,
+        `Try it: npx clip classify --model ${path.join(args.save, "latest", ...(o.ema === undefined ? [] : [EMA_DIR]))} --labels "star,circle,ring,square" IMAGE.png`,
       ];
       process.stdout.write(lines.join("\n") + "\n");
     });

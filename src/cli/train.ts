@@ -8,7 +8,7 @@ import { PRESET_NAMES } from "../models/clip/presets.js";
 import { DEFAULT_ARGS, resumeTraining, train, type TrainArgs } from "../train/index.js";
 import type { RunHooks } from "../train/run.js";
 import { printJson } from "./output.js";
-import { collect, intArg, numArg, probArg, rangeArg } from "./options.js";
+import { collect, fractionArg, intArg, numArg, probArg, rangeArg } from "./options.js";
 
 /** Progress on stderr: a bar on a terminal, a line every few steps otherwise. */
 export function trainProgress(label: string): { hooks: Pick<RunHooks, "onStep" | "onMessage">; stop: () => void } {
@@ -87,7 +87,7 @@ export function register(program: Command): void {
     .option("--lock <regex>", "freeze parameters whose key matches (repeatable)", collect, [])
     .option("--unlock <regex>", "train parameters whose key matches even when locked (repeatable)", collect, [])
     .option("--grad-clip <x>", "clip the global gradient norm", numArg("--grad-clip", 0))
-    .option("--ema <decay>", "also keep an exponential moving average of the weights with this decay (timm's ModelEmaV2; e.g. 0.999): saved as each checkpoint's ema/, validated as ema_*", numArg("--ema", 0))
+    .option("--ema <decay>", "also keep an exponential moving average of the weights with this decay (timm's ModelEmaV2; e.g. 0.999): saved as each checkpoint's ema/, validated as ema_*", fractionArg("--ema"))
     .option("--save <dir>", "run directory: checkpoints/, latest, metrics.jsonl, plot.svg")
     .option("--save-every <n>", "checkpoint every n steps (default: steps/10)", intArg("--save-every"))
     .option("--eval-every <n>", "validate every n steps (default: steps/5)", intArg("--eval-every"))

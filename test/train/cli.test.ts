@@ -126,4 +126,11 @@ test("clip train refuses crop ranges that are not MIN,MAX", async () => {
     (e: { stderr: string }) => e,
   );
   assert.match(k.stderr, /--captions-per-image must be an integer >= 1, got "0"/);
+  for (const bad of ["1", "0", "1.5", "x"]) {
+    const e = await run(process.execPath, [CLI, "train", "--ema", bad], { env }).then(
+      () => assert.fail(`--ema ${bad} should fail`),
+      (err: { stderr: string }) => err,
+    );
+    assert.match(e.stderr, new RegExp(`--ema must be between 0 and 1 \\(exclusive\\), got "${bad.replace(".", "\\.")}"`));
+  }
 });
