@@ -8,7 +8,7 @@ import { SUMMARIES } from "./summaries.js";
 import { ClipModel } from "../clip/model.js";
 import { DEFAULT_ARGS, EMA_DIR, runTraining, type TrainArgs } from "../train/run.js";
 import { validate } from "../train/validate.js";
-import { fractionArg, intArg, positiveArg } from "./options.js";
+import { fractionArg, intArg, positiveArg, probArg } from "./options.js";
 import { readJson } from "../weights/layout.js";
 import { UserError } from "../errors.js";
 import { printJson } from "./output.js";
@@ -46,6 +46,7 @@ interface DemoFlags {
   lr: number;
   group: number;
   ema?: number;
+  augGray: number;
   json?: boolean;
 }
 
@@ -65,6 +66,7 @@ export function register(program: Command): void {
     .option("--lr <x>", "peak learning rate", positiveArg("--lr"), 1e-3)
     .option("--group <g>", "hard negatives: the training scenes come in blocks of g that differ only in shape (synth's group=; 1: independent scenes)", intArg("--group", 1), DEMO_GROUP)
     .option("--ema <decay>", "evaluate and leave a moving average of the weights with this decay (clip train --ema)", fractionArg("--ema"))
+    .option("--aug-gray <p>", "probability of training on a scene turned gray (clip train --aug-gray): only shape, count and layout tell its captions apart", probArg("--aug-gray"), 0)
     .option("--json", "print the results as one JSON document")
     .action(async (o: DemoFlags) => {
       const t0 = performance.now();
@@ -96,6 +98,7 @@ export function register(program: Command): void {
         evalEvery: o.steps,
         threads: o.threads,
         ema: o.ema,
+        augGray: o.augGray,
       };
       const progress = trainProgress("demo");
       if (fs.existsSync(path.join(args.save, "latest"))) fs.rmSync(args.save, { recursive: true, force: true });

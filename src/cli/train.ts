@@ -80,6 +80,7 @@ export function register(program: Command): void {
     .option("--aug-scale <min,max>", "random resized crop: range of the crop's area fraction (open_clip default 0.9,1)", rangeArg("--aug-scale", 1))
     .option("--aug-ratio <min,max>", "random resized crop: range of the crop's aspect ratio (default 0.75,1.3333)", rangeArg("--aug-ratio"))
     .option("--aug-hflip <p>", "probability of flipping a training image left to right (timm's hflip; default 0)", probArg("--aug-hflip"))
+    .option("--aug-gray <p>", "probability of turning a training image gray (torchvision's RandomGrayscale, open_clip's gray_scale_prob; default 0)", probArg("--aug-gray"))
     .option("--no-shuffle", "take samples in file order")
     .option("--seed <n>", "seed of initialization, shuffling and augmentation", intArg("--seed", 0), DEFAULT_ARGS.seed)
     .option("--lock-image", "freeze the image tower (LiT)")
@@ -115,7 +116,7 @@ export function register(program: Command): void {
         process.stderr.write(`clip: data: ${result.dataStats}\n`);
         const ev = result.evals.at(-1);
         process.stdout.write(
-          `trained ${result.steps} steps, final loss ${result.finalLoss.toFixed(4)}; checkpoint ${result.checkpoint}` +
+          `trained ${result.steps} steps in ${(result.seconds / 60).toFixed(1)} min, final loss ${result.finalLoss.toFixed(4)}; checkpoint ${result.checkpoint}` +
             (ev ? `\nvalidation at step ${ev.step}: ${Object.entries(ev.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(", ")}` : "") +
             "\n",
         );

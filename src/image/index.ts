@@ -17,6 +17,7 @@ export {
   randomResizedCropBox,
   itemRng,
   mirrorRows,
+  grayscaleRGB,
   resizedSize,
   centerCropOrigin,
   normalizeLut,

@@ -27,9 +27,10 @@ export interface BatchOptions {
   /**
    * Random resized crop seeded per (seed, index), identical for any thread count; default off.
    * `scale` (area fraction) and `ratio` (aspect) ranges default to open_clip's [0.9, 1] and [3/4, 4/3];
-   * `hflip` is the probability of a horizontal flip (default 0, as open_clip's own transform).
+   * `hflip` is the probability of a horizontal flip (default 0, as open_clip's own transform),
+   * `gray` the probability of turning the image gray after it (default 0).
    */
-  augment?: { seed: number; scale?: [number, number]; ratio?: [number, number]; hflip?: number } | false;
+  augment?: { seed: number; scale?: [number, number]; ratio?: [number, number]; hflip?: number; gray?: number } | false;
   /** Bad images become zero tensors counted in `errors` instead of failing the batch. */
   skipBad?: boolean;
   /** Names for error messages, one per input (default: the path, or "<bytes #i>"). */
@@ -176,6 +177,7 @@ export class ImagePool {
     const scale = opts.augment ? opts.augment.scale ?? AUG_SCALE : AUG_SCALE;
     const ratio = opts.augment ? opts.augment.ratio ?? AUG_RATIO : AUG_RATIO;
     const hflip = opts.augment ? opts.augment.hflip ?? 0 : 0;
+    const gray = opts.augment ? opts.augment.gray ?? 0 : 0;
     const chunk = Math.max(1, this.opts.chunk ?? 8);
     // postMessage clones a view's whole ArrayBuffer: send a copy of the bytes in view, moved
     // (transferred) rather than cloned a second time
@@ -206,6 +208,7 @@ export class ImagePool {
           scale,
           ratio,
           hflip,
+          gray,
           applyExif: this.opts.applyExif ?? false,
           maxPixels: this.opts.maxPixels ?? DEFAULT_MAX_PIXELS,
         }, transfer),

@@ -334,8 +334,9 @@ export function randomResizedCropBox(
 
 /**
  * open_clip's training transform: RandomResizedCrop(N, scale, ratio, bicubic) -> convert RGB ->
- * [RandomHorizontalFlip(hflip), timm's aug_cfg `hflip`] -> ToTensor -> Normalize. Deterministic
- * for a given Rng state; with hflip 0 no draw is made for the flip.
+ * [RandomHorizontalFlip(hflip), timm's aug_cfg `hflip`] -> [RandomGrayscale(gray), open_clip's
+ * aug_cfg `gray_scale_prob`] -> ToTensor -> Normalize. Deterministic for a given Rng state; with
+ * hflip 0 (gray 0) no draw is made for the flip (the grayscale).
  */
 export function randomResizedCrop(
   img: RGBImage,
@@ -346,6 +347,7 @@ export function randomResizedCrop(
   out?: Float32Array,
   offset = 0,
   hflip = 0,
+  gray = 0,
 ): Float32Array {
   checkImage(img);
   const n = cfg.size;
@@ -354,8 +356,21 @@ export function randomResizedCrop(
   const win: Window = { x0: 0, y0: 0, x1: n, y1: n };
   const rgb = resizeWindowRGB(img, box, n, n, cfg.interpolation ?? "bicubic", win, 0);
   if (hflip > 0 && rng.uniform(0, 1) < hflip) mirrorRows(rgb, n);
+  if (gray > 0 && rng.uniform(0, 1) < gray) grayscaleRGB(rgb);
   toTensor(rgb, n, normalizeLut(cfg.mean, cfg.std), dst, offset);
   return dst;
+}
+
+/**
+ * Replaces each RGB pixel by its luma in all three channels, in place: PIL's convert("L") (ITU-R
+ * 601-2, L = (19595 R + 38470 G + 7471 B + 2^15) >> 16), which torchvision's RandomGrayscale uses
+ * on PIL images, then back to three channels.
+ */
+export function grayscaleRGB(rgb: Uint8Array): void {
+  for (let i = 0; i < rgb.length; i += 3) {
+    const l = (rgb[i]! * 19595 + rgb[i + 1]! * 38470 + rgb[i + 2]! * 7471 + 0x8000) >> 16;
+    rgb[i] = rgb[i + 1] = rgb[i + 2] = l;
+  }
 }
 
 /** Mirrors an [n, n, 3] RGB image left to right, in place. */

@@ -28,6 +28,8 @@ export interface WorkerJob {
   ratio: [number, number];
   /** Probability of a horizontal flip after the crop. */
   hflip: number;
+  /** Probability of turning the image gray after the flip. */
+  gray: number;
   applyExif: boolean;
   maxPixels: number;
 }
@@ -54,7 +56,7 @@ async function runItem(job: WorkerJob, item: WorkerItem, out: Float32Array): Pro
     return;
   }
   const img: RGBImage = decodeImageSync(bytes, opts, (n) => scratchU8("worker.rgb", n)) ?? (await decodeImage(bytes, opts));
-  randomResizedCrop(img, job.cfg, itemRng(job.seed, item.index), job.scale, job.ratio, out, offset, job.hflip);
+  randomResizedCrop(img, job.cfg, itemRng(job.seed, item.index), job.scale, job.ratio, out, offset, job.hflip, job.gray);
 }
 
 if (!parentPort) throw new InternalError("image worker started outside a worker thread");

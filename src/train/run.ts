@@ -53,6 +53,8 @@ export interface TrainArgs {
   augRatio?: [number, number];
   /** Probability of flipping a training image left to right (timm's aug_cfg `hflip`); default 0. */
   augHflip?: number;
+  /** Probability of turning a training image gray (torchvision's RandomGrayscale, open_clip's aug_cfg `gray_scale_prob`); default 0. */
+  augGray?: number;
   shuffle: boolean;
   seed: number;
   lockImage: boolean;
@@ -90,6 +92,8 @@ export interface RunResult {
   checkpoint: string;
   dataStats: string;
   evals: { step: number; metrics: Record<string, number> }[];
+  /** Wall-clock seconds of this call: setup (a vocabulary learned included), steps, checkpoints and validation. */
+  seconds: number;
 }
 
 const STATE_FILE = "train_state.json";
@@ -241,6 +245,7 @@ export function pickCaptions(caps: readonly string[], k: number, random?: [seed:
 
 /** Runs training (or resumes the run in `resumeDir`), writing everything into the run directory. */
 export async function runTraining(argsIn: TrainArgs | undefined, resumeDir: string | undefined, hooks: RunHooks = {}, overrides: Partial<TrainArgs> = {}): Promise<RunResult> {
+  const started = performance.now();
   const args: TrainArgs = { ...(resumeDir ? readArgs(resumeDir) : argsIn!), ...overrides };
   const runDir = resumeDir ?? args.save;
   const K = args.captionsPerImage ?? 1;
@@ -356,7 +361,7 @@ export async function runTraining(argsIn: TrainArgs | undefined, resumeDir: stri
         if (r.done) throw new UserError(`${args.data}: the data ran out (${ds.stats().samples} usable samples); is it empty or all bad?`);
         want.push(r.value);
       }
-      const augment = args.augment ? { seed: hashSeed(args.seed, "augment", step, round) >>> 1, scale: args.augScale, ratio: args.augRatio, hflip: args.augHflip } : false;
+      const augment = args.augment ? { seed: hashSeed(args.seed, "augment", step, round) >>> 1, scale: args.augScale, ratio: args.augRatio, hflip: args.augHflip, gray: args.augGray } : false;
       const res = await pool.preprocessBatch(want.map((x) => x.image!), { augment, skipBad: true, names: want.map((x) => `${x.shard}:${x.key}`) });
       for (const i of keepDecoded(ds, want, res.ok, res.errors)) {
         pixels.set(res.pixels.subarray(i * per, (i + 1) * per), have * per);
@@ -424,5 +429,5 @@ export async function runTraining(argsIn: TrainArgs | undefined, resumeDir: stri
   }
   writePlot();
   if (tokenizerWarnings) hooks.onMessage?.(`${tokenizerWarnings} captions were longer than ${L} tokens and were truncated`);
-  return { steps: step, finalLoss: last?.loss ?? NaN, checkpoint, dataStats: formatStats(ds.stats()), evals };
+  return { steps: step, finalLoss: last?.loss ?? NaN, checkpoint, dataStats: formatStats(ds.stats()), evals, seconds: (performance.now() - started) / 1000 };
 }

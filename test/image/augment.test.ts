@@ -8,6 +8,7 @@ import {
   ImagePool,
   itemRng,
   mirrorRows,
+  grayscaleRGB,
   OPENAI_MEAN,
   OPENAI_STD,
   randomResizedCrop,
@@ -132,6 +133,40 @@ test("hflip mirrors the crop it would have made (same box), and the pool passes 
       if (!randomResizedCrop(img, cfg, itemRng(3, i)).every((v, k) => v === want[k])) flips++;
     }
     assert.ok(flips > 0 && flips < inputs.length, `${flips} of ${inputs.length} flipped`);
+  } finally {
+    await pool.close();
+  }
+});
+
+test("gray turns the crop it would have made into PIL's luma in every channel, and the pool passes it to its workers", async () => {
+  // PIL's convert("L") of pure red, green, blue, white and a mid tone
+  const rgb = Uint8Array.from([255, 0, 0, 0, 255, 0, 0, 0, 255, 255, 255, 255, 10, 200, 90]);
+  grayscaleRGB(rgb);
+  assert.deepEqual([...rgb], [76, 76, 76, 150, 150, 150, 29, 29, 29, 255, 255, 255, 131, 131, 131]);
+  const img = await decodeImage(img0);
+  const n = 48;
+  const flat: PreprocessConfig = { size: n, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] };
+  const plain = randomResizedCrop(img, flat, new Rng(7));
+  const gray = randomResizedCrop(img, flat, new Rng(7), undefined, undefined, undefined, 0, 0, 1);
+  assert.deepEqual(randomResizedCrop(img, flat, new Rng(7), undefined, undefined, undefined, 0, 0, 0), plain, "gray 0 draws nothing");
+  const per = n * n;
+  for (let i = 0; i < per; i++) {
+    // the luma of the colour crop's pixel, back through the same normalization
+    const [r, g, b] = [0, 1, 2].map((c) => Math.round((plain[c * per + i]! * 0.25 + 0.5) * 255));
+    const l = ((r! * 19595 + g! * 38470 + b! * 7471 + 0x8000) >> 16) / 255;
+    for (let c = 0; c < 3; c++) assert.ok(Math.abs(gray[c * per + i]! - (l - 0.5) / 0.25) < 1e-5, `pixel ${i} channel ${c}`);
+  }
+  const pool = new ImagePool(flat, { threads: 2, chunk: 1 });
+  try {
+    const inputs = Array.from({ length: 8 }, () => img0);
+    const got = await pool.preprocessBatch(inputs, { augment: { seed: 3, gray: 0.5 } });
+    let grays = 0;
+    for (let i = 0; i < inputs.length; i++) {
+      const want = randomResizedCrop(img, flat, itemRng(3, i), undefined, undefined, undefined, 0, 0, 0.5);
+      assert.deepEqual(got.pixels.subarray(i * 3 * per, (i + 1) * 3 * per), Float32Array.from(want));
+      if (want.subarray(0, per).every((v, k) => v === want[per + k])) grays++;
+    }
+    assert.ok(grays > 0 && grays < inputs.length, `${grays} of ${inputs.length} gray`);
   } finally {
     await pool.close();
   }

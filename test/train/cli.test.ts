@@ -120,6 +120,11 @@ test("clip train refuses crop ranges that are not MIN,MAX", async () => {
       (e: { stderr: string }) => e,
     );
     assert.match(f.stderr, /--aug-hflip must be a probability between 0 and 1/);
+    const g = await run(process.execPath, [CLI, "train", "--aug-gray", bad], { env }).then(
+      () => assert.fail(`--aug-gray ${bad} should fail`),
+      (e: { stderr: string }) => e,
+    );
+    assert.match(g.stderr, /--aug-gray must be a probability between 0 and 1/);
   }
   const k = await run(process.execPath, [CLI, "train", "--captions-per-image", "0"], { env }).then(
     () => assert.fail("--captions-per-image 0 should fail"),

@@ -88,6 +88,7 @@ test("a run with --ema saves the average beside the weights, validates both, and
       }
       assert.ok(changed > 10, `the average differs from the weights in ${changed} tensors`);
     }
+    assert.ok(a.seconds > 0, `seconds ${a.seconds}`);
     const ev = a.evals.at(-1)!;
     assert.equal(ev.step, 4);
     for (const k of ["t2i_R@1", "i2t_R@10", "ema_t2i_R@1", "ema_i2t_R@10"]) assert.ok(k in ev.metrics, `${k} in ${Object.keys(ev.metrics).join(", ")}`);
