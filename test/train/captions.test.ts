@@ -14,7 +14,7 @@ import { CompiledGraph } from "../../src/runtime/session.js";
 import { clipLoss, siglipLoss } from "../../src/train/losses.js";
 import { pickCaptions } from "../../src/train/run.js";
 import { train } from "../../src/train/index.js";
-import { readSafetensorsFile } from "../../src/weights/files.js";
+import { savedWeights, writeTinyConfig } from "../helpers/train.js";
 import { Rng, hashSeed } from "../../src/util/rng.js";
 import { UserError } from "../../src/errors.js";
 
@@ -122,17 +122,10 @@ test("the captions a step takes: the seeded choice of one as before, K distinct 
 test("a short run with three captions per image is deterministic for a seed and differs from one caption", { timeout: 120_000 }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "clip-ts-captions-"));
   try {
-    const config = path.join(dir, "config.json");
-    const cfg = {
-      embed_dim: 16,
-      vision_cfg: { image_size: 32, layers: 1, width: 32, patch_size: 8, head_width: 16 },
-      text_cfg: { context_length: 24, vocab_size: 600, width: 32, heads: 2, layers: 1 },
-    };
-    fs.writeFileSync(config, JSON.stringify({ model_cfg: cfg }));
+    const config = writeTinyConfig(dir);
     const run = (name: string, k: number) =>
       train({ data: "synth:?n=64&seed=0&size=32", config, vocabSize: 600, batchSize: 8, steps: 3, warmup: 1, seed: 4, threads: 1, captionsPerImage: k, save: path.join(dir, name) });
-    const weights = (name: string): Map<string, Float32Array> =>
-      new Map([...readSafetensorsFile(path.join(dir, name, "latest", "open_clip_model.safetensors")).tensors].map(([key, t]) => [key, t.data as Float32Array]));
+    const weights = (name: string): Map<string, Float32Array> => savedWeights(path.join(dir, name, "latest"));
     const a = await run("a", 3);
     const b = await run("b", 3);
     const one = await run("one", 1);

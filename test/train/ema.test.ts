@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { emaDecay, WeightEma } from "../../src/train/ema.js";
 import { resumeTraining, train } from "../../src/train/index.js";
-import { readSafetensorsFile } from "../../src/weights/files.js";
+import { savedWeights, writeTinyConfig } from "../helpers/train.js";
 import type { StateDict, StateTensor } from "../../src/models/clip/config.js";
 import { UserError } from "../../src/errors.js";
 
@@ -58,19 +58,12 @@ test("WeightEma averages the trained keys, copies counters, leaves fixed keys, a
 test("a run with --ema saves the average beside the weights, validates both, and is deterministic and resumable", { timeout: 240_000 }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "clip-ts-ema-"));
   try {
-    const config = path.join(dir, "config.json");
-    const cfg = {
-      embed_dim: 16,
-      vision_cfg: { image_size: 32, layers: [1, 1, 1, 1], width: 8, head_width: 16 },
-      text_cfg: { context_length: 24, vocab_size: 600, width: 32, heads: 2, layers: 1 },
-    };
-    fs.writeFileSync(config, JSON.stringify({ model_cfg: cfg }));
+    const config = writeTinyConfig(dir, true);
     const data = "synth:?n=64&seed=0&size=32";
     const base = { data, config, vocabSize: 600, batchSize: 8, warmup: 1, seed: 4, threads: 1, ema: 0.6, saveEvery: 1, evalEvery: 4 };
-    const weights = (file: string): Map<string, Float32Array> =>
-      new Map([...readSafetensorsFile(file).tensors].filter(([k]) => !k.endsWith("num_batches_tracked")).map(([key, t]) => [key, t.data as Float32Array]));
+    // a checkpoint's weights (or its ema/) without the BatchNorm counters, which are not averaged
     const at = (run: string, step: number, ema: boolean): Map<string, Float32Array> =>
-      weights(path.join(dir, run, "checkpoints", `step-${String(step).padStart(6, "0")}`, ...(ema ? ["ema"] : []), "open_clip_model.safetensors"));
+      new Map([...savedWeights(path.join(dir, run, "checkpoints", `step-${String(step).padStart(6, "0")}`, ...(ema ? ["ema"] : [])))].filter(([k]) => !k.endsWith("num_batches_tracked")));
 
     const a = await train({ ...base, steps: 4, valData: "synth:?n=16&seed=9&size=32", save: path.join(dir, "a") });
     // the average follows the weights: ema_t = d_t ema_{t-1} + (1 - d_t) w_t, d_t = min(0.6, (1 + t) / (10 + t))

@@ -5,22 +5,15 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { train } from "../../src/train/index.js";
-import { readSafetensorsFile } from "../../src/weights/files.js";
+import { savedWeights, writeTinyConfig } from "../helpers/train.js";
 
 test("a short run with --aug-gray 0.5 is deterministic for a seed and differs from one without", { timeout: 120_000 }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "clip-ts-gray-"));
   try {
-    const config = path.join(dir, "config.json");
-    const cfg = {
-      embed_dim: 16,
-      vision_cfg: { image_size: 32, layers: 1, width: 32, patch_size: 8, head_width: 16 },
-      text_cfg: { context_length: 24, vocab_size: 600, width: 32, heads: 2, layers: 1 },
-    };
-    fs.writeFileSync(config, JSON.stringify({ model_cfg: cfg }));
+    const config = writeTinyConfig(dir);
     const run = (name: string, augGray: number) =>
       train({ data: "synth:?n=64&seed=0&size=32", config, vocabSize: 600, batchSize: 8, steps: 3, warmup: 1, seed: 4, threads: 1, augGray, save: path.join(dir, name) });
-    const weights = (name: string): Map<string, Float32Array> =>
-      new Map([...readSafetensorsFile(path.join(dir, name, "latest", "open_clip_model.safetensors")).tensors].map(([key, t]) => [key, t.data as Float32Array]));
+    const weights = (name: string): Map<string, Float32Array> => savedWeights(path.join(dir, name, "latest"));
     const a = await run("a", 0.5);
     const b = await run("b", 0.5);
     await run("none", 0);
