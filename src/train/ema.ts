@@ -30,11 +30,13 @@ export class WeightEma {
 
   /**
    * Starts the average at `model`'s current values (a copy), or from `saved` (a resumed run's
-   * average), for `keys`: the tensors training changes.
+   * average). It averages the `trained` keys and BatchNorm's running statistics, and copies the
+   * BatchNorm counters.
    */
-  static create(decay: number, model: StateDict, keys: Iterable<string>, saved?: StateDict): WeightEma {
+  static create(decay: number, model: StateDict, trained: Iterable<string>, saved?: StateDict): WeightEma {
     checkEmaDecay(decay);
-    const averaged = [...keys];
+    const counter = (k: string): boolean => k.endsWith(".num_batches_tracked");
+    const averaged = [...new Set([...trained, ...[...model.keys()].filter((k) => isBuffer(k) && !counter(k))])];
     const state: StateDict = new Map();
     for (const [k, t] of model) {
       const from = saved?.get(k) ?? t;
@@ -42,7 +44,7 @@ export class WeightEma {
       state.set(k, { shape: [...t.shape], data: from.data.slice() });
     }
     for (const k of averaged) if (!state.has(k)) throw new InternalError(`WeightEma: no tensor ${k}`);
-    const copied = [...model.keys()].filter((k) => isBuffer(k) && !averaged.includes(k));
+    const copied = [...model.keys()].filter(counter);
     return new WeightEma(decay, state, averaged, copied);
   }
 

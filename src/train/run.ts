@@ -314,15 +314,13 @@ export async function runTraining(argsIn: TrainArgs | undefined, resumeDir: stri
   }
   let ema: WeightEma | undefined;
   if (args.ema !== undefined) {
-    // the average covers what training changes: the trained parameters and BatchNorm's statistics
-    const keys = [...s.state.keys()].filter((k) => trainable.has(k) || /\.running_(mean|var)$/.test(k));
     let saved: StateDict | undefined;
     if (resumed) {
       const dir = path.join(resumed.ckpt, EMA_DIR);
       if (!fs.existsSync(dir)) throw new UserError(`--resume: ${resumed.ckpt} has no ${EMA_DIR}/ (the run's --ema average); was it saved by an older clip-ts?`);
       saved = loadCheckpoint(dir).state;
     }
-    ema = WeightEma.create(args.ema, s.state, keys, saved);
+    ema = WeightEma.create(args.ema, s.state, trainable, saved);
   }
 
   const pool = new ImagePool(imageConfig(s.preprocess), { threads: args.threads });
