@@ -3,7 +3,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { SUMMARIES } from "./summaries.js";
 import { ClipModel } from "../clip/model.js";
 import { DEFAULT_ARGS, EMA_DIR, runTraining, type TrainArgs } from "../train/run.js";
@@ -33,6 +33,8 @@ function configSizes(file: string): { vocabSize?: number; imageSize?: number } {
 
 /** Training scenes per block of shape-only differences (synth's `group`). */
 const DEMO_GROUP = 1;
+/** The training captions' mix (synth's `captions`). */
+const DEMO_CAPTIONS = "full";
 
 interface DemoFlags {
   out: string;
@@ -47,6 +49,7 @@ interface DemoFlags {
   group: number;
   ema?: number;
   augGray: number;
+  captions: "full" | "partial";
   json?: boolean;
 }
 
@@ -67,6 +70,7 @@ export function register(program: Command): void {
     .option("--group <g>", "hard negatives: the training scenes come in blocks of g that differ only in shape (synth's group=; 1: independent scenes)", intArg("--group", 1), DEMO_GROUP)
     .option("--ema <decay>", "evaluate and leave a moving average of the weights with this decay (clip train --ema)", fractionArg("--ema"))
     .option("--aug-gray <p>", "probability of training on a scene turned gray (clip train --aug-gray): only shape, count and layout tell its captions apart", probArg("--aug-gray"), 0)
+    .addOption(new Option("--captions <mix>", "the training captions: full (every object named by color and shape) or partial (count and relation scenes also named by their shapes alone, so color alone never tells those captions apart)").choices(["full", "partial"]).default(DEMO_CAPTIONS))
     .option("--json", "print the results as one JSON document")
     .action(async (o: DemoFlags) => {
       const t0 = performance.now();
@@ -81,7 +85,7 @@ export function register(program: Command): void {
       const size = sizes.imageSize ?? DEMO_RESNET_CONFIG.model_cfg.vision_cfg.image_size;
       const args: TrainArgs = {
         ...DEFAULT_ARGS,
-        data: `synth:?n=${o.n}&seed=${o.seed}&size=${size}&split=train&group=${o.group}`,
+        data: `synth:?n=${o.n}&seed=${o.seed}&size=${size}&split=train&group=${o.group}&captions=${o.captions}`,
         // a block of shape-only differences must reach the step whole, in order
         shuffle: o.group === 1,
         config,

@@ -39,10 +39,10 @@ export function openDataset(spec: string, options: DatasetOptions = {}): Dataset
 }
 
 function synthSource(r: SynthSpec): ItemSource {
-  const opts = { n: r.n, seed: r.seed, size: r.size, split: r.split, task: r.task, group: r.group };
+  const opts = { n: r.n, seed: r.seed, size: r.size, split: r.split, task: r.task, group: r.group, partial: r.captions === "partial" };
   const src: ItemSource = {
     layout: "synth",
-    names: [`synth-${r.seed}-${r.size}-${r.split}-${r.task}-${r.n}${r.group > 1 ? `-g${r.group}` : ""}`],
+    names: [`synth-${r.seed}-${r.size}-${r.split}-${r.task}-${r.n}${r.group > 1 ? `-g${r.group}` : ""}${r.captions === "partial" ? "-partial" : ""}`],
     size: r.n,
     load: async (i) => ({ ok: true, sample: synthSample(i, opts), dropped: {} }),
     prefetch: 1,

@@ -15,7 +15,7 @@ export const DATA_SPEC_HELP = `Dataset SPEC (for --data and --from):
   tsv:FILE[?...]                      a table of image paths (or URLs) and captions; FILE.csv / FILE.tsv also work
   folder:DIR                          images with same-name .txt (one caption per line) or .json captions
   imagefolder:DIR                     one sub-folder per class (classification)
-  synth:[?n=10000&seed=0&size=64&split=train|val|heldout|all&task=none|shape|color|count&group=1]
+  synth:[?n=10000&seed=0&size=64&split=train|val|heldout|all&task=none|shape|color|count&group=1&captions=full|partial]
                                       the procedural captioned world, rendered on the fly
   A::B                                several shard sources, concatenated`;
 
@@ -62,6 +62,8 @@ export interface SynthSpec {
   task: "none" | "shape" | "color" | "count";
   /** Blocks of this many training scenes that differ only in shape (hard negatives); 1: independent scenes. */
   group: number;
+  /** The caption mix: "partial" also names count and relation scenes by their shapes alone (SynthOptions.partial). */
+  captions: "full" | "partial";
 }
 
 const SCHEMES = ["wds", "csv", "tsv", "folder", "imagefolder", "synth"] as const;
@@ -261,7 +263,7 @@ function resolveCsv(file: string, opts: URLSearchParams, sepDefault: string | un
 }
 
 function resolveSynth(location: string, opts: URLSearchParams, spec: string): SynthSpec {
-  checkOptions(opts, ["n", "seed", "size", "split", "task", "group"], spec);
+  checkOptions(opts, ["n", "seed", "size", "split", "task", "group", "captions"], spec);
   if (location) throw new UserError(`synth: takes options only, as in synth:?n=1000&seed=0 (got "${location}")`);
   const int = (k: string, dflt: number, min: number, max: number): number => {
     const v = opts.get(k);
@@ -284,6 +286,7 @@ function resolveSynth(location: string, opts: URLSearchParams, spec: string): Sy
     split: oneOf("split", "train", ["train", "val", "heldout", "all"] as const),
     task: oneOf("task", "none", ["none", "shape", "color", "count"] as const),
     group: int("group", 1, 1, 8),
+    captions: oneOf("captions", "full", ["full", "partial"] as const),
   };
 }
 

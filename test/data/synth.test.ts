@@ -172,3 +172,47 @@ test("group=4: blocks of training scenes that differ only in shape, distinct wit
   assert.deepEqual(got, [0, 1, 2, 3, 4, 5, 6, 7].map((i) => synthScene(i, { n: 8, seed: 3, group: 4 }).captions));
   assert.throws(() => openDataset("synth:?group=9"), /synth option group=9: expected an integer in \[1, 8\]/);
 });
+
+test("captions=partial: the same scenes, and count and relation scenes also named by their shapes alone; never a held-out pair", async () => {
+  const full: SynthOptions = { n: 300, seed: 4, split: "train" };
+  const partial: SynthOptions = { ...full, partial: true };
+  let shapeOnly = 0;
+  let shapeOnlyScenes = 0;
+  for (let i = 0; i < 300; i++) {
+    const a = synthScene(i, full);
+    const b = synthScene(i, partial);
+    // the scene is drawn before its captions: objects, layout and background are those of the full mix
+    assert.deepEqual({ ...b, captions: [] }, { ...a, captions: [] }, `item ${i}`);
+    assert.ok(b.captions.length >= 3 && new Set(b.captions).size === b.captions.length);
+    if (b.kind === "word") {
+      assert.ok(b.captions.every((c) => c.includes(`"${b.word}"`)));
+      continue;
+    }
+    let any = false;
+    for (const c of b.captions) {
+      const named = b.objects.filter((o) => c.includes(o.shape === "cross" ? "cross" : o.shape));
+      assert.ok(named.length > 0, `"${c}" names none of the scene's shapes`);
+      // a caption names an object's color with its shape (full) or no color at all (partial)
+      const colors = COLORS.filter((col) => new RegExp(`\\b${col}\\b`).test(c));
+      if (colors.length === 0) {
+        shapeOnly++;
+        any = true;
+      } else for (const col of colors) assert.ok(b.objects.some((o) => o.color === col), `"${c}": ${col} is not in the scene`);
+      for (const [col, sh] of HELDOUT_PAIRS) assert.ok(!c.includes(`${col} ${sh}`), `"${c}" names the held-out ${col} ${sh}`);
+      if (b.kind === "count" && b.objects.length > 1) assert.ok(c.includes(COUNT_WORDS[b.objects.length - 1]!), `"${c}" names no count`);
+    }
+    if (any) shapeOnlyScenes++;
+  }
+  // about a quarter of the templates are shape-only; the full mix has none
+  assert.ok(shapeOnlyScenes > 100 && shapeOnly > 120, `${shapeOnly} shape-only captions in ${shapeOnlyScenes} scenes`);
+  for (let i = 0; i < 300; i++) {
+    const s = synthScene(i, full);
+    if (s.kind !== "word") for (const c of s.captions) assert.ok(COLORS.some((col) => c.includes(col)), `full mix: "${c}" names no color`);
+  }
+  // through a SPEC
+  const ds = openDataset("synth:?n=6&seed=4&captions=partial", { shuffle: false });
+  const got = [];
+  for await (const s of ds) got.push(s.captions);
+  assert.deepEqual(got, [0, 1, 2, 3, 4, 5].map((i) => synthScene(i, { n: 6, seed: 4, partial: true }).captions));
+  assert.throws(() => openDataset("synth:?captions=some"), /synth option captions=some: expected one of full, partial/);
+});

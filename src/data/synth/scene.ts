@@ -64,6 +64,12 @@ export interface SynthOptions {
    * Only the train split of the plain world (task "none"); default 1, independent scenes.
    */
   group?: number;
+  /**
+   * The caption mix: also describe count and relation scenes by their shapes alone, without their
+   * colors ("three stars", "a ring to the left of a square"), so that color alone never tells
+   * those captions apart. Default false: every caption of an object names its color and shape.
+   */
+  partial?: boolean;
 }
 
 export type Size = "small" | "large";
@@ -211,7 +217,7 @@ export function synthScene(i: number, opts: SynthOptions): Scene {
     objects = [withShape(a, sa), withShape(b, sb)];
   }
   const scene: Scene = { ...base, objects, captions: [] };
-  scene.captions = captionsFor(scene, item, scene.position);
+  scene.captions = captionsFor(scene, item, scene.position, opts.partial ?? false);
   return scene;
 }
 
@@ -285,7 +291,7 @@ function independentScene(i: number, opts: SynthOptions): Scene {
   const score = (t: Tone): number => Math.min(...colors.map((c) => Math.abs(lum(c) - lum(TONE_RGB[t][0]))));
   scene.tone = tones.find((t) => score(t) > 45) ?? tones.reduce((a, b) => (score(b) > score(a) ? b : a));
   if (position !== undefined) scene.position = position;
-  scene.captions = captionsFor(scene, rng, position);
+  scene.captions = captionsFor(scene, rng, position, opts.partial ?? false);
   return scene;
 }
 
@@ -305,7 +311,8 @@ function describe(o: SceneObject, rng: Rng, withSize: boolean): string {
   return article(withSize ? `${rng.pick(SIZE_WORDS[o.size])} ${o.color} ${o.shape}` : `${o.color} ${o.shape}`);
 }
 
-function captionsFor(scene: Scene, rng: Rng, position: string | undefined): string[] {
+/** Caption templates: `full` name every object's color and shape; `partial` (SynthOptions.partial) name its shape alone. */
+function captionsFor(scene: Scene, rng: Rng, position: string | undefined, partial: boolean): string[] {
   const bg = (): string => bgPhrase(scene, rng);
   const howMany = 3 + rng.int(3);
   if (scene.kind === "count") {
@@ -322,6 +329,7 @@ function captionsFor(scene: Scene, rng: Rng, position: string | undefined): stri
           () => `a picture of ${article(`${size()} ${o.color} ${o.shape}`)}`,
           () => `${article(`${o.color} ${o.shape}`)} ${position}, ${bg()} background`,
           () => `a single ${size()} ${o.shape} colored ${o.color}`,
+          ...(partial ? [() => `${article(`${size()} ${o.shape}`)} ${position}`, () => `one ${o.shape} on a ${bg()} background`] : []),
         ],
         howMany,
       );
@@ -337,6 +345,7 @@ function captionsFor(scene: Scene, rng: Rng, position: string | undefined): stri
         () => `there are ${cw} ${size()} ${many}, all ${o.color}`,
         () => `${o.color} ${many}, ${cw} of them, on a ${bg()} background`,
         () => `an image with ${cw} ${size()} ${o.color} ${many}`,
+        ...(partial ? [() => `${cw} ${many}`, () => `a picture of ${cw} ${size()} ${many}`] : []),
       ],
       howMany,
     );
@@ -359,6 +368,7 @@ function captionsFor(scene: Scene, rng: Rng, position: string | undefined): stri
         () => `a picture of ${A()} ${phrase} ${B()}`,
         () => `${first()} ${sides[0]} and ${second()} ${sides[1]}`,
         () => `${A()} and ${B()} on a ${bg()} background`,
+        ...(partial ? [() => `${article(a.shape)} ${phrase} ${article(b.shape)}`, () => `${article(b.shape)} ${inverse} ${article(a.shape)}`] : []),
       ],
       howMany,
     );
