@@ -39,7 +39,7 @@ export function openDataset(spec: string, options: DatasetOptions = {}): Dataset
 }
 
 function synthSource(r: SynthSpec): ItemSource {
-  const opts = { n: r.n, seed: r.seed, size: r.size, split: r.split, task: r.task, group: r.group, partial: r.captions === "partial" };
+  const opts = { n: r.n, seed: r.seed, size: r.size, split: r.split, task: r.task, group: r.group, captions: r.captions };
   const src: ItemSource = {
     layout: "synth",
     names: [`synth-${r.seed}-${r.size}-${r.split}-${r.task}-${r.n}${r.group > 1 ? `-g${r.group}` : ""}${r.captions === "partial" ? "-partial" : ""}`],

@@ -62,7 +62,7 @@ export interface SynthSpec {
   task: "none" | "shape" | "color" | "count";
   /** Blocks of this many training scenes that differ only in shape (hard negatives); 1: independent scenes. */
   group: number;
-  /** The caption mix: "partial" also names count and relation scenes by their shapes alone (SynthOptions.partial). */
+  /** The caption mix: "partial" also names count and relation scenes by their shapes alone (SynthOptions.captions). */
   captions: "full" | "partial";
 }
 

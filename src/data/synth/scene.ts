@@ -65,11 +65,11 @@ export interface SynthOptions {
    */
   group?: number;
   /**
-   * The caption mix: also describe count and relation scenes by their shapes alone, without their
-   * colors ("three stars", "a ring to the left of a square"), so that color alone never tells
-   * those captions apart. Default false: every caption of an object names its color and shape.
+   * The caption mix. "partial" also describes count and relation scenes by their shapes alone,
+   * without their colors ("three stars", "a ring to the left of a square"), so that color alone
+   * never tells those captions apart. Default "full": every caption of an object names its color and shape.
    */
-  partial?: boolean;
+  captions?: "full" | "partial";
 }
 
 export type Size = "small" | "large";
@@ -217,7 +217,7 @@ export function synthScene(i: number, opts: SynthOptions): Scene {
     objects = [withShape(a, sa), withShape(b, sb)];
   }
   const scene: Scene = { ...base, objects, captions: [] };
-  scene.captions = captionsFor(scene, item, scene.position, opts.partial ?? false);
+  scene.captions = captionsFor(scene, item, scene.position, opts.captions === "partial");
   return scene;
 }
 
@@ -291,7 +291,7 @@ function independentScene(i: number, opts: SynthOptions): Scene {
   const score = (t: Tone): number => Math.min(...colors.map((c) => Math.abs(lum(c) - lum(TONE_RGB[t][0]))));
   scene.tone = tones.find((t) => score(t) > 45) ?? tones.reduce((a, b) => (score(b) > score(a) ? b : a));
   if (position !== undefined) scene.position = position;
-  scene.captions = captionsFor(scene, rng, position, opts.partial ?? false);
+  scene.captions = captionsFor(scene, rng, position, opts.captions === "partial");
   return scene;
 }
 
@@ -311,7 +311,7 @@ function describe(o: SceneObject, rng: Rng, withSize: boolean): string {
   return article(withSize ? `${rng.pick(SIZE_WORDS[o.size])} ${o.color} ${o.shape}` : `${o.color} ${o.shape}`);
 }
 
-/** Caption templates: `full` name every object's color and shape; `partial` (SynthOptions.partial) name its shape alone. */
+/** Caption templates: `full` name every object's color and shape; `partial` (SynthOptions.captions) also name shapes alone. */
 function captionsFor(scene: Scene, rng: Rng, position: string | undefined, partial: boolean): string[] {
   const bg = (): string => bgPhrase(scene, rng);
   const howMany = 3 + rng.int(3);
