@@ -41,6 +41,15 @@ export function probArg(name: string): (v: string) => number {
   };
 }
 
+/** A number in [0, 1): 0 (off) up to, not including, 1. */
+export function unitArg(name: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (v.trim() === "" || !(n >= 0 && n < 1)) throw new InvalidArgumentError(`${name} must be a number >= 0 and < 1, got "${v}"`);
+    return n;
+  };
+}
+
 /** A fraction strictly between 0 and 1. */
 export function fractionArg(name: string): (v: string) => number {
   return (v) => {

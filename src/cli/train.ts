@@ -8,7 +8,7 @@ import { PRESET_NAMES } from "../models/clip/presets.js";
 import { DEFAULT_ARGS, resumeTraining, train, type TrainArgs } from "../train/index.js";
 import type { RunHooks } from "../train/run.js";
 import { printJson } from "./output.js";
-import { collect, fractionArg, intArg, numArg, probArg, rangeArg } from "./options.js";
+import { collect, fractionArg, intArg, numArg, probArg, rangeArg, unitArg } from "./options.js";
 
 /** Progress on stderr: a bar on a terminal, a line every few steps otherwise. */
 export function trainProgress(label: string): { hooks: Pick<RunHooks, "onStep" | "onMessage">; stop: () => void } {
@@ -67,6 +67,12 @@ export function register(program: Command): void {
       "captions of each image in every step, all positives of a multi-positive loss (StableRep's); 1 picks one at random (needs --accum-freq 1 when above 1)",
       intArg("--captions-per-image", 1),
       DEFAULT_ARGS.captionsPerImage,
+    )
+    .option(
+      "--label-smoothing <e>",
+      "label smoothing of the CLIP loss: each target is (1 - e) x the pair plus e spread over the batch (torch's label_smoothing; Szegedy et al. 2016)",
+      unitArg("--label-smoothing"),
+      DEFAULT_ARGS.labelSmoothing,
     )
     .option("--lr <x>", "peak learning rate", numArg("--lr", 0), DEFAULT_ARGS.lr)
     .option("--wd <x>", "AdamW weight decay (not on gains, biases, norms, logit_scale)", numArg("--wd", 0), DEFAULT_ARGS.wd)

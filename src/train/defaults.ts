@@ -7,6 +7,7 @@ import type { ScheduleKind } from "./schedule.js";
 export const DEFAULT_ARGS = {
   accumFreq: 1,
   captionsPerImage: 1,
+  labelSmoothing: 0,
   lr: CLIP_ADAMW.lr,
   wd: CLIP_ADAMW.weightDecay,
   beta1: CLIP_ADAMW.beta1,

@@ -23,6 +23,8 @@ export interface TrainGraphSpec {
   batch: number;
   /** Captions per image (default 1): `tokens` has micro * K rows, image i's at i*K .. i*K+K-1 (see `clipLoss`). */
   captionsPerImage?: number;
+  /** Label smoothing of the CLIP loss (default 0; see `clipLoss`). */
+  labelSmoothing?: number;
   /** Keys that receive gradients. */
   trainable: ReadonlySet<string>;
   /** BatchNorm uses batch statistics and updates its running statistics (a trainable ResNet tower). */
@@ -61,7 +63,7 @@ function features(spec: TrainGraphSpec, P: Params, bn: BatchNormState): { img: T
 
 function lossOf(spec: TrainGraphSpec, img: Tensor, txt: Tensor, P: Params): Tensor {
   const k = spec.captionsPerImage ?? 1;
-  return spec.loss === "siglip" ? siglipLoss(img, txt, P("logit_scale"), P("logit_bias"), k) : clipLoss(img, txt, P("logit_scale"), k);
+  return spec.loss === "siglip" ? siglipLoss(img, txt, P("logit_scale"), P("logit_bias"), k) : clipLoss(img, txt, P("logit_scale"), k, spec.labelSmoothing ?? 0);
 }
 
 /** Outputs: `loss`, `grad.KEY` per trainable key, `bn.KEY` per updated BatchNorm statistic. */

@@ -31,6 +31,11 @@ function positives(n: number, k: number, on: number, off: number): Tensor {
   return T.constant(m, [n, n * k]);
 }
 
+/** Cross-entropy of logits [R, C] against soft targets [R, C] (each row sums to 1), the mean over rows. */
+function softCrossEntropy(logits: Tensor, target: Tensor): Tensor {
+  return T.div(T.neg(T.reduceSum(T.mul(target, logSoftmax(logits, -1)), [0, 1])), logits.dim(0));
+}
+
 /**
  * CLIP loss on normalized features: logits = exp(logit_scale) * I T^T, then the mean of the
  * cross-entropies over rows (image -> text) and over columns (text -> image), pairs on the diagonal.
@@ -39,15 +44,26 @@ function positives(n: number, k: number, on: number, off: number): Tensor {
  * text -> image is the cross-entropy of each caption against its image among the N; image -> text
  * is multi-positive, the cross-entropy against a target spread evenly over the image's K captions
  * (StableRep, Tian et al. 2023; SupCon's L_out, Khosla et al. 2020). K = 1 is the loss above.
+ *
+ * `smoothing` e > 0 is label smoothing (Szegedy et al. 2016; torch's `cross_entropy(...,
+ * label_smoothing=e)`): each row's target is (1 - e) times the one above plus e spread evenly over
+ * the row's C candidates (C = N for text -> image, N*K for image -> text).
  */
-export function clipLoss(img: Tensor, txt: Tensor, logitScale: Tensor, k = 1): Tensor {
+export function clipLoss(img: Tensor, txt: Tensor, logitScale: Tensor, k = 1, smoothing = 0): Tensor {
   const n = img.dim(0);
   if (txt.dim(0) !== n * k) throw new InternalError(`clipLoss: ${txt.dim(0)} text rows for ${n} images x ${k} captions`);
+  if (!(smoothing >= 0 && smoothing < 1)) throw new InternalError(`clipLoss: label smoothing ${smoothing} is outside [0, 1)`);
   const logits = T.mul(T.exp(logitScale), T.matmul(img, T.mT(txt))); // [N, N*K]
+  if (smoothing > 0) {
+    const e = smoothing;
+    const textTarget = T.mT(positives(n, k, 1 - e + e / n, e / n)); // [N, N*K] -> [N*K, N]
+    const imageTarget = positives(n, k, (1 - e) / k + e / (n * k), e / (n * k)); // [N, N*K]
+    return T.mul(T.add(softCrossEntropy(logits, imageTarget), softCrossEntropy(T.mT(logits), textTarget)), 0.5);
+  }
   const labels = imageOfCaption(n, k); // [N*K]
   const textToImage = crossEntropy(T.mT(logits), labels); // rows of [N*K, N]
   // image -> text: with one caption per image its row is the label; with K the target is spread over them
-  const imageToText = k === 1 ? crossEntropy(logits, labels) : T.div(T.neg(T.reduceSum(T.mul(positives(n, k, 1 / k, 0), logSoftmax(logits, -1)), [0, 1])), n);
+  const imageToText = k === 1 ? crossEntropy(logits, labels) : softCrossEntropy(logits, positives(n, k, 1 / k, 0));
   return T.mul(T.add(imageToText, textToImage), 0.5);
 }
 

@@ -38,6 +38,8 @@ export interface TrainArgs {
    * multi-positive loss (`clipLoss`); an image with fewer than K captions repeats them. Needs accumFreq 1.
    */
   captionsPerImage?: number;
+  /** Label smoothing e of the CLIP loss (torch's `label_smoothing`; default 0): see `clipLoss`. */
+  labelSmoothing?: number;
   lr: number;
   wd: number;
   beta1: number;
@@ -251,6 +253,9 @@ export async function runTraining(argsIn: TrainArgs | undefined, resumeDir: stri
   const K = args.captionsPerImage ?? 1;
   if (!Number.isInteger(K) || K < 1) throw new UserError(`captions per image must be an integer >= 1, got ${K}`);
   if (args.ema !== undefined) checkEmaDecay(args.ema);
+  const smoothing = args.labelSmoothing ?? 0;
+  if (!(smoothing >= 0 && smoothing < 1)) throw new UserError(`--label-smoothing must be in [0, 1), got ${smoothing}`);
+  if (smoothing > 0 && args.loss !== "clip") throw new UserError(`--label-smoothing applies to --loss clip (softmax targets), not --loss ${args.loss}`);
   if (K > 1 && args.accumFreq !== 1) throw new UserError(`--captions-per-image ${K} needs --accum-freq 1 (feature-cached accumulation takes one caption per image), got --accum-freq ${args.accumFreq}`);
   let s: Setup;
   let resumed: { ts: TrainState; ckpt: string } | undefined;
@@ -296,6 +301,7 @@ export async function runTraining(argsIn: TrainArgs | undefined, resumeDir: stri
     micro,
     accumFreq: args.accumFreq,
     captionsPerImage: K,
+    labelSmoothing: smoothing,
     adamw: { lr: args.lr, beta1: args.beta1, beta2: args.beta2, eps: args.eps, weightDecay: args.wd },
     warmup: args.warmup,
     schedule: args.schedule,

@@ -19,6 +19,8 @@ export interface TrainerOptions {
   accumFreq: number;
   /** Captions per image in every step (default 1; more needs accumFreq 1): the multi-positive loss of `clipLoss`. */
   captionsPerImage?: number;
+  /** Label smoothing of the CLIP loss (default 0; see `clipLoss`). */
+  labelSmoothing?: number;
   adamw: AdamWOptions;
   warmup: number;
   schedule: ScheduleKind;
@@ -72,6 +74,7 @@ export class Trainer {
       micro: opts.micro,
       batch: opts.micro * opts.accumFreq,
       captionsPerImage: opts.captionsPerImage ?? 1,
+      labelSmoothing: opts.labelSmoothing ?? 0,
       trainable: opts.trainable,
       trainBatchNorm,
     };

@@ -17,21 +17,7 @@ import { train } from "../../src/train/index.js";
 import { savedWeights, writeTinyConfig } from "../helpers/train.js";
 import { Rng, hashSeed } from "../../src/util/rng.js";
 import { UserError } from "../../src/errors.js";
-
-/** Rows of unit length: n x d, float64. */
-function unitRows(rng: Rng, n: number, d: number): number[][] {
-  return Array.from({ length: n }, () => {
-    const r = Array.from({ length: d }, () => rng.uniform(-1, 1));
-    const norm = Math.hypot(...r);
-    return r.map((v) => v / norm);
-  });
-}
-
-const dotRows = (a: number[], b: number[]): number => a.reduce((s, v, i) => s + v * b[i]!, 0);
-const logSumExp = (xs: number[]): number => {
-  const m = Math.max(...xs);
-  return m + Math.log(xs.reduce((s, x) => s + Math.exp(x - m), 0));
-};
+import { dotRows, logSumExp, unitRows } from "../helpers/losses.js";
 
 /** The multi-positive CLIP loss written out: image i's captions are rows i*K .. i*K+K-1 of txt. */
 function clipLossRef(img: number[][], txt: number[][], scale: number, k: number): number {

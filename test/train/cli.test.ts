@@ -131,6 +131,13 @@ test("clip train refuses crop ranges that are not MIN,MAX", async () => {
     (e: { stderr: string }) => e,
   );
   assert.match(k.stderr, /--captions-per-image must be an integer >= 1, got "0"/);
+  for (const bad of ["1", "-0.1", "x", ""]) {
+    const e = await run(process.execPath, [CLI, "train", "--label-smoothing", bad], { env }).then(
+      () => assert.fail(`--label-smoothing ${bad} should fail`),
+      (err: { stderr: string }) => err,
+    );
+    assert.match(e.stderr, new RegExp(`--label-smoothing must be a number >= 0 and < 1, got "${bad.replace(".", "\\.")}"`));
+  }
   for (const bad of ["1", "0", "1.5", "x"]) {
     const e = await run(process.execPath, [CLI, "train", "--ema", bad], { env }).then(
       () => assert.fail(`--ema ${bad} should fail`),
