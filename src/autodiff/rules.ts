@@ -4,6 +4,7 @@ import type { OpAttrs, OpName } from "../ir/ops.js";
 import { normAxis } from "../ir/shape.js";
 import * as T from "../ir/tensor.js";
 import type { Tensor } from "../ir/tensor.js";
+import { InternalError } from "../errors.js";
 
 /** `needs[i]` says whether input i wants a gradient; return null where it does not. */
 type Rule<A> = (y: Tensor, g: Tensor, attrs: A, needs: boolean[]) => (Tensor | null)[];
@@ -280,6 +281,25 @@ export const GRAD_RULES: { [K in OpName]: Rule<OpAttrs[K]> | typeof NONDIFF } = 
     }
     return [dx, needs[1] ? T.mul(g, xh) : null, needs[2] ? g : null];
   },
+  // BatchNorm's whole backward (the statistics are x's, stopped by the caller: see OpAttrs.batchNormTrain).
+  // Per channel, with a = invstd w, M = N*H*W, Sg = sum(g), S = sum(g xc):
+  // dxc = a (g - Sg/M) - xc a invstd^2 S/M, dw = invstd S, db = Sg
+  batchNormTrain: (y, g, _a, needs) => {
+    const [xc, r, w] = y.inputs;
+    if (needs[1]) throw new InternalError("batchNormTrain: invstd must be the stopped batch statistic of its input (its gradient is in the rule)");
+    const c = xc.dim(1);
+    const m = xc.dim(0) * xc.dim(2) * xc.dim(3);
+    const r3 = T.reshape(r, [c, 1, 1]); // [C] -> [C, 1, 1]
+    const sumG = T.reduceSum(g, [0, 2, 3], true); // [1, C, 1, 1]
+    const s = T.reduceSum(T.mul(g, xc), [0, 2, 3], true); // [1, C, 1, 1]
+    let dx: Tensor | null = null;
+    if (needs[0]) {
+      const a3 = T.mul(r3, T.reshape(w, [c, 1, 1])); // [C, 1, 1]
+      const k = T.mul(T.mul(a3, T.mul(r3, r3)), T.div(s, m)); // [1, C, 1, 1]
+      dx = T.sub(T.mul(T.sub(g, T.div(sumG, m)), a3), T.mul(xc, k));
+    }
+    return [dx, null, needs[2] ? T.reshape(T.mul(s, r3), [c]) : null, needs[3] ? T.reshape(sumG, [c]) : null];
+  },
   conv2d: (y, g, a, needs) => {
     const [x, w] = y.inputs;
     return [needs[0] ? convInputGrad(g, w, x.shape, a) : null, needs[1] ? convWeightGrad(x, g, w.dim(2), w.dim(3), a) : null];
@@ -290,9 +310,17 @@ export const GRAD_RULES: { [K in OpName]: Rule<OpAttrs[K]> | typeof NONDIFF } = 
     const conv = { stride: a.stride, pad: a.pad, dilation: a.dilation, groups: a.groups };
     return [needs[0] ? T.conv2d(g, w, { stride: a.stride, padding: a.pad, dilation: a.dilation, groups: a.groups }) : null, needs[1] ? convWeightGrad(g, x, w.dim(2), w.dim(3), conv) : null];
   },
-  // average pooling is a depthwise convolution with a constant 1/(kh kw) kernel
+  // average pooling is a depthwise convolution with a constant 1/(kh kw) kernel; when its windows
+  // tile the input (ModifiedResNet's), each input's share is its window's g / (kh kw), a broadcast copy
   avgPool2d: (y, g, a) => {
     const x = y.inputs[0];
+    const [kh, kw] = a.kernel;
+    const dims = g.shape.every((d) => typeof d === "number") ? (g.shape as number[]) : undefined;
+    if (dims && kh === a.stride[0] && kw === a.stride[1] && a.pad.every((p) => p === 0) && x.shape[2] === dims[2]! * kh && x.shape[3] === dims[3]! * kw) {
+      const [n, c, h, w] = dims as [number, number, number, number];
+      const g6 = T.reshape(T.mul(g, 1 / (kh * kw)), [n, c, h, 1, w, 1]); // [N, C, h, w] -> [N, C, h, 1, w, 1]
+      return [T.reshape(T.expand(g6, [n, c, h, kh, w, kw]), [n, c, h * kh, w * kw])]; // [N, C, h, kh, w, kw] -> [N, C, h*kh, w*kw]
+    }
     const c = x.dim(1);
     const k = a.kernel[0] * a.kernel[1];
     const ones = new Float32Array(c * k).fill(1 / k);

@@ -392,6 +392,16 @@ const IMPLS: { [K in OpName]: Impl<OpAttrs[K]> } = {
     }
     return { shape: x.shape, data: out };
   },
+  batchNormTrain: ([x, r, w, b]) => {
+    const [n, c] = x.shape as number[];
+    const hw = x.data.length / (n * c);
+    const out = new Float64Array(x.data.length);
+    for (let i = 0; i < x.data.length; i++) {
+      const ch = Math.floor(i / hw) % c;
+      out[i] = x.data[i] * r.data[ch] * w.data[ch] + b.data[ch];
+    }
+    return { shape: x.shape, data: out };
+  },
   conv2d: ([x, w], a) => convImpl(x, w, a),
   convTranspose2d: ([x, w], a, t) => convTransposeImpl(x, w, a, t.shape as number[]),
   avgPool2d: ([x], a) => {

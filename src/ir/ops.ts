@@ -70,6 +70,14 @@ export interface OpAttrs {
   // fused kernels ORT runs faster than their composites; their gradients are composites
   softmax: { axis: number };
   layerNorm: { eps: number };
+  /**
+   * BatchNorm's normalization in training, y = xc * invstd * weight + bias per channel of xc
+   * [N, C, H, W], where xc is the input minus its batch mean and invstd [C] is 1 / sqrt(mean(xc^2)
+   * + eps), both formed by the caller with their gradients stopped. The gradient rule is BatchNorm's
+   * whole backward (torch's native_batch_norm_backward), the statistics' dependence included, in
+   * five full-size passes where the composite's autodiff takes about eleven.
+   */
+  batchNormTrain: None;
   // convolution and pooling (NCHW)
   conv2d: Conv2dAttrs;
   convTranspose2d: Conv2dAttrs & { outputPadding: [number, number] };

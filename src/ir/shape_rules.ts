@@ -251,6 +251,16 @@ export const SHAPE_RULES: { [K in OpName]: Rule<OpAttrs[K]> } = {
     }
     return { dtype: x.dtype, shape: x.shape };
   },
+  batchNormTrain: ([x, r, w, b]) => {
+    needFloat("batchNormTrain", [x]);
+    sameDtype("batchNormTrain", [x, r, w, b]);
+    const c = x.shape[1];
+    if (x.shape.length !== 4 || typeof c !== "number") fail(`batchNormTrain: input ${fmtShape(x.shape)} must be NCHW with a known channel count`);
+    for (const p of [r, w, b]) {
+      if (p.shape.length !== 1 || p.shape[0] !== c) fail(`batchNormTrain: input ${fmtShape(x.shape)} needs invstd, weight and bias [${c}], got ${fmtShape(r.shape)}, ${fmtShape(w.shape)} and ${fmtShape(b.shape)}`);
+    }
+    return { dtype: x.dtype, shape: x.shape };
+  },
   conv2d: ([x, w], a) => {
     const d = sameDtype("conv2d", [x, w]);
     if (x.shape.length !== 4 || w.shape.length !== 4) fail(`conv2d: input ${fmtShape(x.shape)} and weight ${fmtShape(w.shape)} must be NCHW and OIHW`);

@@ -181,6 +181,8 @@ export const stopGradient = (x: Tensor): Tensor => node("stopGradient", [x], {})
 // ---- fused kernels ----
 export const softmax = (x: Tensor, axis = -1): Tensor => node("softmax", [x], { axis });
 export const layerNorm = (x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): Tensor => node("layerNorm", [x, weight, bias], { eps });
+/** See OpAttrs.batchNormTrain: xc [N, C, H, W] centered per channel, invstd, weight, bias [C]. */
+export const batchNormTrain = (xc: Tensor, invstd: Tensor, weight: Tensor, bias: Tensor): Tensor => node("batchNormTrain", [xc, invstd, weight, bias], {});
 
 export interface ConvOptions {
   stride?: number | [number, number];

@@ -63,7 +63,11 @@ export function batchNormInference(x: Tensor, weight: Tensor, bias: Tensor, mean
   return T.add(T.mul(x, T.reshape(scale, [c, 1, 1])), T.reshape(shift, [c, 1, 1]));
 }
 
-/** BatchNorm2d in training mode: batch statistics, plus the updated running statistics (torch momentum). */
+/**
+ * BatchNorm2d in training mode: batch statistics, plus the updated running statistics (torch
+ * momentum). The normalization is one `batchNormTrain` node whose gradient rule is BatchNorm's
+ * whole backward, so the statistics enter it with their gradients stopped.
+ */
 export function batchNormTraining(
   x: Tensor,
   weight: Tensor,
@@ -75,12 +79,10 @@ export function batchNormTraining(
 ): { y: Tensor; runningMean: Tensor; runningVar: Tensor } {
   const c = weight.dim(0);
   const mean = T.reduceMean(x, [0, 2, 3], true); // [1, C, 1, 1]
-  const xc = T.sub(x, mean);
-  const v = T.reduceMean(T.mul(xc, xc), [0, 2, 3], true);
-  // the per-channel scale is formed first ([1, C, 1, 1]), so the full-size tensor is multiplied once
-  // (and its gradient graph holds one full-size product less)
-  const scale = T.mul(T.rsqrt(T.add(v, eps)), T.reshape(weight, [c, 1, 1]));
-  const y = T.add(T.mul(xc, scale), T.reshape(bias, [c, 1, 1]));
+  const xc = T.sub(x, T.stopGradient(mean));
+  const v = T.reduceMean(T.mul(xc, xc), [0, 2, 3], true); // [1, C, 1, 1]
+  const invstd = T.stopGradient(T.rsqrt(T.add(T.reshape(v, [c]), eps))); // [1, C, 1, 1] -> [C]
+  const y = T.batchNormTrain(xc, invstd, weight, bias);
   const n = x.dim(0) * x.dim(2) * x.dim(3);
   const m1 = T.stopGradient(T.reshape(mean, [c])); // [1, C, 1, 1] -> [C]
   const v1 = T.stopGradient(T.mul(T.reshape(v, [c]), n / Math.max(n - 1, 1))); // unbiased, as torch stores it

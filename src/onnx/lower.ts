@@ -117,6 +117,12 @@ export const LOWERINGS: { [K in OpName]: Lower<OpAttrs[K]> } = {
     return ctx.node("Cast", [eq], { to: { i: ONNX_CAST[a.dtype] } });
   },
   softmax: (ctx, _t, ins, a) => ctx.node("Softmax", ins, { axis: { i: a.axis } }),
+  // y = xc * (invstd * weight) + bias, the per-channel factors as [C, 1, 1]
+  batchNormTrain: (ctx, t, [xc, r, w, b]) => {
+    const c = ctx.i64([t.shape[1] as number, 1, 1]);
+    const scale = ctx.node("Reshape", [ctx.node("Mul", [r, w]), c]);
+    return ctx.node("Add", [ctx.node("Mul", [xc, scale]), ctx.node("Reshape", [b, c])]);
+  },
   layerNorm: (ctx, _t, ins, a) => ctx.node("LayerNormalization", ins, { axis: { i: -1 }, epsilon: { f: a.eps } }),
   conv2d: (ctx, t, ins, a) => viaFloat32(ctx, t, ins, (i) => ctx.node("Conv", i, convAttrs(a))),
   convTranspose2d: (ctx, t, ins, a) =>

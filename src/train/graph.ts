@@ -25,6 +25,12 @@ export interface TrainGraphSpec {
   captionsPerImage?: number;
   /** Label smoothing of the CLIP loss (default 0; see `clipLoss`). */
   labelSmoothing?: number;
+  /**
+   * Caption rows of each text bucket (summing to micro * K). Absent: one input `tokens` [rows, ctx].
+   * Given: inputs `tokens.j` [rows_j, L_j] with `positions.j` (0..L_j-1) per bucket, each cut after
+   * its longest caption, the buckets' features concatenated in order (see `bucketCaptions`).
+   */
+  textBuckets?: number[];
   /** Keys that receive gradients. */
   trainable: ReadonlySet<string>;
   /** BatchNorm uses batch statistics and updates its running statistics (a trainable ResNet tower). */
@@ -45,19 +51,22 @@ function params(shapes: Map<string, number[]>): Params {
   };
 }
 
-function inputs(spec: TrainGraphSpec): { pixels: Tensor; tokens: Tensor } {
-  const S = spec.config.vision_cfg.image_size;
-  return {
-    pixels: T.input("pixels", "float32", [spec.micro, 3, S, S]),
-    tokens: T.input("tokens", "int64", [spec.micro * (spec.captionsPerImage ?? 1), spec.config.text_cfg.context_length]),
-  };
+/** Text features of the caption rows: one full-context input, or one cut input per bucket. */
+function textFeatures(spec: TrainGraphSpec, P: Params): Tensor {
+  if (!spec.textBuckets) {
+    const tokens = T.input("tokens", "int64", [spec.micro * (spec.captionsPerImage ?? 1), spec.config.text_cfg.context_length]);
+    return encodeText(spec.config, tokens, P);
+  }
+  const parts = spec.textBuckets.map((rows, j) => encodeText(spec.config, T.input(`tokens.${j}`, "int64", [rows, `L${j}`]), P, T.input(`positions.${j}`, "int64", [`L${j}`])));
+  return parts.length === 1 ? parts[0]! : T.concat(parts, 0); // [rows_j, D] -> [micro * K, D]
 }
 
 function features(spec: TrainGraphSpec, P: Params, bn: BatchNormState): { img: Tensor; txt: Tensor } {
-  const { pixels, tokens } = inputs(spec);
+  const S = spec.config.vision_cfg.image_size;
+  const pixels = T.input("pixels", "float32", [spec.micro, 3, S, S]);
   return {
     img: normalizeFeatures(encodeImage(spec.config, pixels, P, bn)),
-    txt: normalizeFeatures(encodeText(spec.config, tokens, P)),
+    txt: normalizeFeatures(textFeatures(spec, P)),
   };
 }
 

@@ -3,6 +3,7 @@ import type { HostArray } from "../ir/dtype.js";
 import type { ClipConfig, StateDict } from "../models/clip/config.js";
 import { isBuffer, isResNet } from "../models/clip/config.js";
 import { type Backend, CompiledGraph, type HostTensor } from "../runtime/core.js";
+import { bucketCaptions, bucketSizes } from "./buckets.js";
 import { buildFeatureGraph, buildStepGraph, trainingShapes, type TrainGraphSpec } from "./graph.js";
 import { INIT_LOGIT_BIAS, type LossKind } from "./losses.js";
 import { AdamW, type AdamWOptions, clipGradNorm, excludedFromDecay } from "./optimizer.js";
@@ -75,6 +76,7 @@ export class Trainer {
       batch: opts.micro * opts.accumFreq,
       captionsPerImage: opts.captionsPerImage ?? 1,
       labelSmoothing: opts.labelSmoothing ?? 0,
+      textBuckets: bucketSizes(opts.micro).map((images) => images * (opts.captionsPerImage ?? 1)),
       trainable: opts.trainable,
       trainBatchNorm,
     };
@@ -117,10 +119,12 @@ export class Trainer {
     if (pixels.length !== n * per || tokens.length !== n * k * L) {
       throw new InternalError(`trainStep got ${pixels.length / per} images and ${tokens.length / L} texts for a batch of ${n} with ${k} caption(s) each`);
     }
-    const mb = (i: number): Record<string, HostTensor> => ({
-      pixels: { data: pixels.subarray(i * micro * per, (i + 1) * micro * per), shape: [micro, 3, S, S] },
-      tokens: { data: tokens.subarray(i * micro * k * L, (i + 1) * micro * k * L), shape: [micro * k, L] },
-    });
+    // micro-batch i, its pairs sorted by caption length into the graph's text buckets
+    const sizes = bucketSizes(micro);
+    const mb = (i: number): Record<string, HostTensor> => {
+      const b = bucketCaptions(pixels.subarray(i * micro * per, (i + 1) * micro * per), tokens.subarray(i * micro * k * L, (i + 1) * micro * k * L), k, L, sizes);
+      return { pixels: { data: b.pixels, shape: [micro, 3, S, S] }, ...b.feeds };
+    };
     const params = this.paramFeeds(this.stepGraph);
     const grads = new Map<string, Float32Array>();
     let loss = 0;

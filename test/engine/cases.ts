@@ -87,6 +87,16 @@ export const CASES: OpCase[] = [
   { op: "softmax", inputs: [{ shape: [2, 3, 4] }], build: ([x]) => T.softmax(x, 1) },
   { op: "layerNorm", inputs: [{ shape: [2, 3, 5] }, { shape: [5] }, { shape: [5] }], build: ([x, w, b]) => T.layerNorm(x, w, b, 1e-5) },
   {
+    op: "batchNormTrain",
+    inputs: [{ shape: [2, 3, 2, 3] }, { shape: [3] }, { shape: [3] }],
+    // as nn/functional's batchNormTraining forms it: the statistics of x, their gradients stopped
+    build: ([x, w, b]) => {
+      const xc = T.sub(x, T.stopGradient(T.reduceMean(x, [0, 2, 3], true)));
+      const invstd = T.stopGradient(T.rsqrt(T.add(T.reshape(T.reduceMean(T.mul(xc, xc), [0, 2, 3], true), [3]), 1e-5)));
+      return T.batchNormTrain(xc, invstd, w, b);
+    },
+  },
+  {
     op: "conv2d",
     inputs: [{ shape: [2, 4, 7, 6] }, { shape: [6, 2, 3, 2] }],
     build: ([x, w]) => T.conv2d(x, w, { stride: [2, 1], padding: [1, 0, 0, 1], dilation: [1, 2], groups: 2 }),
@@ -100,6 +110,8 @@ export const CASES: OpCase[] = [
     inputs: [{ shape: [1, 4, 3, 3] }, { shape: [4, 3, 3, 3] }],
     build: ([x, w]) => T.convTranspose2d(x, w, { stride: 2, padding: 1, outputPadding: [1, 0] }),
   },
-  { op: "avgPool2d", inputs: [{ shape: [2, 3, 6, 4] }], build: ([x]) => T.avgPool2d(x, 2) },
+  { op: "avgPool2d", name: "avgPool2d (windows tile the input)", inputs: [{ shape: [2, 3, 6, 4] }], build: ([x]) => T.avgPool2d(x, 2) },
+  { op: "avgPool2d", name: "avgPool2d (overlapping, padded)", inputs: [{ shape: [2, 3, 5, 4] }], build: ([x]) => T.avgPool2d(x, 3, 2, 1) },
+  { op: "avgPool2d", name: "avgPool2d (a remainder row)", inputs: [{ shape: [1, 2, 5, 4] }], build: ([x]) => T.avgPool2d(x, 2) },
   { op: "stopGradient", inputs: [{ shape: [2, 3] }], build: ([x]) => T.stopGradient(x), grad: false },
 ];
