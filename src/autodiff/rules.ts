@@ -101,10 +101,22 @@ function convWeightGradByTaps(x: Tensor, g: Tensor, kh: number, kw: number, a: O
   return T.reshape(taps.length === 1 ? taps[0]! : T.concat(taps, 2), [O, C, kh, kw]); // [O, C, kh*kw] -> [O, C, kh, kw]
 }
 
-/** dX of y = conv(x, w): a transposed convolution of g, padded out to x's size. */
+/**
+ * dX of y = conv(x, w): a transposed convolution of g, padded out to x's size. For a stride-1,
+ * undilated, ungrouped conv over 16x16 or more it is the same sum as a convolution of g with w
+ * transposed and flipped, padded by k - 1 - p, which ORT runs 1.5-6x faster there (its ConvTranspose
+ * is a GEMM and a col2im; bench/train/conv_grad.ts) and no faster on smaller grids.
+ */
 function convInputGrad(g: Tensor, w: Tensor, xShape: readonly (number | string)[], a: OpAttrs["conv2d"]): Tensor {
   const kh = w.dim(2);
   const kw = w.dim(3);
+  const flipPad = [kh - 1 - a.pad[0], kw - 1 - a.pad[1], kh - 1 - a.pad[2], kw - 1 - a.pad[3]] as [number, number, number, number];
+  const grid = (xShape[2] as number) * (xShape[3] as number);
+  if (a.groups === 1 && a.stride.every((s) => s === 1) && a.dilation.every((d) => d === 1) && kh * kw > 1 && grid >= 256 && flipPad.every((p) => p >= 0)) {
+    const reverse = (k: number): Tensor => T.constant(BigInt64Array.from({ length: k }, (_v, i) => BigInt(k - 1 - i)), [k]);
+    const flipped = T.gather(T.gather(T.transpose(w, [1, 0, 2, 3]), reverse(kh), 2), reverse(kw), 3); // [O, C, kh, kw] -> [C, O, kh, kw], taps reversed
+    return T.conv2d(g, flipped, { padding: flipPad });
+  }
   const full = (i: number, k: number, s: number, p0: number, p1: number, d: number): number => s * (g.dim(i) - 1) + (k - 1) * d + 1 - p0 - p1;
   const op: [number, number] = [
     (xShape[2] as number) - full(2, kh, a.stride[0], a.pad[0], a.pad[2], a.dilation[0]),
@@ -311,15 +323,20 @@ export const GRAD_RULES: { [K in OpName]: Rule<OpAttrs[K]> | typeof NONDIFF } = 
     return [needs[0] ? T.conv2d(g, w, { stride: a.stride, padding: a.pad, dilation: a.dilation, groups: a.groups }) : null, needs[1] ? convWeightGrad(g, x, w.dim(2), w.dim(3), conv) : null];
   },
   // average pooling is a depthwise convolution with a constant 1/(kh kw) kernel; when its windows
-  // tile the input (ModifiedResNet's), each input's share is its window's g / (kh kw), a broadcast copy
+  // tile the input (ModifiedResNet's), each input's share is its window's g / (kh kw): each row of g
+  // spread over kw columns by a [w, w*kw] matmul, then each row repeated kh times (ORT's depthwise
+  // ConvTranspose and its Expand of single elements are both slower)
   avgPool2d: (y, g, a) => {
     const x = y.inputs[0];
     const [kh, kw] = a.kernel;
     const dims = g.shape.every((d) => typeof d === "number") ? (g.shape as number[]) : undefined;
     if (dims && kh === a.stride[0] && kw === a.stride[1] && a.pad.every((p) => p === 0) && x.shape[2] === dims[2]! * kh && x.shape[3] === dims[3]! * kw) {
       const [n, c, h, w] = dims as [number, number, number, number];
-      const g6 = T.reshape(T.mul(g, 1 / (kh * kw)), [n, c, h, 1, w, 1]); // [N, C, h, w] -> [N, C, h, 1, w, 1]
-      return [T.reshape(T.expand(g6, [n, c, h, kh, w, kw]), [n, c, h * kh, w * kw])]; // [N, C, h, kh, w, kw] -> [N, C, h*kh, w*kw]
+      const spread = new Float32Array(w * w * kw);
+      for (let j = 0; j < w; j++) spread.fill(1 / (kh * kw), j * w * kw + j * kw, j * w * kw + j * kw + kw);
+      const wide = T.matmul(g, T.cast(T.constant(spread, [w, w * kw]), g.dtype)); // [N, C, h, w] x [w, w*kw] -> [N, C, h, w*kw]
+      const rows = T.expand(T.reshape(wide, [n, c, h, 1, w * kw]), [n, c, h, kh, w * kw]); // [N, C, h, 1, w*kw] -> [N, C, h, kh, w*kw]
+      return [T.reshape(rows, [n, c, h * kh, w * kw])]; // [N, C, h, kh, w*kw] -> [N, C, h*kh, w*kw]
     }
     const c = x.dim(1);
     const k = a.kernel[0] * a.kernel[1];
