@@ -100,12 +100,13 @@ export function register(program: Command): void {
     .option("--eval-every <n>", "validate every n steps (default: steps/5)", intArg("--eval-every"))
     .option("--resume <dir>", "continue the run in this directory from its latest checkpoint")
     .option("--threads <n>", "threads (default: all cores)", intArg("--threads"))
+    .option("--cache-images <GiB>", "keep up to this many GiB of decoded training images in memory between epochs: later epochs crop them instead of decoding again, with the same pixels (default: a quarter of the memory, at most 8; 0: decode every time)", numArg("--cache-images", 0))
     .option("--json", "print a JSON summary at the end")
     .action(async (o: TrainFlags) => {
       const progress = trainProgress("train");
       let result;
       try {
-        if (o.resume) result = await resumeTraining(o.resume, { ...progress.hooks, steps: o.steps, threads: o.threads });
+        if (o.resume) result = await resumeTraining(o.resume, { ...progress.hooks, steps: o.steps, threads: o.threads, cacheImages: o.cacheImages });
         else {
           if (!o.data) throw new UserError("--data SPEC is required (or --resume DIR)");
           if (!o.save) throw new UserError("--save DIR is required: the run directory for checkpoints and metrics");

@@ -10,7 +10,7 @@ import { InternalError, UserError } from "../errors.js";
 import type { PreprocessConfig } from "./config.js";
 import { DEFAULT_MAX_PIXELS } from "./decode.js";
 import { AUG_RATIO, AUG_SCALE } from "./transform.js";
-import type { WorkerItem, WorkerJob, WorkerReply } from "./worker.node.js";
+import type { DecodedImage, WorkerItem, WorkerJob, WorkerReply } from "./worker.node.js";
 
 export interface ImagePoolOptions {
   /** Worker threads (default: all cores). */
@@ -21,6 +21,13 @@ export interface ImagePoolOptions {
   maxPixels?: number;
   /** Images per message to a worker (default 8). */
   chunk?: number;
+  /**
+   * Bytes of decoded images to keep between augmented batches (default 0: none). An input with a
+   * key (BatchOptions.keys) that was decoded before is cropped from its kept RGB instead of decoded
+   * again: the same pixels, so the same batches. Images are kept first come until the budget is
+   * spent; only plain RGB images are kept (no alpha, 16-bit or CMYK).
+   */
+  decodedCache?: number;
 }
 
 export interface BatchOptions {
@@ -35,6 +42,8 @@ export interface BatchOptions {
   skipBad?: boolean;
   /** Names for error messages, one per input (default: the path, or "<bytes #i>"). */
   names?: string[];
+  /** With ImagePoolOptions.decodedCache and `augment`: a key per input naming the image for the cache. */
+  keys?: string[];
   /**
    * Write into this array (backed by a SharedArrayBuffer, at least B * 3 * N * N long) instead of
    * a new one: a loop that reuses its batch buffer saves the page faults of fresh memory.
@@ -80,6 +89,10 @@ export class ImagePool {
   private queue: Queued[] = [];
   private nextId = 1;
   private closed = false;
+  /** Decoded images kept by key (ImagePoolOptions.decodedCache) and their bytes. */
+  private readonly decoded = new Map<string, DecodedImage>();
+  private decodedBytes = 0;
+  private decodedHits = 0;
 
   constructor(cfg: PreprocessConfig, opts: ImagePoolOptions = {}) {
     this.cfg = { ...cfg };
@@ -157,6 +170,11 @@ export class ImagePool {
     return new Float32Array(new SharedArrayBuffer(batch * 3 * n * n * 4));
   }
 
+  /** The decoded-image cache: images kept, their bytes, and inputs cropped from it instead of decoded. */
+  cacheStats(): { images: number; bytes: number; hits: number } {
+    return { images: this.decoded.size, bytes: this.decodedBytes, hits: this.decodedHits };
+  }
+
   /** Decodes and preprocesses `inputs` (paths or encoded bytes) into one [B, 3, N, N] batch. */
   async preprocessBatch(inputs: (string | Uint8Array)[], opts: BatchOptions = {}): Promise<BatchResult> {
     if (this.closed) throw new InternalError("ImagePool used after close()");
@@ -182,14 +200,23 @@ export class ImagePool {
     // postMessage clones a view's whole ArrayBuffer: send a copy of the bytes in view, moved
     // (transferred) rather than cloned a second time
     const own = new Set<WorkerItem>();
+    const caching = opts.augment && opts.keys && (this.opts.decodedCache ?? 0) > 0;
     const items: WorkerItem[] = inputs.map((input, index) => {
       const name = opts.names?.[index] ?? (typeof input === "string" ? input : `<bytes #${index}>`);
+      if (caching) {
+        const hit = this.decoded.get(opts.keys![index]!);
+        if (hit) {
+          this.decodedHits++;
+          return { index, input: "", name, decoded: hit };
+        }
+      }
+      const keep = caching && this.decodedBytes < this.opts.decodedCache! ? { keep: true } : {};
       if (typeof input !== "string" && input.byteLength !== input.buffer.byteLength) {
-        const item = { index, input: input.slice(), name };
+        const item = { index, input: input.slice(), name, ...keep };
         own.add(item);
         return item;
       }
-      return { index, input, name };
+      return { index, input, name, ...keep };
     });
     const jobs: Promise<WorkerReply>[] = [];
     const jobItems: WorkerItem[][] = [];
@@ -219,6 +246,12 @@ export class ImagePool {
     const errors: string[] = [];
     let firstInternal: string | null = null;
     replies.forEach((r, j) => {
+      r.decoded.forEach((d, k) => {
+        const key = opts.keys?.[jobItems[j]![k]!.index];
+        if (!d || key === undefined || this.decoded.has(key) || this.decodedBytes + d.rgb.byteLength > this.opts.decodedCache!) return;
+        this.decoded.set(key, d);
+        this.decodedBytes += d.rgb.byteLength;
+      });
       r.errors.forEach((msg, k) => {
         if (msg === null) return;
         const item = jobItems[j]![k]!;
@@ -236,6 +269,8 @@ export class ImagePool {
   /** Stops the worker threads. */
   async close(): Promise<void> {
     this.closed = true;
+    this.decoded.clear();
+    this.decodedBytes = 0;
     const ws = this.workers.filter((w): w is Worker => w !== null);
     this.workers.fill(null);
     for (const [id, p] of this.pending) {

@@ -65,11 +65,12 @@ export async function train(options: TrainOptions): Promise<RunResult> {
 }
 
 /** Continues the run in `runDir` from its latest checkpoint, exactly as if it had never stopped. */
-export async function resumeTraining(runDir: string, options: TrainCallbacks & { steps?: number; threads?: number } = {}): Promise<RunResult> {
-  const { onStep, onMessage, steps, threads } = options;
+export async function resumeTraining(runDir: string, options: TrainCallbacks & { steps?: number; threads?: number; cacheImages?: number } = {}): Promise<RunResult> {
+  const { onStep, onMessage, steps, threads, cacheImages } = options;
   const over: Partial<TrainArgs> = {};
   if (steps !== undefined) over.steps = steps;
   if (threads !== undefined) over.threads = threads;
+  if (cacheImages !== undefined) over.cacheImages = cacheImages;
   const { readArgs, runTraining } = await runModule();
   return runTraining(undefined, runDir, { onStep, onMessage, evaluate: checkpointEvaluator(readArgs(runDir).valData, threads) }, over);
 }

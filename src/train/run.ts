@@ -1,5 +1,6 @@
 /** @file A training run: model and vocabulary setup, the data stream, steps, checkpoints, metrics, resume. */
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { InternalError, UserError } from "../errors.js";
 import { nodeBackend } from "../runtime/ort.node.js";
@@ -74,6 +75,16 @@ export interface TrainArgs {
   saveEvery?: number;
   evalEvery?: number;
   threads?: number;
+  /**
+   * GiB of decoded training images kept in memory between epochs (default `defaultImageCache()`;
+   * 0: decode every time). Cropping the kept pixels gives the same batches as decoding again.
+   */
+  cacheImages?: number;
+}
+
+/** The default of TrainArgs.cacheImages: a quarter of the machine's memory, at most 8 GiB. */
+export function defaultImageCache(): number {
+  return Math.min(8, os.totalmem() / 4 / 2 ** 30);
 }
 
 export { DEFAULT_ARGS } from "./defaults.js";
@@ -329,7 +340,7 @@ export async function runTraining(argsIn: TrainArgs | undefined, resumeDir: stri
     ema = WeightEma.create(args.ema, s.state, trainable, saved);
   }
 
-  const pool = new ImagePool(imageConfig(s.preprocess), { threads: args.threads });
+  const pool = new ImagePool(imageConfig(s.preprocess), { threads: args.threads, decodedCache: Math.floor((args.cacheImages ?? defaultImageCache()) * 2 ** 30) });
   const S = s.config.vision_cfg.image_size;
   const L = s.config.text_cfg.context_length;
   const per = 3 * S * S;
@@ -366,7 +377,8 @@ export async function runTraining(argsIn: TrainArgs | undefined, resumeDir: stri
         want.push(r.value);
       }
       const augment = args.augment ? { seed: hashSeed(args.seed, "augment", step, round) >>> 1, scale: args.augScale, ratio: args.augRatio, hflip: args.augHflip, gray: args.augGray } : false;
-      const res = await pool.preprocessBatch(want.map((x) => x.image!), { augment, skipBad: true, names: want.map((x) => `${x.shard}:${x.key}`) });
+      const names = want.map((x) => `${x.shard}:${x.key}`);
+      const res = await pool.preprocessBatch(want.map((x) => x.image!), { augment, skipBad: true, names, keys: names });
       for (const i of keepDecoded(ds, want, res.ok, res.errors)) {
         pixels.set(res.pixels.subarray(i * per, (i + 1) * per), have * per);
         captions.push(...pickCaptions(want[i].captions, K, args.augment ? [args.seed, step, have] : undefined));
@@ -429,6 +441,8 @@ export async function runTraining(argsIn: TrainArgs | undefined, resumeDir: stri
   } finally {
     await pending?.catch(() => undefined);
     await trainer.close();
+    const kept = pool.cacheStats();
+    if (kept.hits > 0) hooks.onMessage?.(`kept ${kept.images} decoded images (${Math.round(kept.bytes / 2 ** 20)} MiB) and cropped them ${kept.hits} times instead of decoding again`);
     await pool.close();
   }
   writePlot();
