@@ -62,7 +62,9 @@ export interface WorkerReply {
  */
 async function runItem(job: WorkerJob, item: WorkerItem, out: Float32Array): Promise<DecodedImage | null> {
   const offset = job.base + item.index * 3 * job.cfg.size * job.cfg.size;
-  const crop = (img: RGBImage): unknown => randomResizedCrop(img, job.cfg, itemRng(job.seed!, item.index), job.scale, job.ratio, out, offset, job.hflip, job.gray);
+  const crop = (img: RGBImage): void => {
+    randomResizedCrop(img, job.cfg, itemRng(job.seed!, item.index), job.scale, job.ratio, out, offset, job.hflip, job.gray);
+  };
   if (item.decoded && job.seed !== null) {
     const d = item.decoded;
     crop({ width: d.width, height: d.height, data: new Uint8Array(d.rgb), ...(d.mode ? { mode: d.mode } : {}) });

@@ -2,8 +2,8 @@
  * @file Text buckets of a training step. The text tower is causal and pools at the end-of-text
  * token, so ids after a caption's end change nothing: a step sorts its pairs by caption length
  * (the contrastive loss and BatchNorm's batch statistics do not depend on the order of the pairs),
- * splits them into buckets and cuts each bucket after its longest caption. Flickr8k's captions are
- * 14 tokens on average in a context of 32; two buckets run the text tower on about 20.
+ * splits them into buckets and cuts each bucket after its longest caption: the text tower runs on
+ * the positions the captions use, not the whole context.
  */
 import type { HostTensor } from "../runtime/core.js";
 

@@ -119,17 +119,17 @@ export class Trainer {
     if (pixels.length !== n * per || tokens.length !== n * k * L) {
       throw new InternalError(`trainStep got ${pixels.length / per} images and ${tokens.length / L} texts for a batch of ${n} with ${k} caption(s) each`);
     }
-    // micro-batch i, its pairs sorted by caption length into the graph's text buckets
+    // each micro-batch once, its pairs sorted by caption length into the graph's text buckets
     const sizes = bucketSizes(micro);
-    const mb = (i: number): Record<string, HostTensor> => {
+    const micros = Array.from({ length: accumFreq }, (_v, i): Record<string, HostTensor> => {
       const b = bucketCaptions(pixels.subarray(i * micro * per, (i + 1) * micro * per), tokens.subarray(i * micro * k * L, (i + 1) * micro * k * L), k, L, sizes);
       return { pixels: { data: b.pixels, shape: [micro, 3, S, S] }, ...b.feeds };
-    };
+    });
     const params = this.paramFeeds(this.stepGraph);
     const grads = new Map<string, Float32Array>();
     let loss = 0;
     if (accumFreq === 1) {
-      const r = await this.stepGraph.run({ ...mb(0), ...params });
+      const r = await this.stepGraph.run({ ...micros[0], ...params });
       loss = (r.loss.data as Float32Array)[0];
       this.collect(r, grads);
     } else {
@@ -139,7 +139,7 @@ export class Trainer {
       const cachedTxt = new Float32Array(n * d);
       const fparams = this.paramFeeds(this.featureGraph!);
       for (let i = 0; i < accumFreq; i++) {
-        const r = await this.featureGraph!.run({ ...mb(i), ...fparams });
+        const r = await this.featureGraph!.run({ ...micros[i], ...fparams });
         cachedImg.set(r.img.data as Float32Array, i * micro * d);
         cachedTxt.set(r.txt.data as Float32Array, i * micro * d);
       }
@@ -152,7 +152,7 @@ export class Trainer {
           keep[i * micro + j] = 0;
         }
         const r = await this.stepGraph.run({
-          ...mb(i),
+          ...micros[i],
           ...params,
           place: { data: place, shape: [n, micro] },
           keep: { data: keep, shape: [n, 1] },
