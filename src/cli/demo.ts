@@ -35,6 +35,8 @@ function configSizes(file: string): { vocabSize?: number; imageSize?: number } {
 const DEMO_GROUP = 1;
 /** The training captions' mix (synth's `captions`). */
 const DEMO_CAPTIONS = "full";
+/** The share of training scenes drawn in gray with color-free captions (synth's `mono`). */
+const DEMO_MONO = 0;
 
 interface DemoFlags {
   out: string;
@@ -50,6 +52,7 @@ interface DemoFlags {
   ema?: number;
   augGray: number;
   captions: "full" | "partial";
+  mono: number;
   json?: boolean;
 }
 
@@ -71,6 +74,7 @@ export function register(program: Command): void {
     .option("--ema <decay>", "evaluate and leave a moving average of the weights with this decay (clip train --ema)", fractionArg("--ema"))
     .option("--aug-gray <p>", "probability of training on a scene turned gray (clip train --aug-gray): only shape, count and layout tell its captions apart", probArg("--aug-gray"), 0)
     .addOption(new Option("--captions <mix>", "the training captions: full (every object named by color and shape) or partial (count and relation scenes also named by their shapes alone, so color alone never tells those captions apart)").choices(["full", "partial"]).default(DEMO_CAPTIONS))
+    .option("--mono <p>", "the share of training scenes drawn in gray and captioned without color words (synth's mono=): there shape, count and layout are all the captions name", probArg("--mono"), DEMO_MONO)
     .option("--json", "print the results as one JSON document")
     .action(async (o: DemoFlags) => {
       const t0 = performance.now();
@@ -85,7 +89,7 @@ export function register(program: Command): void {
       const size = sizes.imageSize ?? DEMO_RESNET_CONFIG.model_cfg.vision_cfg.image_size;
       const args: TrainArgs = {
         ...DEFAULT_ARGS,
-        data: `synth:?n=${o.n}&seed=${o.seed}&size=${size}&split=train&group=${o.group}&captions=${o.captions}`,
+        data: `synth:?n=${o.n}&seed=${o.seed}&size=${size}&split=train&group=${o.group}&captions=${o.captions}${o.mono > 0 ? `&mono=${o.mono}` : ""}`,
         // a block of shape-only differences must reach the step whole, in order
         shuffle: o.group === 1,
         config,

@@ -32,7 +32,7 @@ import { linearProbe, type ProbeData } from "../eval/linear_probe.js";
 import { renderClassificationMarkdown, validateLabels, type ClassificationMetrics } from "../eval/metrics.js";
 import { markdownTable, pct } from "../eval/report.js";
 import { renderRetrievalMarkdown, retrievalRecall } from "../eval/retrieval.js";
-import { resolveTemplates, templateSetNames, templatesForClassnames } from "../eval/templates.js";
+import { datasetTemplates, resolveTemplates, templateSetNames, templatesForClassnames } from "../eval/templates.js";
 import { buildZeroShotClassifier, evaluateZeroShot, loadClassnamesFile, parseLabelList, validateClassnames } from "../eval/zeroshot.js";
 import { printJson, progressBar, warn } from "./output.js";
 import { normalizeRows } from "../util/vector.js";
@@ -232,7 +232,7 @@ async function runZeroShot(o: ZeroShotOpts): Promise<void> {
   // default: the dataset's own templates, else the paper's list for a dataset it recognises, else ImageNet's
   const builtin = o.templates ?? (ds.templates ? undefined : templatesForClassnames(classnames) ?? "imagenet");
   const templateSource = builtin ?? "dataset";
-  const templates = builtin !== undefined ? await resolveTemplates(builtin) : ds.templates!;
+  const templates = builtin !== undefined ? await resolveTemplates(builtin) : datasetTemplates(ds.templates!);
   // labels outside the dataset's own class names are bad samples; outside the user's list, a mistake in it
   const userClasses = o.labels !== undefined || o.labelsFile !== undefined ? classnames.length : undefined;
   const dsOpts = labelled(undefined, o.strict);

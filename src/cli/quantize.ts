@@ -13,7 +13,7 @@ import { UserError } from "../errors.js";
 import { ClipModel } from "../clip/model.js";
 import { openDataset } from "../data/index.js";
 import { type AgreementReport, compareInt8 } from "../eval/int8_check.js";
-import { resolveTemplates, templatesForClassnames } from "../eval/templates.js";
+import { datasetTemplates, resolveTemplates, templatesForClassnames } from "../eval/templates.js";
 import { quantizeState } from "../models/clip/int8.js";
 import { ClipTokenizer } from "../tokenizer/index.js";
 import { loadCheckpoint, OPEN_CLIP_SAFETENSORS, saveCheckpoint } from "../weights/checkpoint.js";
@@ -71,7 +71,7 @@ async function runQuantize(o: QuantizeOpts): Promise<void> {
     await ds.ready();
     const classnames = ds.classnames;
     const builtin = classnames && !ds.templates ? templatesForClassnames(classnames) ?? "imagenet" : undefined;
-    const templates = classnames ? (builtin ? await resolveTemplates(builtin) : ds.templates) : undefined;
+    const templates = classnames ? (builtin ? await resolveTemplates(builtin) : datasetTemplates(ds.templates!)) : undefined;
     const tokenizer = await ClipTokenizer.fromDir(ck.dir, { vocabSize: ck.config.text_cfg.vocab_size, contextLength: ck.config.text_cfg.context_length });
     const make = (precision: "fp32" | "int8"): ClipModel =>
       new ClipModel(ck.config, ck.preprocess, ck.state, tokenizer, { threads: o.threads, precision, truncate: "silent" }, ck.dir, quantized);

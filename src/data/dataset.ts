@@ -39,10 +39,10 @@ export function openDataset(spec: string, options: DatasetOptions = {}): Dataset
 }
 
 function synthSource(r: SynthSpec): ItemSource {
-  const opts = { n: r.n, seed: r.seed, size: r.size, split: r.split, task: r.task, group: r.group, captions: r.captions };
+  const opts = { n: r.n, seed: r.seed, size: r.size, split: r.split, task: r.task, group: r.group, captions: r.captions, mono: r.mono };
   const src: ItemSource = {
     layout: "synth",
-    names: [`synth-${r.seed}-${r.size}-${r.split}-${r.task}-${r.n}${r.group > 1 ? `-g${r.group}` : ""}${r.captions === "partial" ? "-partial" : ""}`],
+    names: [`synth-${r.seed}-${r.size}-${r.split}-${r.task}-${r.n}${r.group > 1 ? `-g${r.group}` : ""}${r.captions === "partial" ? "-partial" : ""}${r.mono > 0 ? `-mono${r.mono}` : ""}`],
     size: r.n,
     load: async (i) => ({ ok: true, sample: synthSample(i, opts), dropped: {} }),
     prefetch: 1,

@@ -15,7 +15,7 @@ export const DATA_SPEC_HELP = `Dataset SPEC (for --data and --from):
   tsv:FILE[?...]                      a table of image paths (or URLs) and captions; FILE.csv / FILE.tsv also work
   folder:DIR                          images with same-name .txt (one caption per line) or .json captions
   imagefolder:DIR                     one sub-folder per class (classification)
-  synth:[?n=10000&seed=0&size=64&split=train|val|heldout|all&task=none|shape|color|count&group=1&captions=full|partial]
+  synth:[?n=10000&seed=0&size=64&split=train|val|heldout|all&task=none|shape|color|count&group=1&captions=full|partial&mono=0]
                                       the procedural captioned world, rendered on the fly
   A::B                                several shard sources, concatenated`;
 
@@ -64,6 +64,8 @@ export interface SynthSpec {
   group: number;
   /** The caption mix: "partial" also names count and relation scenes by their shapes alone (SynthOptions.captions). */
   captions: "full" | "partial";
+  /** The share of scenes drawn in gray with color-free captions (SynthOptions.mono). */
+  mono: number;
 }
 
 const SCHEMES = ["wds", "csv", "tsv", "folder", "imagefolder", "synth"] as const;
@@ -263,7 +265,7 @@ function resolveCsv(file: string, opts: URLSearchParams, sepDefault: string | un
 }
 
 function resolveSynth(location: string, opts: URLSearchParams, spec: string): SynthSpec {
-  checkOptions(opts, ["n", "seed", "size", "split", "task", "group", "captions"], spec);
+  checkOptions(opts, ["n", "seed", "size", "split", "task", "group", "captions", "mono"], spec);
   if (location) throw new UserError(`synth: takes options only, as in synth:?n=1000&seed=0 (got "${location}")`);
   const int = (k: string, dflt: number, min: number, max: number): number => {
     const v = opts.get(k);
@@ -278,6 +280,13 @@ function resolveSynth(location: string, opts: URLSearchParams, spec: string): Sy
     if (!(values as readonly string[]).includes(v)) throw new UserError(`synth option ${k}=${v}: expected one of ${values.join(", ")}`);
     return v as T;
   };
+  const share = (k: string): number => {
+    const v = opts.get(k);
+    if (v === null) return 0;
+    const x = Number(v);
+    if (v.trim() === "" || !Number.isFinite(x) || x < 0 || x > 1) throw new UserError(`synth option ${k}=${v}: expected a share in [0, 1]`);
+    return x;
+  };
   return {
     layout: "synth",
     n: int("n", 10000, 1, 1e9),
@@ -287,6 +296,7 @@ function resolveSynth(location: string, opts: URLSearchParams, spec: string): Sy
     task: oneOf("task", "none", ["none", "shape", "color", "count"] as const),
     group: int("group", 1, 1, 8),
     captions: oneOf("captions", "full", ["full", "partial"] as const),
+    mono: share("mono"),
   };
 }
 

@@ -226,6 +226,14 @@ export function templatesForClassnames(classnames: readonly string[]): string | 
   return undefined;
 }
 
+/**
+ * A dataset's own templates in our format: CLIP_benchmark's `zeroshot_classification_templates.txt`
+ * (and the synthetic world) write the class slot as `{c}`, ours is `{}`.
+ */
+export function datasetTemplates(templates: readonly string[]): string[] {
+  return templates.map((t) => t.split("{c}").join(PLACEHOLDER));
+}
+
 /** Names accepted by `getTemplates`, sorted. */
 export function templateSetNames(): string[] {
   return Object.keys(TEMPLATE_SETS).sort();

@@ -3,7 +3,7 @@ import { openDataset } from "../data/index.js";
 import type { Embedder } from "../clip/embedder.js";
 import { embedCaptions, embedImages } from "../eval/embed_dataset.js";
 import { retrievalRecall } from "../eval/retrieval.js";
-import { getTemplates } from "../eval/templates.js";
+import { datasetTemplates, getTemplates } from "../eval/templates.js";
 import { buildZeroShotClassifier, evaluateZeroShot } from "../eval/zeroshot.js";
 
 export interface ValidationOptions {
@@ -22,8 +22,7 @@ export async function validate(model: Embedder, spec: string, opts: ValidationOp
   const emb = await embedImages(model, ds, { limit: opts.limit });
   const out: Record<string, number> = {};
   if (ds.classnames && emb.labels) {
-    // CLIP_benchmark writes the class slot as {c}; ours is {}
-    const templates = (ds.templates ?? opts.templates ?? getTemplates("generic")).map((t) => t.replace("{c}", "{}"));
+    const templates = ds.templates ? datasetTemplates(ds.templates) : opts.templates ?? getTemplates("generic");
     const weights = await buildZeroShotClassifier(model, ds.classnames, templates);
     const m = evaluateZeroShot(emb.images, emb.labels, weights, model.logitScale);
     out.zeroshot_top1 = m.top1;

@@ -215,3 +215,48 @@ test("captions=partial: the same scenes, and count and relation scenes also name
   assert.deepEqual(got, [0, 1, 2, 3, 4, 5].map((i) => synthScene(i, { n: 6, seed: 4, captions: "partial" }).captions));
   assert.throws(() => openDataset("synth:?captions=some"), /synth option captions=some: expected one of full, partial/);
 });
+
+test("mono=0.5: about half the scenes drawn in gray with color-free captions; the other half and mono=0 unchanged; never a held-out pair", async () => {
+  const n = 400;
+  const plain: SynthOptions = { n, seed: 7, split: "train" };
+  const mono: SynthOptions = { ...plain, mono: 0.5 };
+  assert.deepEqual(synthScene(3, { ...plain, mono: 0 }), synthScene(3, plain));
+  let grayScenes = 0;
+  for (let i = 0; i < n; i++) {
+    const a = synthScene(i, plain);
+    const b = synthScene(i, mono);
+    for (const o of b.objects) assert.ok(!isHeldout(o.color, o.shape), `item ${i}: ${o.color} ${o.shape} is held out`);
+    if (!b.mono) {
+      // a color scene is the plain world's item, bytes and all
+      assert.deepEqual(b, a, `item ${i}`);
+      continue;
+    }
+    grayScenes++;
+    // the same objects and layout; only the captions and the pixels change
+    assert.deepEqual({ ...b, mono: undefined, captions: [] }, { ...a, mono: undefined, captions: [] }, `item ${i}`);
+    assert.ok(b.captions.length >= 3 && new Set(b.captions).size === b.captions.length);
+    for (const c of b.captions) {
+      assert.ok(!COLORS.some((col) => new RegExp(`\\b${col}\\b`).test(c)), `item ${i}: "${c}" names a color`);
+      if (b.kind === "word") assert.ok(c.includes(`"${b.word}"`), `"${c}"`);
+      else assert.ok(b.objects.some((o) => c.includes(o.shape)), `item ${i}: "${c}" names none of the scene's shapes`);
+      if (b.kind === "count" && b.objects.length > 1) assert.ok(c.includes(COUNT_WORDS[b.objects.length - 1]!), `"${c}" names no count`);
+    }
+    const { data, info } = await sharp(synthSample(i, mono).image).raw().toBuffer({ resolveWithObject: true });
+    assert.equal(info.channels, 3);
+    for (let o = 0; o < data.length; o += 3) assert.ok(data[o] === data[o + 1] && data[o] === data[o + 2], `item ${i}: pixel ${o / 3} is not gray`);
+    // the gray image is the color image's luma
+    const color = await sharp(synthSample(i, plain).image).raw().toBuffer();
+    const y = (o: number): number => Math.round(0.299 * color[o]! + 0.587 * color[o + 1]! + 0.114 * color[o + 2]!);
+    for (const o of [0, 3 * 777, 3 * (32 * 64 + 32)]) assert.equal(data[o], y(o), `item ${i}: pixel ${o / 3}`);
+  }
+  assert.ok(grayScenes > 160 && grayScenes < 240, `${grayScenes} gray scenes of ${n}`);
+  // classification views and other shares: none gray at 0, all at 1
+  assert.ok(Array.from({ length: 50 }, (_, i) => synthScene(i, { ...mono, task: "shape" })).every((s) => !s.mono));
+  assert.ok(Array.from({ length: 50 }, (_, i) => synthScene(i, { ...plain, mono: 1 })).every((s) => s.mono));
+  // through a SPEC: read and checked
+  const ds = openDataset("synth:?n=6&seed=7&mono=0.5", { shuffle: false });
+  const got = [];
+  for await (const s of ds) got.push(s.captions);
+  assert.deepEqual(got, [0, 1, 2, 3, 4, 5].map((i) => synthScene(i, { n: 6, seed: 7, mono: 0.5 }).captions));
+  for (const bad of ["1.5", "-0.1", "half", ""]) assert.throws(() => openDataset(`synth:?mono=${bad}`), new RegExp(`synth option mono=${bad}: expected a share in \\[0, 1\\]`));
+});

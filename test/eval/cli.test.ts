@@ -62,6 +62,13 @@ test("clip eval zeroshot on CIFAR-10 class names uses the paper's 18 CIFAR templ
   assert.deepEqual(d.templates, { source: "cifar10", count: 18 });
 });
 
+test("clip eval zeroshot takes a dataset's own templates in CLIP_benchmark's {c} form (the synthetic world's shape view)", async () => {
+  const d = json(await clip(["eval", "zeroshot", "--model", MODEL, "--data", "synth:?n=40&seed=3&split=val&task=shape&size=64", "--json"]));
+  assert.equal(d.samples, 40);
+  assert.deepEqual(d.templates, { source: "dataset", count: 5 });
+  assert.deepEqual(d.classnames, ["circle", "square", "triangle", "star", "ring", "cross", "diamond", "hexagon"]);
+});
+
 test("clip eval zeroshot prints Markdown tables without --json", async () => {
   const r = await clip(["eval", "zeroshot", "--model", MODEL, "--data", CIFAR, "--limit", "40", "--templates", "simple"]);
   assert.equal(r.code, 0, r.stderr);

@@ -70,6 +70,13 @@ export interface SynthOptions {
    * never tells those captions apart. Default "full": every caption of an object names its color and shape.
    */
   captions?: "full" | "partial";
+  /**
+   * The share of the plain world's scenes (task "none") drawn in shades of gray and described
+   * without color words ("three small stars", "a ring to the left of a square"): in those scenes
+   * shape, count and layout are all the captions name, so the image tower must see shape without
+   * color. Drawn per item from a stream of its own, so the rest of the world is unchanged. Default 0.
+   */
+  mono?: number;
 }
 
 export type Size = "small" | "large";
@@ -99,6 +106,8 @@ export interface Scene {
   position?: string;
   background: Background;
   tone: Tone;
+  /** Drawn in shades of gray, captions without color words (SynthOptions.mono). */
+  mono?: boolean;
   captions: string[];
   label?: number;
 }
@@ -291,6 +300,7 @@ function independentScene(i: number, opts: SynthOptions): Scene {
   const score = (t: Tone): number => Math.min(...colors.map((c) => Math.abs(lum(c) - lum(TONE_RGB[t][0]))));
   scene.tone = tones.find((t) => score(t) > 45) ?? tones.reduce((a, b) => (score(b) > score(a) ? b : a));
   if (position !== undefined) scene.position = position;
+  if (task === "none" && (opts.mono ?? 0) > 0 && Rng.from(opts.seed, "synth", "mono", split, i).next() < opts.mono!) scene.mono = true;
   scene.captions = captionsFor(scene, rng, position, opts.captions === "partial");
   return scene;
 }
@@ -307,14 +317,21 @@ function bgPhrase(scene: Scene, rng: Rng): string {
   }
 }
 
-function describe(o: SceneObject, rng: Rng, withSize: boolean): string {
-  return article(withSize ? `${rng.pick(SIZE_WORDS[o.size])} ${o.color} ${o.shape}` : `${o.color} ${o.shape}`);
+/** An object's name: "[size] color shape", without the color in a mono scene. */
+function describe(o: SceneObject, rng: Rng, withSize: boolean, mono: boolean): string {
+  return article([withSize ? rng.pick(SIZE_WORDS[o.size]) : "", mono ? "" : o.color, o.shape].filter(Boolean).join(" "));
 }
 
-/** Caption templates: `full` name every object's color and shape; `partial` (SynthOptions.captions) also name shapes alone. */
+/**
+ * Caption templates: `full` name every object's color and shape; `partial` (SynthOptions.captions)
+ * also name shapes alone; a mono scene's captions never name a color.
+ */
 function captionsFor(scene: Scene, rng: Rng, position: string | undefined, partial: boolean): string[] {
   const bg = (): string => bgPhrase(scene, rng);
   const howMany = 3 + rng.int(3);
+  const mono = scene.mono === true;
+  /** "color " in a color scene, nothing in a mono one. */
+  const col = (c: Color): string => (mono ? "" : `${c} `);
   if (scene.kind === "count") {
     const o = scene.objects[0]!;
     const k = scene.objects.length;
@@ -323,13 +340,13 @@ function captionsFor(scene: Scene, rng: Rng, position: string | undefined, parti
       return choose(
         rng,
         [
-          () => `${article(`${size()} ${o.color} ${o.shape}`)} ${position}`,
-          () => `${article(`${o.color} ${o.shape}`)} on a ${bg()} background`,
-          () => `one ${o.color} ${o.shape}`,
-          () => `a picture of ${article(`${size()} ${o.color} ${o.shape}`)}`,
-          () => `${article(`${o.color} ${o.shape}`)} ${position}, ${bg()} background`,
-          () => `a single ${size()} ${o.shape} colored ${o.color}`,
-          ...(partial ? [() => `${article(`${size()} ${o.shape}`)} ${position}`, () => `one ${o.shape} on a ${bg()} background`] : []),
+          () => `${article(`${size()} ${col(o.color)}${o.shape}`)} ${position}`,
+          () => `${article(`${col(o.color)}${o.shape}`)} on a ${bg()} background`,
+          () => `one ${col(o.color)}${o.shape}`,
+          () => `a picture of ${article(`${size()} ${col(o.color)}${o.shape}`)}`,
+          () => `${article(`${col(o.color)}${o.shape}`)} ${position}, ${bg()} background`,
+          () => `a single ${size()} ${o.shape}${mono ? "" : ` colored ${o.color}`}`,
+          ...(partial && !mono ? [() => `${article(`${size()} ${o.shape}`)} ${position}`, () => `one ${o.shape} on a ${bg()} background`] : []),
         ],
         howMany,
       );
@@ -339,13 +356,13 @@ function captionsFor(scene: Scene, rng: Rng, position: string | undefined, parti
     return choose(
       rng,
       [
-        () => `${cw} ${size()} ${o.color} ${many} on a ${bg()} background`,
-        () => `${cw} ${o.color} ${many}`,
-        () => `a picture of ${cw} ${o.color} ${many}`,
-        () => `there are ${cw} ${size()} ${many}, all ${o.color}`,
-        () => `${o.color} ${many}, ${cw} of them, on a ${bg()} background`,
-        () => `an image with ${cw} ${size()} ${o.color} ${many}`,
-        ...(partial ? [() => `${cw} ${many}`, () => `a picture of ${cw} ${size()} ${many}`] : []),
+        () => `${cw} ${size()} ${col(o.color)}${many} on a ${bg()} background`,
+        () => `${cw} ${col(o.color)}${many}`,
+        () => `a picture of ${cw} ${col(o.color)}${many}`,
+        () => `there are ${cw} ${size()} ${many}${mono ? "" : `, all ${o.color}`}`,
+        () => `${col(o.color)}${many}, ${cw} of them, on a ${bg()} background`,
+        () => `an image with ${cw} ${size()} ${col(o.color)}${many}`,
+        ...(partial && !mono ? [() => `${cw} ${many}`, () => `a picture of ${cw} ${size()} ${many}`] : []),
       ],
       howMany,
     );
@@ -355,8 +372,8 @@ function captionsFor(scene: Scene, rng: Rng, position: string | undefined, parti
     const rel = scene.relation!;
     const phrase = rel === "left of" ? "to the left of" : rel === "right of" ? "to the right of" : rel;
     const inverse = rel === "left of" ? "to the right of" : rel === "right of" ? "to the left of" : rel === "above" ? "below" : "above";
-    const A = (): string => describe(a, rng, rng.chance(0.4));
-    const B = (): string => describe(b, rng, rng.chance(0.4));
+    const A = (): string => describe(a, rng, rng.chance(0.4), mono);
+    const B = (): string => describe(b, rng, rng.chance(0.4), mono);
     const [first, second] = rel === "left of" || rel === "above" ? [A, B] : [B, A];
     const sides = rel === "left of" || rel === "right of" ? ["on the left", "on the right"] : ["at the top", "at the bottom"];
     return choose(
@@ -368,22 +385,22 @@ function captionsFor(scene: Scene, rng: Rng, position: string | undefined, parti
         () => `a picture of ${A()} ${phrase} ${B()}`,
         () => `${first()} ${sides[0]} and ${second()} ${sides[1]}`,
         () => `${A()} and ${B()} on a ${bg()} background`,
-        ...(partial ? [() => `${article(a.shape)} ${phrase} ${article(b.shape)}`, () => `${article(b.shape)} ${inverse} ${article(a.shape)}`] : []),
+        ...(partial && !mono ? [() => `${article(a.shape)} ${phrase} ${article(b.shape)}`, () => `${article(b.shape)} ${inverse} ${article(a.shape)}`] : []),
       ],
       howMany,
     );
   }
   const w = scene.word!;
-  const col = scene.wordColor!;
+  const col0 = scene.wordColor!;
   const extra = scene.objects[0];
-  const next = (): string => (extra ? ` next to ${describe(extra, rng, false)}` : "");
+  const next = (): string => (extra ? ` next to ${describe(extra, rng, false, mono)}` : "");
   return choose(
     rng,
     [
       () => `the word "${w}"${next()}`,
-      () => `the word "${w}" written in ${col}`,
+      () => (mono ? `the word "${w}" written on a ${bg()} background` : `the word "${w}" written in ${col0}`),
       () => `a sign that says "${w}"`,
-      () => `${col} letters spelling "${w}" on a ${bg()} background`,
+      () => `${mono ? "" : `${col0} `}letters spelling "${w}" on a ${bg()} background`,
       () => `text reading "${w}"${next()}`,
     ],
     howMany,
@@ -407,6 +424,15 @@ export function renderScene(scene: Scene, size: number, seed: number, i: number)
     const y = rng.uniform(0.35 * size, 0.65 * size - h);
     canvas.text(scene.word, x, y, scale, jitter(RGB_OF[scene.wordColor!], 10));
   }
+  if (scene.mono) toGray(canvas.data);
   return canvas.data;
+}
+
+/** RGB bytes to their luma (ITU-R 601, as PIL's convert("L")) in all three channels, in place. */
+function toGray(rgb: Uint8Array): void {
+  for (let o = 0; o < rgb.length; o += 3) {
+    const y = Math.round(lum([rgb[o]!, rgb[o + 1]!, rgb[o + 2]!]));
+    rgb[o] = rgb[o + 1] = rgb[o + 2] = y;
+  }
 }
 
