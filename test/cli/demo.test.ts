@@ -75,16 +75,16 @@ test("clip demo --config trains the named model (recipes/demo-rn16.json: a ResNe
   }
 });
 
-test("clip demo --captions partial trains on the partial caption mix; another value is refused with one line", { timeout: 240_000 }, async () => {
+test("clip demo --captions partial --mono 0.5 trains on that caption mix and share of gray scenes; other values are refused with one line", { timeout: 240_000 }, async () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), "clip-demo-captions-"));
   try {
-    const { stdout } = await run(process.execPath, [CLI, "demo", "--out", out, "--captions", "partial", "--steps", "2", "--n", "200", "--batch-size", "16", "--eval-n", "16", "--json"], {
+    const { stdout } = await run(process.execPath, [CLI, "demo", "--out", out, "--captions", "partial", "--mono", "0.5", "--steps", "2", "--n", "200", "--batch-size", "16", "--eval-n", "16", "--json"], {
       maxBuffer: 1 << 24,
     });
     const doc = JSON.parse(stdout) as { steps: number };
     assert.equal(doc.steps, 2);
     const args = JSON.parse(fs.readFileSync(path.join(out, "run", "args.json"), "utf8")) as { data: string };
-    assert.match(args.data, /&captions=partial$/);
+    assert.match(args.data, /&captions=partial&mono=0\.5$/);
     const err = await run(process.execPath, [CLI, "demo", "--out", out, "--captions", "some", "--steps", "2"]).then(
       () => assert.fail("--captions some was accepted"),
       (e: { code: number; stderr: string }) => e,
@@ -93,6 +93,13 @@ test("clip demo --captions partial trains on the partial caption mix; another va
     // commander's one-line error and its usage hint, no stack trace
     assert.match(err.stderr.split("\n")[0]!, /--captions.*'some' is invalid.*full, partial/);
     assert.doesNotMatch(err.stderr, /\n\s+at /);
+    const mono = await run(process.execPath, [CLI, "demo", "--out", out, "--mono", "1.5", "--steps", "2"]).then(
+      () => assert.fail("--mono 1.5 was accepted"),
+      (e: { code: number; stderr: string }) => e,
+    );
+    assert.notEqual(mono.code, 0);
+    assert.match(mono.stderr.split("\n")[0]!, /--mono.*must be a probability between 0 and 1, got "1\.5"/);
+    assert.doesNotMatch(mono.stderr, /\n\s+at /);
   } finally {
     fs.rmSync(out, { recursive: true, force: true });
   }
