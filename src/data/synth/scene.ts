@@ -3,6 +3,7 @@
  * counts, textures and words, rendered to RGB (world.ts adds the PNG samples; the page renders from here).
  */
 import { Rng } from "../../util/rng.js";
+import { grayscaleRGB } from "../../image/transform.js";
 import { BACKGROUNDS, Canvas, SHAPES, textWidth, type Background, type RGB, type Shape } from "./raster.js";
 
 export { SHAPES, BACKGROUNDS, type Shape, type Background };
@@ -424,15 +425,6 @@ export function renderScene(scene: Scene, size: number, seed: number, i: number)
     const y = rng.uniform(0.35 * size, 0.65 * size - h);
     canvas.text(scene.word, x, y, scale, jitter(RGB_OF[scene.wordColor!], 10));
   }
-  if (scene.mono) toGray(canvas.data);
+  if (scene.mono) grayscaleRGB(canvas.data);
   return canvas.data;
 }
-
-/** RGB bytes to their luma (ITU-R 601, as PIL's convert("L")) in all three channels, in place. */
-function toGray(rgb: Uint8Array): void {
-  for (let o = 0; o < rgb.length; o += 3) {
-    const y = Math.round(lum([rgb[o]!, rgb[o + 1]!, rgb[o + 2]!]));
-    rgb[o] = rgb[o + 1] = rgb[o + 2] = y;
-  }
-}
-
