@@ -57,7 +57,7 @@ function count(x: Tensor, axes: number[]): number {
 
 /** dW of y = conv(x, w): correlate x with g (stride and dilation swap roles), per group. */
 function convWeightGrad(x: Tensor, g: Tensor, kh: number, kw: number, a: OpAttrs["conv2d"]): Tensor {
-  if (a.groups === 1 && a.stride.every((s) => s === 1) && a.dilation.every((d) => d === 1)) return convWeightGradByTaps(x, g, kh, kw, a);
+  if (a.groups === 1 && (a.stride.every((s) => s === 1) || kh * kw <= MAX_STRIDED_TAPS)) return convWeightGradByTaps(x, g, kh, kw, a);
   const groups = a.groups;
   const cin = x.dim(1) / groups;
   const cout = g.dim(1) / groups;
@@ -75,17 +75,27 @@ function convWeightGrad(x: Tensor, g: Tensor, kh: number, kw: number, a: OpAttrs
   return parts.length === 1 ? parts[0] : T.concat(parts, 0);
 }
 
+/** n positions of x along axis from start, step apart: a slice unless it is the whole axis. */
+function window(x: Tensor, axis: number, start: number, step: number, n: number): Tensor {
+  return start === 0 && step === 1 && x.dim(axis) === n ? x : T.slice(x, axis, start, start + step * (n - 1) + 1, step);
+}
+
+/** Kernel taps up to which a strided ungrouped conv takes its weight gradient by taps (a ResNet stem's 3x3, not a ViT's patch kernel). */
+const MAX_STRIDED_TAPS = 9;
+
 /**
- * dW of a stride-1, undilated, ungrouped conv as one matmul per kernel tap (i, j): dW[:, :, i, j] is
- * g as [O, N*h*w] times the input window at (i, j) as [C, N*h*w], transposed. The whole batch is one
- * well-shaped GEMM per tap; the correlation above hands ORT's Conv a kernel as large as the output
- * and a skinny im2col GEMM per input channel.
+ * dW of an ungrouped conv as one matmul per kernel tap (i, j): dW[:, :, i, j] is g as [O, N*h*w]
+ * times the input window at (i, j) (rows i*d, i*d + s, ..., h of them; columns likewise) as
+ * [C, N*h*w], transposed. The whole batch is one well-shaped GEMM per tap; the correlation above
+ * hands ORT's Conv a kernel as large as the output and a skinny im2col GEMM per input channel.
  */
 function convWeightGradByTaps(x: Tensor, g: Tensor, kh: number, kw: number, a: OpAttrs["conv2d"]): Tensor {
   const C = x.dim(1);
   const O = g.dim(1);
   const h = g.dim(2);
   const w = g.dim(3);
+  const [sh, sw] = a.stride;
+  const [dh, dw] = a.dilation;
   let xp = x;
   if (a.pad[0] || a.pad[2]) xp = T.pad(xp, 2, a.pad[0], a.pad[2]);
   if (a.pad[1] || a.pad[3]) xp = T.pad(xp, 3, a.pad[1], a.pad[3]);
@@ -94,7 +104,7 @@ function convWeightGradByTaps(x: Tensor, g: Tensor, kh: number, kw: number, a: O
   const taps: Tensor[] = [];
   for (let i = 0; i < kh; i++) {
     for (let j = 0; j < kw; j++) {
-      const win = xt.dim(2) === h && xt.dim(3) === w ? xt : T.slice(T.slice(xt, 2, i, i + h), 3, j, j + w); // [C, N, h, w]
+      const win = window(window(xt, 2, i * dh, sh, h), 3, j * dw, sw, w); // [C, N, Hp, Wp] -> [C, N, h, w]
       taps.push(T.reshape(T.matmul(gt, T.mT(T.reshape(win, [C, -1]))), [O, C, 1])); // [O, N*h*w] x [N*h*w, C] -> [O, C] -> [O, C, 1]
     }
   }

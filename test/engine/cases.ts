@@ -104,6 +104,9 @@ export const CASES: OpCase[] = [
   { op: "conv2d", name: "conv2d-patch", inputs: [{ shape: [1, 3, 8, 8] }, { shape: [5, 3, 4, 4] }], build: ([x, w]) => T.conv2d(x, w, { stride: 4 }) },
   // stride 1, ungrouped: the weight gradient by kernel taps (autodiff/rules.ts), uneven padding and a 1x1 kernel
   { op: "conv2d", name: "conv2d-taps", inputs: [{ shape: [2, 3, 5, 4] }, { shape: [4, 3, 3, 2] }], build: ([x, w]) => T.conv2d(x, w, { padding: [1, 0, 2, 1] }) },
+  // strided or dilated 3x3, ungrouped (a ResNet stem's conv1): the weight gradient by strided taps; 7 rows leave a remainder
+  { op: "conv2d", name: "conv2d-taps-strided", inputs: [{ shape: [2, 3, 7, 6] }, { shape: [4, 3, 3, 3] }], build: ([x, w]) => T.conv2d(x, w, { stride: 2, padding: [1, 1, 0, 1] }) },
+  { op: "conv2d", name: "conv2d-taps-dilated", inputs: [{ shape: [2, 2, 8, 7] }, { shape: [3, 2, 3, 2] }], build: ([x, w]) => T.conv2d(x, w, { stride: [1, 2], dilation: [2, 1], padding: 1 }) },
   // a grid of 16x16 or more: the input gradient is a convolution with the flipped weight (autodiff/rules.ts)
   { op: "conv2d", name: "conv2d-flipped-grad", inputs: [{ shape: [1, 2, 16, 17] }, { shape: [3, 2, 3, 2] }], build: ([x, w]) => T.conv2d(x, w, { padding: [1, 0, 2, 1] }) },
   { op: "conv2d", name: "conv2d-1x1", inputs: [{ shape: [2, 3, 4, 4] }, { shape: [5, 3, 1, 1] }], build: ([x, w]) => T.conv2d(x, w) },
