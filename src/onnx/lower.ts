@@ -117,11 +117,12 @@ export const LOWERINGS: { [K in OpName]: Lower<OpAttrs[K]> } = {
     return ctx.node("Cast", [eq], { to: { i: ONNX_CAST[a.dtype] } });
   },
   softmax: (ctx, _t, ins, a) => ctx.node("Softmax", ins, { axis: { i: a.axis } }),
-  // y = xc * (invstd * weight) + bias, the per-channel factors as [C, 1, 1]
+  // y = xc * (invstd * weight) + bias in one pass: ONNX's inference BatchNormalization with mean 0,
+  // variance 1 and epsilon 0 is exactly that per-channel affine map (a Mul and an Add were two passes)
   batchNormTrain: (ctx, t, [xc, r, w, b]) => {
-    const c = ctx.i64([t.shape[1] as number, 1, 1]);
-    const scale = ctx.node("Reshape", [ctx.node("Mul", [r, w]), c]);
-    return ctx.node("Add", [ctx.node("Mul", [xc, scale]), ctx.node("Reshape", [b, c])]);
+    const c = t.shape[1] as number;
+    const filled = (v: number): string => ctx.constant(t.dtype === "float64" ? new Float64Array(c).fill(v) : new Float32Array(c).fill(v), [c]);
+    return ctx.node("BatchNormalization", [xc, ctx.node("Mul", [r, w]), b, filled(0), filled(1)], { epsilon: { f: 0 } });
   },
   layerNorm: (ctx, _t, ins, a) => ctx.node("LayerNormalization", ins, { axis: { i: -1 }, epsilon: { f: a.eps } }),
   conv2d: (ctx, t, ins, a) => viaFloat32(ctx, t, ins, (i) => ctx.node("Conv", i, convAttrs(a))),
