@@ -23,7 +23,7 @@ export { ThreadedClipModel, type ThreadedModelOptions } from "./clip/threaded.no
 // Zero-shot classification with prompt ensembling.
 export { ZeroShotClassifier, type LabelScore, type ZeroShotClassifierOptions } from "./eval/classifier.js";
 export { TEMPLATE_SETS, fillTemplate, getTemplates, templateSetNames, templatesForClassnames } from "./eval/templates.js";
-export { buildZeroShotClassifier, classify, evaluateZeroShot, softmaxRows, type ClassifyResult, type ZeroShotWeights } from "./eval/zeroshot.js";
+export { buildZeroShotClassifier, buildZeroShotClassifierFromPrompts, classify, evaluateZeroShot, softmaxRows, type ClassifyResult, type ZeroShotWeights } from "./eval/zeroshot.js";
 
 // Evaluation: retrieval recall, linear probes, classification metrics, dataset embedding.
 export { DEFAULT_KS, retrievalRecall, textToImageFromCounts, type RecallAtK, type RetrievalOptions, type RetrievalResult } from "./eval/retrieval.js";

@@ -8,7 +8,7 @@ import { SUMMARIES } from "./summaries.js";
 import { ClipModel } from "../clip/model.js";
 import { DEFAULT_ARGS, EMA_DIR, runTraining, type TrainArgs } from "../train/run.js";
 import { validate } from "../train/validate.js";
-import { fractionArg, intArg, positiveArg, probArg } from "./options.js";
+import { fractionArg, intArg, positiveArg, probArg, rangeArg } from "./options.js";
 import { readJson } from "../weights/layout.js";
 import { UserError } from "../errors.js";
 import { printJson } from "./output.js";
@@ -51,8 +51,11 @@ interface DemoFlags {
   group: number;
   ema?: number;
   augGray: number;
+  augScale?: [number, number];
+  augRatio?: [number, number];
   captions: "full" | "partial";
   mono: number;
+  hardNegatives?: boolean;
   json?: boolean;
 }
 
@@ -73,8 +76,11 @@ export function register(program: Command): void {
     .option("--group <g>", "hard negatives: the training scenes come in blocks of g that differ only in shape (synth's group=; 1: independent scenes)", intArg("--group", 1), DEMO_GROUP)
     .option("--ema <decay>", "evaluate and leave a moving average of the weights with this decay (clip train --ema)", fractionArg("--ema"))
     .option("--aug-gray <p>", "probability of training on a scene turned gray (clip train --aug-gray): only shape, count and layout tell its captions apart", probArg("--aug-gray"), 0)
+    .option("--aug-scale <min,max>", "random resized crop: range of the crop's area fraction (clip train --aug-scale; default 0.9,1)", rangeArg("--aug-scale", 1))
+    .option("--aug-ratio <min,max>", "random resized crop: range of the crop's aspect ratio (clip train --aug-ratio; default 0.75,1.3333)", rangeArg("--aug-ratio"))
     .addOption(new Option("--captions <mix>", "the training captions: full (every object named by color and shape) or partial (count and relation scenes also named by their shapes alone, so color alone never tells those captions apart)").choices(["full", "partial"]).default(DEMO_CAPTIONS))
     .option("--mono <p>", "the share of training scenes drawn in gray and captioned without color words (synth's mono=): there shape, count and layout are all the captions name", probArg("--mono"), DEMO_MONO)
+    .option("--hard-negatives", "NegCLIP's hard negatives (clip train --hard-negatives): each caption comes with the same caption for a twin scene of other shapes (synth's negatives=1), which the image must score lower")
     .option("--json", "print the results as one JSON document")
     .action(async (o: DemoFlags) => {
       const t0 = performance.now();
@@ -89,7 +95,7 @@ export function register(program: Command): void {
       const size = sizes.imageSize ?? DEMO_RESNET_CONFIG.model_cfg.vision_cfg.image_size;
       const args: TrainArgs = {
         ...DEFAULT_ARGS,
-        data: `synth:?n=${o.n}&seed=${o.seed}&size=${size}&split=train&group=${o.group}&captions=${o.captions}${o.mono > 0 ? `&mono=${o.mono}` : ""}`,
+        data: `synth:?n=${o.n}&seed=${o.seed}&size=${size}&split=train&group=${o.group}&captions=${o.captions}${o.mono > 0 ? `&mono=${o.mono}` : ""}${o.hardNegatives ? "&negatives=1" : ""}`,
         // a block of shape-only differences must reach the step whole, in order
         shuffle: o.group === 1,
         config,
@@ -107,6 +113,9 @@ export function register(program: Command): void {
         threads: o.threads,
         ema: o.ema,
         augGray: o.augGray,
+        augScale: o.augScale,
+        augRatio: o.augRatio,
+        hardNegatives: o.hardNegatives,
       };
       const progress = trainProgress("demo");
       if (fs.existsSync(path.join(args.save, "latest"))) fs.rmSync(args.save, { recursive: true, force: true });

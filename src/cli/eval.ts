@@ -33,7 +33,7 @@ import { renderClassificationMarkdown, validateLabels, type ClassificationMetric
 import { markdownTable, pct } from "../eval/report.js";
 import { renderRetrievalMarkdown, retrievalRecall } from "../eval/retrieval.js";
 import { datasetTemplates, resolveTemplates, templateSetNames, templatesForClassnames } from "../eval/templates.js";
-import { buildZeroShotClassifier, evaluateZeroShot, loadClassnamesFile, parseLabelList, validateClassnames } from "../eval/zeroshot.js";
+import { buildZeroShotClassifier, buildZeroShotClassifierFromPrompts, evaluateZeroShot, loadClassnamesFile, parseLabelList, validateClassnames } from "../eval/zeroshot.js";
 import { printJson, progressBar, warn } from "./output.js";
 import { normalizeRows } from "../util/vector.js";
 import { fractionArg, intArg, intListArg, positiveArg, precisionOption } from "./options.js";
@@ -229,10 +229,13 @@ async function runZeroShot(o: ZeroShotOpts): Promise<void> {
   else if (ds.classnames) classnames = ds.classnames;
   else throw new UserError(`${o.data}: the dataset has no class names (classnames.txt); pass --labels-file FILE or --labels "a,b,..."`);
   validateClassnames(classnames, o.labelsFile ?? (o.labels !== undefined ? "--labels" : `${o.data} classnames`));
-  // default: the dataset's own templates, else the paper's list for a dataset it recognises, else ImageNet's
-  const builtin = o.templates ?? (ds.templates ? undefined : templatesForClassnames(classnames) ?? "imagenet");
-  const templateSource = builtin ?? "dataset";
-  const templates = builtin !== undefined ? await resolveTemplates(builtin) : datasetTemplates(ds.templates!);
+  // default: the dataset's own per-class prompts or templates, else the paper's list for a dataset it
+  // recognises, else ImageNet's
+  const ownPrompts = o.templates === undefined && o.labels === undefined && o.labelsFile === undefined ? ds.classPrompts : undefined;
+  const builtin = o.templates ?? (ds.templates || ownPrompts ? undefined : templatesForClassnames(classnames) ?? "imagenet");
+  const templateSource = builtin ?? (ownPrompts ? "dataset prompts" : "dataset");
+  const templates = builtin !== undefined ? await resolveTemplates(builtin) : ownPrompts ? [] : datasetTemplates(ds.templates!);
+  const promptCount = ownPrompts ? ownPrompts.reduce((s, p) => s + p.length, 0) : classnames.length * templates.length;
   // labels outside the dataset's own class names are bad samples; outside the user's list, a mistake in it
   const userClasses = o.labels !== undefined || o.labelsFile !== undefined ? classnames.length : undefined;
   const dsOpts = labelled(undefined, o.strict);
@@ -241,16 +244,19 @@ async function runZeroShot(o: ZeroShotOpts): Promise<void> {
   await withModel(o, o.threads, async (model, dir) => {
     const cacheDir = cacheDirOption(o.cacheDir);
     const tt = performance.now();
-    const tbar = progressBar("class prompts", classnames.length * templates.length);
+    const tbar = progressBar("class prompts", promptCount);
     let lastT = 0;
-    const weights = await buildZeroShotClassifier(model, classnames, templates, {
+    const zsOpts = {
       cacheDir,
       modelId: cacheDir ? await modelCacheId(dir, o.precision) : undefined,
-      onProgress: (d) => {
+      onProgress: (d: number) => {
         tbar.tick(d - lastT);
         lastT = d;
       },
-    });
+    };
+    const weights = ownPrompts
+      ? await buildZeroShotClassifierFromPrompts(model, classnames, ownPrompts, zsOpts)
+      : await buildZeroShotClassifier(model, classnames, templates, zsOpts);
     tbar.stop();
     const textSeconds = seconds(tt);
     const emb = await embedSpec(model, o.data, total, o, "images", dsOpts);
@@ -266,7 +272,7 @@ async function runZeroShot(o: ZeroShotOpts): Promise<void> {
         samples: m.n,
         classes: classnames.length,
         classnames,
-        templates: { source: templateSource, count: templates.length },
+        templates: { source: templateSource, count: ownPrompts ? promptCount : templates.length },
         metrics: headline(m),
         perClass: perClassRows(m, classnames),
         confusion: m.confusion,
@@ -275,7 +281,7 @@ async function runZeroShot(o: ZeroShotOpts): Promise<void> {
         timing,
       });
     } else {
-      const title = `Zero-shot: ${o.model} on ${o.data} (${m.n} images, ${classnames.length} classes, ${templates.length} templates from ${templateSource})`;
+      const title = `Zero-shot: ${o.model} on ${o.data} (${m.n} images, ${classnames.length} classes, ${ownPrompts ? `${promptCount} prompts` : `${templates.length} templates`} from ${templateSource})`;
       process.stdout.write(renderClassificationMarkdown(m, classnames, { title }) + `\n\n${timingLine(timing)}\n`);
     }
   }, precisionOpts(o));

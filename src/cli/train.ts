@@ -74,6 +74,10 @@ export function register(program: Command): void {
       unitArg("--label-smoothing"),
       DEFAULT_ARGS.labelSmoothing,
     )
+    .option(
+      "--hard-negatives",
+      "NegCLIP's hard negatives: each image's caption comes with the sample's negative caption (the same words for a twin that differs in its shapes; synth data with negatives=1) as an extra candidate of the image->text loss",
+    )
     .option("--lr <x>", "peak learning rate", numArg("--lr", 0), DEFAULT_ARGS.lr)
     .option("--wd <x>", "AdamW weight decay (not on gains, biases, norms, logit_scale)", numArg("--wd", 0), DEFAULT_ARGS.wd)
     .option("--beta1 <x>", "AdamW beta1", numArg("--beta1", 0), DEFAULT_ARGS.beta1)

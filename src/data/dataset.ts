@@ -4,7 +4,7 @@ import { folderSource, imageFolderSource } from "./folders.js";
 import { IndexedDataset, type ItemSource } from "./indexed.js";
 import { normalizeOptions } from "./options.js";
 import { resolveSpec, type SynthSpec } from "./spec.js";
-import { synthClassnames, synthSample, synthTemplates } from "./synth/world.js";
+import { synthClassnames, synthClassPrompts, synthSample, synthTemplates } from "./synth/world.js";
 import type { Dataset, DatasetOptions } from "./types.js";
 import { ShardDataset } from "./webdataset.js";
 
@@ -39,10 +39,10 @@ export function openDataset(spec: string, options: DatasetOptions = {}): Dataset
 }
 
 function synthSource(r: SynthSpec): ItemSource {
-  const opts = { n: r.n, seed: r.seed, size: r.size, split: r.split, task: r.task, group: r.group, captions: r.captions, mono: r.mono };
+  const opts = { n: r.n, seed: r.seed, size: r.size, split: r.split, task: r.task, group: r.group, captions: r.captions, mono: r.mono, negatives: r.negatives };
   const src: ItemSource = {
     layout: "synth",
-    names: [`synth-${r.seed}-${r.size}-${r.split}-${r.task}-${r.n}${r.group > 1 ? `-g${r.group}` : ""}${r.captions === "partial" ? "-partial" : ""}${r.mono > 0 ? `-mono${r.mono}` : ""}`],
+    names: [`synth-${r.seed}-${r.size}-${r.split}-${r.task}-${r.n}${r.group > 1 ? `-g${r.group}` : ""}${r.captions === "partial" ? "-partial" : ""}${r.mono > 0 ? `-mono${r.mono}` : ""}${r.negatives ? "-neg" : ""}`],
     size: r.n,
     load: async (i) => ({ ok: true, sample: synthSample(i, opts), dropped: {} }),
     prefetch: 1,
@@ -50,6 +50,7 @@ function synthSource(r: SynthSpec): ItemSource {
   if (r.task !== "none") {
     src.classnames = synthClassnames(r.task);
     src.templates = synthTemplates(r.task);
+    src.classPrompts = synthClassPrompts(r.task);
   }
   return src;
 }

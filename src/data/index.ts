@@ -13,6 +13,7 @@ export {
   synthScene,
   synthClassnames,
   synthTemplates,
+  synthClassPrompts,
   HELDOUT_PAIRS,
   isHeldout,
   SHAPES,

@@ -14,6 +14,7 @@ export interface ItemSource {
   size: number;
   classnames?: string[];
   templates?: string[];
+  classPrompts?: string[][];
   load(i: number): Promise<Built>;
   /** Loads to keep in flight ahead of the consumer. */
   prefetch: number;
@@ -23,6 +24,7 @@ export class IndexedDataset implements Dataset {
   readonly layout: string;
   readonly classnames?: string[];
   readonly templates?: string[];
+  readonly classPrompts?: string[][];
   private readonly stats_: StatsCounter;
   private readonly fp: string;
   private epoch = 0;
@@ -37,6 +39,7 @@ export class IndexedDataset implements Dataset {
     this.layout = src.layout;
     if (src.classnames) this.classnames = src.classnames;
     if (src.templates) this.templates = src.templates;
+    if (src.classPrompts) this.classPrompts = src.classPrompts;
     this.stats_ = new StatsCounter(o.onBad);
     this.fp = fingerprint(src.layout, src.names, o);
   }

@@ -15,7 +15,7 @@ export const DATA_SPEC_HELP = `Dataset SPEC (for --data and --from):
   tsv:FILE[?...]                      a table of image paths (or URLs) and captions; FILE.csv / FILE.tsv also work
   folder:DIR                          images with same-name .txt (one caption per line) or .json captions
   imagefolder:DIR                     one sub-folder per class (classification)
-  synth:[?n=10000&seed=0&size=64&split=train|val|heldout|all&task=none|shape|color|count&group=1&captions=full|partial&mono=0]
+  synth:[?n=10000&seed=0&size=64&split=train|val|heldout|all&task=none|shape|color|count&group=1&captions=full|partial&mono=0&negatives=0]
                                       the procedural captioned world, rendered on the fly
   A::B                                several shard sources, concatenated`;
 
@@ -66,6 +66,8 @@ export interface SynthSpec {
   captions: "full" | "partial";
   /** The share of scenes drawn in gray with color-free captions (SynthOptions.mono). */
   mono: number;
+  /** Hard-negative captions with every scene (SynthOptions.negatives). */
+  negatives: boolean;
 }
 
 const SCHEMES = ["wds", "csv", "tsv", "folder", "imagefolder", "synth"] as const;
@@ -265,7 +267,7 @@ function resolveCsv(file: string, opts: URLSearchParams, sepDefault: string | un
 }
 
 function resolveSynth(location: string, opts: URLSearchParams, spec: string): SynthSpec {
-  checkOptions(opts, ["n", "seed", "size", "split", "task", "group", "captions", "mono"], spec);
+  checkOptions(opts, ["n", "seed", "size", "split", "task", "group", "captions", "mono", "negatives"], spec);
   if (location) throw new UserError(`synth: takes options only, as in synth:?n=1000&seed=0 (got "${location}")`);
   const int = (k: string, dflt: number, min: number, max: number): number => {
     const v = opts.get(k);
@@ -297,6 +299,7 @@ function resolveSynth(location: string, opts: URLSearchParams, spec: string): Sy
     group: int("group", 1, 1, 8),
     captions: oneOf("captions", "full", ["full", "partial"] as const),
     mono: share("mono"),
+    negatives: int("negatives", 0, 0, 1) === 1,
   };
 }
 

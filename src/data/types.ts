@@ -13,6 +13,11 @@ export interface Sample {
   imageExt?: string;
   /** Zero or more captions (already trimmed; empty and over-long captions are removed and counted). */
   captions: string[];
+  /**
+   * Hard-negative captions aligned with `captions` (negatives[j] describes a twin of the image that
+   * differs in one attribute, in captions[j]'s words): synth's negatives=1, for `--hard-negatives`.
+   */
+  negatives?: string[];
   /** Class index (0-based) for classification layouts. */
   label?: number;
   /** Extra metadata written into the .json by `writeShards` (synth scenes describe their objects here). */
@@ -106,6 +111,11 @@ export interface Dataset extends AsyncIterable<Sample> {
   readonly classnames?: string[];
   /** Zero-shot prompt templates when the layout ships them (zeroshot_classification_templates.txt). */
   readonly templates?: string[];
+  /**
+   * Zero-shot prompts of each class's own (prompts[c] for classnames[c]) when the layout has
+   * phrasings a template cannot give (the synthetic world's plurals); these win over `templates`.
+   */
+  readonly classPrompts?: string[][];
   /** Where the stream stands now; resuming with it yields exactly the samples not yet consumed. */
   position(): DataPosition;
   stats(): DataStats;

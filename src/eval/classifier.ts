@@ -5,7 +5,8 @@
  */
 import type { ClipModel, ImageInput, Matrix } from "../clip/model.js";
 import { getTemplates, templatesForClassnames } from "./templates.js";
-import { buildZeroShotClassifier, classify, type ZeroShotWeights } from "./zeroshot.js";
+import { buildZeroShotClassifier, buildZeroShotClassifierFromPrompts, classify, type ZeroShotWeights } from "./zeroshot.js";
+import { UserError } from "../errors.js";
 
 /** One label of a classification, with its probability. */
 export interface LabelScore {
@@ -21,6 +22,11 @@ export interface ZeroShotClassifierOptions {
    * when the class names are those of a dataset it evaluated, else "imagenet".
    */
   templates?: readonly string[] | string;
+  /**
+   * Each class's own prompts instead of templates (prompts[c] for classnames[c], CuPL-style), for
+   * phrasings a template cannot give; ensembled the same way.
+   */
+  prompts?: readonly (readonly string[])[];
   /** Cache the weights in this folder, keyed by `modelId`, the class names and the templates. */
   cacheDir?: string;
   modelId?: unknown;
@@ -35,9 +41,14 @@ export class ZeroShotClassifier {
 
   /** Embeds every class name x template once and keeps the ensembled class weights. */
   static async create(model: ClipModel, classnames: readonly string[], options: ZeroShotClassifierOptions = {}): Promise<ZeroShotClassifier> {
+    const cache = { cacheDir: options.cacheDir, modelId: options.modelId };
+    if (options.prompts) {
+      if (options.templates !== undefined) throw new UserError("ZeroShotClassifier.create: pass templates or prompts, not both");
+      return new ZeroShotClassifier(model, await buildZeroShotClassifierFromPrompts(model, classnames, options.prompts, cache));
+    }
     const t = options.templates ?? templatesForClassnames(classnames) ?? "imagenet";
     const templates = typeof t === "string" ? getTemplates(t) : [...t];
-    const weights = await buildZeroShotClassifier(model, classnames, templates, { cacheDir: options.cacheDir, modelId: options.modelId });
+    const weights = await buildZeroShotClassifier(model, classnames, templates, cache);
     return new ZeroShotClassifier(model, weights);
   }
 
@@ -46,9 +57,14 @@ export class ZeroShotClassifier {
     return this.weights.classnames;
   }
 
-  /** The templates the weights were ensembled from. */
+  /** The templates the weights were ensembled from (empty when built from per-class prompts). */
   get templates(): readonly string[] {
     return this.weights.templates;
+  }
+
+  /** Each class's prompts, as ensembled into its weight row. */
+  get prompts(): readonly (readonly string[])[] {
+    return this.weights.prompts;
   }
 
   /** [classes, embedDim] unit-norm class embeddings. */

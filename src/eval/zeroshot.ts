@@ -78,7 +78,10 @@ export interface ZeroShotOptions {
 /** [C, D] unit-norm class embeddings, row c for classnames[c]. */
 export interface ZeroShotWeights extends Embeddings {
   classnames: string[];
+  /** The templates the prompts were filled from; empty when the classes came with prompts of their own. */
   templates: string[];
+  /** prompts[c]: the texts ensembled into row c. */
+  prompts: string[][];
   /** True when read from the cache. */
   cached: boolean;
 }
@@ -103,25 +106,68 @@ export async function buildZeroShotClassifier(
 ): Promise<ZeroShotWeights> {
   validateClassnames(classnames);
   validateTemplates(templates);
-  const cache = opts.cacheDir !== undefined && opts.modelId !== undefined ? new FeatureCache(opts.cacheDir) : undefined;
+  const prompts = classnames.map((c) => templates.map((t) => fillTemplate(t, c)));
   const key = zeroShotCacheKey(opts.modelId ?? null, classnames, templates);
+  return { ...(await ensembleClasses(embedder, classnames, prompts, key, opts)), templates: [...templates] };
+}
+
+/**
+ * The same ensembling over prompts of each class's own (CuPL-style; prompts[c] for classnames[c],
+ * any number per class), for classes whose phrasing a template cannot give (an irregular plural).
+ */
+export async function buildZeroShotClassifierFromPrompts(
+  embedder: Embedder,
+  classnames: readonly string[],
+  prompts: readonly (readonly string[])[],
+  opts: ZeroShotOptions = {},
+): Promise<ZeroShotWeights> {
+  validateClassnames(classnames);
+  validateClassPrompts(classnames, prompts);
+  const key = { kind: "zeroshot-weights", version: 1, model: opts.modelId ?? null, classnames: [...classnames], prompts: prompts.map((p) => [...p]) };
+  return { ...(await ensembleClasses(embedder, classnames, prompts, key, opts)), templates: [] };
+}
+
+/** One non-empty list of distinct, non-blank prompts per class. */
+export function validateClassPrompts(classnames: readonly string[], prompts: readonly (readonly string[])[], source = "prompts"): void {
+  if (prompts.length !== classnames.length) throw new UserError(`${source}: ${prompts.length} prompt lists for ${classnames.length} classes`);
+  prompts.forEach((list, c) => {
+    if (list.length === 0) throw new UserError(`${source}: class "${classnames[c]}" has no prompts`);
+    const seen = new Set<string>();
+    for (const p of list) {
+      if (p.trim() === "") throw new UserError(`${source}: class "${classnames[c]}" has an empty prompt`);
+      if (seen.has(p)) throw new UserError(`${source}: class "${classnames[c]}" repeats the prompt ${JSON.stringify(p)}`);
+      seen.add(p);
+    }
+  });
+}
+
+/** Embeds prompts[c] for every class (whole classes per encodeTexts call) and ensembles each class's rows. */
+async function ensembleClasses(
+  embedder: Embedder,
+  classnames: readonly string[],
+  prompts: readonly (readonly string[])[],
+  key: unknown,
+  opts: ZeroShotOptions,
+): Promise<Omit<ZeroShotWeights, "templates">> {
+  const names = [...classnames];
+  const lists = prompts.map((p) => [...p]);
+  const cache = opts.cacheDir !== undefined && opts.modelId !== undefined ? new FeatureCache(opts.cacheDir) : undefined;
   if (cache) {
     const hit = await cache.get(key, "zeroshot");
-    if (hit) {
-      return { ...hit.emb, classnames: [...classnames], templates: [...templates], cached: true };
-    }
+    if (hit) return { ...hit.emb, classnames: names, prompts: lists, cached: true };
   }
-
-  const C = classnames.length;
-  const T = templates.length;
-  const total = C * T;
-  const classesPerChunk = Math.max(1, Math.floor((opts.chunkTexts ?? 4096) / T));
+  const C = names.length;
+  const total = lists.reduce((s, p) => s + p.length, 0);
+  const chunk = opts.chunkTexts ?? 4096;
   let dim = -1;
   let data = new Float32Array(0);
-  for (let c0 = 0; c0 < C; c0 += classesPerChunk) {
-    const c1 = Math.min(C, c0 + classesPerChunk);
-    const texts: string[] = [];
-    for (let c = c0; c < c1; c++) for (const t of templates) texts.push(fillTemplate(t, classnames[c]!));
+  let done = 0;
+  for (let c0 = 0; c0 < C; ) {
+    // whole classes, at least one, up to `chunk` texts
+    let c1 = c0 + 1;
+    let n = lists[c0]!.length;
+    while (c1 < C && n + lists[c1]!.length <= chunk) n += lists[c1++]!.length;
+    const texts = lists.slice(c0, c1).flat();
     const emb = await embedder.encodeTexts(texts, { normalize: false });
     checkEmbeddings(emb, "encodeTexts result");
     if (emb.n !== texts.length) throw new InternalError(`encodeTexts returned ${emb.n} rows for ${texts.length} texts`);
@@ -131,37 +177,40 @@ export async function buildZeroShotClassifier(
     } else if (emb.dim !== dim) {
       throw new InternalError(`encodeTexts returned width ${emb.dim}, earlier ${dim}`);
     }
-    ensembleInto(emb, c0, c1 - c0, T, data);
-    opts.onProgress?.(c1 * T, total);
+    let row = 0;
+    for (let c = c0; c < c1; c++) {
+      ensembleInto(emb, row, lists[c]!.length, c, data);
+      row += lists[c]!.length;
+    }
+    done += texts.length;
+    opts.onProgress?.(done, total);
+    c0 = c1;
   }
   const weights: Embeddings = { data, n: C, dim };
-  if (cache) await cache.put(key, weights, { classnames, templates }, "zeroshot");
-  return { ...weights, classnames: [...classnames], templates: [...templates], cached: false };
+  if (cache) await cache.put(key, weights, { classnames: names, prompts: lists }, "zeroshot");
+  return { ...weights, classnames: names, prompts: lists, cached: false };
 }
 
-/** Rows [c*T, (c+1)*T) of `emb` are class c0+c's templates: normalize, mean, re-normalize into out[c0+c]. */
-function ensembleInto(emb: Embeddings, c0: number, count: number, T: number, out: Float32Array): void {
+/** Rows [row0, row0+count) of `emb` are class c's prompts: normalize each, mean, re-normalize into out[c]. */
+function ensembleInto(emb: Embeddings, row0: number, count: number, c: number, out: Float32Array): void {
   const d = emb.dim;
   const acc = new Float64Array(d);
-  for (let c = 0; c < count; c++) {
-    acc.fill(0);
-    for (let t = 0; t < T; t++) {
-      const o = (c * T + t) * d;
-      let s = 0;
-      for (let j = 0; j < d; j++) s += emb.data[o + j]! * emb.data[o + j]!;
-      if (!(s > 0)) throw new UserError(`template ${t + 1} for class ${c0 + c + 1} embedded to a zero or non-finite vector`);
-      const inv = 1 / Math.sqrt(s);
-      for (let j = 0; j < d; j++) acc[j]! += emb.data[o + j]! * inv;
-    }
+  for (let t = 0; t < count; t++) {
+    const o = (row0 + t) * d;
     let s = 0;
-    for (let j = 0; j < d; j++) {
-      acc[j]! /= T;
-      s += acc[j]! * acc[j]!;
-    }
-    const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
-    const o = (c0 + c) * d;
-    for (let j = 0; j < d; j++) out[o + j] = acc[j]! * inv;
+    for (let j = 0; j < d; j++) s += emb.data[o + j]! * emb.data[o + j]!;
+    if (!(s > 0)) throw new UserError(`prompt ${t + 1} for class ${c + 1} embedded to a zero or non-finite vector`);
+    const inv = 1 / Math.sqrt(s);
+    for (let j = 0; j < d; j++) acc[j]! += emb.data[o + j]! * inv;
   }
+  let s = 0;
+  for (let j = 0; j < d; j++) {
+    acc[j]! /= count;
+    s += acc[j]! * acc[j]!;
+  }
+  const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
+  const o = c * d;
+  for (let j = 0; j < d; j++) out[o + j] = acc[j]! * inv;
 }
 
 // ---------------------------------------------------------------------------------------------

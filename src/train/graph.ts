@@ -4,7 +4,7 @@ import * as T from "../ir/tensor.js";
 import type { Tensor } from "../ir/tensor.js";
 import { type ClipConfig, expectedParams, isResNet } from "../models/clip/config.js";
 import { type BatchNormState, encodeImage, encodeText, type Params } from "../models/clip/towers.js";
-import { clipLoss, type LossKind, normalizeFeatures, siglipLoss } from "./losses.js";
+import { clipLoss, clipLossHardNegatives, type LossKind, normalizeFeatures, siglipLoss } from "./losses.js";
 import { InternalError } from "../errors.js";
 
 /** Every tensor a training run updates or reads, by checkpoint key, with its shape. */
@@ -25,6 +25,8 @@ export interface TrainGraphSpec {
   captionsPerImage?: number;
   /** Label smoothing of the CLIP loss (default 0; see `clipLoss`). */
   labelSmoothing?: number;
+  /** Each image's second caption row is a hard negative (captionsPerImage 2, loss clip): see `clipLossHardNegatives`. */
+  hardNegatives?: boolean;
   /**
    * Caption rows of each text bucket (summing to micro * K). Absent: one input `tokens` [rows, ctx].
    * Given: inputs `tokens.j` [rows_j, L_j] with `positions.j` (0..L_j-1) per bucket, each cut after
@@ -72,6 +74,10 @@ function features(spec: TrainGraphSpec, P: Params, bn: BatchNormState): { img: T
 
 function lossOf(spec: TrainGraphSpec, img: Tensor, txt: Tensor, P: Params): Tensor {
   const k = spec.captionsPerImage ?? 1;
+  if (spec.hardNegatives) {
+    if (k !== 2 || spec.loss !== "clip" || (spec.labelSmoothing ?? 0) !== 0) throw new InternalError(`hard negatives take two caption rows per image and the plain CLIP loss (got ${k} rows, loss ${spec.loss})`);
+    return clipLossHardNegatives(img, txt, P("logit_scale"));
+  }
   return spec.loss === "siglip" ? siglipLoss(img, txt, P("logit_scale"), P("logit_bias"), k) : clipLoss(img, txt, P("logit_scale"), k, spec.labelSmoothing ?? 0);
 }
 

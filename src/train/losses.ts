@@ -67,6 +67,26 @@ export function clipLoss(img: Tensor, txt: Tensor, logitScale: Tensor, k = 1, sm
   return T.mul(T.add(imageToText, textToImage), 0.5);
 }
 
+/**
+ * CLIP loss with a hard-negative caption per image (NegCLIP, Yuksekgonul et al. 2023): txt [2N, D]
+ * holds image i's caption at row 2i and its negative (the caption of a twin that differs in one
+ * attribute) at row 2i+1. Image -> text is the cross-entropy of each image against its caption among
+ * all 2N texts, the negatives included; text -> image is CLIP's over the N captions only (a negative
+ * describes no image of the batch).
+ */
+export function clipLossHardNegatives(img: Tensor, txt: Tensor, logitScale: Tensor): Tensor {
+  const n = img.dim(0);
+  const d = img.dim(1);
+  if (txt.dim(0) !== 2 * n) throw new InternalError(`clipLossHardNegatives: ${txt.dim(0)} text rows for ${n} images with a caption and a negative each`);
+  const scale = T.exp(logitScale);
+  const logits = T.mul(scale, T.matmul(img, T.mT(txt))); // [N, 2N]
+  const caption = T.constant(BigInt64Array.from({ length: n }, (_v, i) => BigInt(2 * i)), [n]); // [N]: column 2i
+  const captions = T.reshape(T.slice(T.reshape(txt, [n, 2, d]), 1, 0, 1), [n, d]); // [2N, D] -> [N, 2, D] -> [N, 1, D] -> [N, D]
+  const textLogits = T.mul(scale, T.matmul(captions, T.mT(img))); // [N, N]
+  const textToImage = crossEntropy(textLogits, imageOfCaption(n, 1));
+  return T.mul(T.add(crossEntropy(logits, caption), textToImage), 0.5);
+}
+
 /** log(sigmoid(z)) = min(z, 0) - log(1 + exp(-|z|)), stable for any z. */
 export function logSigmoid(z: Tensor): Tensor {
   return T.sub(T.minimum(z, 0), T.log(T.add(T.exp(T.neg(T.abs(z))), 1)));

@@ -41,6 +41,12 @@ export interface TrainArgs {
   captionsPerImage?: number;
   /** Label smoothing e of the CLIP loss (torch's `label_smoothing`; default 0): see `clipLoss`. */
   labelSmoothing?: number;
+  /**
+   * NegCLIP's hard negatives: each image's caption comes with the sample's aligned negative caption
+   * (`Sample.negatives`, synth's negatives=1), an extra candidate of the image -> text loss
+   * (`clipLossHardNegatives`). Needs one caption per image, --accum-freq 1 and --loss clip.
+   */
+  hardNegatives?: boolean;
   lr: number;
   wd: number;
   beta1: number;
@@ -256,6 +262,19 @@ export function pickCaptions(caps: readonly string[], k: number, random?: [seed:
   return Array.from({ length: k }, (_v, j) => caps[order[j % order.length]!]!);
 }
 
+/**
+ * A sample's caption and its aligned hard negative (`Sample.negatives`), the caption picked as
+ * `pickCaptions` picks one. A sample without a negative for every caption is a UserError.
+ */
+export function pickWithNegative(sample: Sample, random?: [seed: number, step: number, row: number]): [string, string] {
+  const { captions, negatives } = sample;
+  if (!negatives || negatives.length !== captions.length) {
+    throw new UserError(`${sample.shard}:${sample.key}: --hard-negatives needs a negative caption for each caption (synth data with negatives=1), got ${negatives?.length ?? 0} for ${captions.length}`);
+  }
+  const [caption] = pickCaptions(captions, 1, random);
+  return [caption!, negatives[captions.indexOf(caption!)]!];
+}
+
 /** Runs training (or resumes the run in `resumeDir`), writing everything into the run directory. */
 export async function runTraining(argsIn: TrainArgs | undefined, resumeDir: string | undefined, hooks: RunHooks = {}, overrides: Partial<TrainArgs> = {}): Promise<RunResult> {
   const started = performance.now();
@@ -267,6 +286,10 @@ export async function runTraining(argsIn: TrainArgs | undefined, resumeDir: stri
   const smoothing = args.labelSmoothing ?? 0;
   if (!(smoothing >= 0 && smoothing < 1)) throw new UserError(`--label-smoothing must be in [0, 1), got ${smoothing}`);
   if (smoothing > 0 && args.loss !== "clip") throw new UserError(`--label-smoothing applies to --loss clip (softmax targets), not --loss ${args.loss}`);
+  if (args.hardNegatives) {
+    const bad = K !== 1 ? `--captions-per-image ${K}` : args.accumFreq !== 1 ? `--accum-freq ${args.accumFreq}` : args.loss !== "clip" ? `--loss ${args.loss}` : smoothing > 0 ? `--label-smoothing ${smoothing}` : undefined;
+    if (bad) throw new UserError(`--hard-negatives takes one caption per image, --accum-freq 1, --loss clip and no label smoothing; got ${bad}`);
+  }
   if (K > 1 && args.accumFreq !== 1) throw new UserError(`--captions-per-image ${K} needs --accum-freq 1 (feature-cached accumulation takes one caption per image), got --accum-freq ${args.accumFreq}`);
   let s: Setup;
   let resumed: { ts: TrainState; ckpt: string } | undefined;
@@ -311,8 +334,9 @@ export async function runTraining(argsIn: TrainArgs | undefined, resumeDir: stri
     loss: args.loss,
     micro,
     accumFreq: args.accumFreq,
-    captionsPerImage: K,
+    captionsPerImage: args.hardNegatives ? 2 : K,
     labelSmoothing: smoothing,
+    hardNegatives: args.hardNegatives ?? false,
     adamw: { lr: args.lr, beta1: args.beta1, beta2: args.beta2, eps: args.eps, weightDecay: args.wd },
     warmup: args.warmup,
     schedule: args.schedule,
@@ -381,7 +405,8 @@ export async function runTraining(argsIn: TrainArgs | undefined, resumeDir: stri
       const res = await pool.preprocessBatch(want.map((x) => x.image!), { augment, skipBad: true, names, keys: names });
       for (const i of keepDecoded(ds, want, res.ok, res.errors)) {
         pixels.set(res.pixels.subarray(i * per, (i + 1) * per), have * per);
-        captions.push(...pickCaptions(want[i].captions, K, args.augment ? [args.seed, step, have] : undefined));
+        const random: [number, number, number] | undefined = args.augment ? [args.seed, step, have] : undefined;
+        captions.push(...(args.hardNegatives ? pickWithNegative(want[i], random) : pickCaptions(want[i].captions, K, random)));
         have++;
       }
       round++;

@@ -22,6 +22,8 @@ export interface TrainerOptions {
   captionsPerImage?: number;
   /** Label smoothing of the CLIP loss (default 0; see `clipLoss`). */
   labelSmoothing?: number;
+  /** Each image brings its caption and a hard negative (captionsPerImage 2): `clipLossHardNegatives`. */
+  hardNegatives?: boolean;
   adamw: AdamWOptions;
   warmup: number;
   schedule: ScheduleKind;
@@ -76,6 +78,7 @@ export class Trainer {
       batch: opts.micro * opts.accumFreq,
       captionsPerImage: opts.captionsPerImage ?? 1,
       labelSmoothing: opts.labelSmoothing ?? 0,
+      hardNegatives: opts.hardNegatives ?? false,
       textBuckets: bucketSizes(opts.micro).map((images) => images * (opts.captionsPerImage ?? 1)),
       trainable: opts.trainable,
       trainBatchNorm,

@@ -1,10 +1,13 @@
-/** @file Validation of a model on a dataset: zero-shot when it has class names and labels, retrieval when it has captions. */
+/**
+ * @file Validation of a model on a dataset: zero-shot when it has class names and labels (the
+ * dataset's own per-class prompts or templates, else the given templates), retrieval when it has captions.
+ */
 import { openDataset } from "../data/index.js";
 import type { Embedder } from "../clip/embedder.js";
 import { embedCaptions, embedImages } from "../eval/embed_dataset.js";
 import { retrievalRecall } from "../eval/retrieval.js";
 import { datasetTemplates, getTemplates } from "../eval/templates.js";
-import { buildZeroShotClassifier, evaluateZeroShot } from "../eval/zeroshot.js";
+import { buildZeroShotClassifier, buildZeroShotClassifierFromPrompts, evaluateZeroShot } from "../eval/zeroshot.js";
 
 export interface ValidationOptions {
   /** Templates when the dataset ships none (default: the generic list). */
@@ -23,7 +26,9 @@ export async function validate(model: Embedder, spec: string, opts: ValidationOp
   const out: Record<string, number> = {};
   if (ds.classnames && emb.labels) {
     const templates = ds.templates ? datasetTemplates(ds.templates) : opts.templates ?? getTemplates("generic");
-    const weights = await buildZeroShotClassifier(model, ds.classnames, templates);
+    const weights = ds.classPrompts
+      ? await buildZeroShotClassifierFromPrompts(model, ds.classnames, ds.classPrompts)
+      : await buildZeroShotClassifier(model, ds.classnames, templates);
     const m = evaluateZeroShot(emb.images, emb.labels, weights, model.logitScale);
     out.zeroshot_top1 = m.top1;
     out.zeroshot_top5 = m.top5;

@@ -11,6 +11,8 @@ import {
   isHeldout,
   openDataset,
   SHAPES,
+  synthClassPrompts,
+  synthTemplates,
   synthSample,
   synthScene,
   synthWorld,
@@ -139,6 +141,32 @@ test("classification views: labels index the class names; synth: specs open as d
     }
     assert.equal(i, 60);
   }
+});
+
+test("class prompts: every task's templates filled in; shapes also in the count forms the captions use (\"three crosses\")", async () => {
+  for (const task of ["shape", "color", "count"] as const) {
+    const ds = openDataset(`synth:?n=10&seed=2&split=val&task=${task}`);
+    const prompts = synthClassPrompts(task);
+    assert.deepEqual(ds.classPrompts, prompts);
+    ds.classnames!.forEach((c, i) => {
+      for (const t of ds.templates!) assert.ok(prompts[i]!.includes(t.split("{c}").join(c)), `${task} ${c}: ${t}`);
+      assert.equal(prompts[i]!.length, ds.templates!.length + (task === "shape" ? COUNT_WORDS.length : 0));
+    });
+  }
+  const shapes = synthClassPrompts("shape");
+  assert.ok(shapes[SHAPES.indexOf("cross")]!.includes("three crosses"));
+  assert.ok(shapes[SHAPES.indexOf("star")]!.includes("one star"));
+  // the plural in a shape's k-th count prompt is the word every caption of a scene of k of them uses
+  let checked = 0;
+  for (let i = 0; i < 300; i++) {
+    const sc = synthScene(i, { n: 300, seed: 5, split: "train" });
+    const k = sc.objects.length;
+    if (sc.kind !== "count" || k < 2) continue;
+    const word = shapes[SHAPES.indexOf(sc.objects[0]!.shape)]![synthTemplates("shape").length + k - 1]!.split(" ").at(-1)!;
+    for (const c of sc.captions) assert.ok(c.split(/[ ,]+/).includes(word), `scene ${i}: "${c}" lacks "${word}"`);
+    checked++;
+  }
+  assert.ok(checked > 50, `${checked} count scenes`);
 });
 
 test("group=4: blocks of training scenes that differ only in shape, distinct within a block, never a held-out pair; group=1 and other splits unchanged", async () => {

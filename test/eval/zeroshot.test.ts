@@ -6,6 +6,7 @@ import path from "node:path";
 import { UserError } from "../../src/errors.js";
 import {
   buildZeroShotClassifier,
+  buildZeroShotClassifierFromPrompts,
   classificationMetrics,
   classify,
   evaluateZeroShot,
@@ -58,6 +59,43 @@ test("ensembling works across encode chunks (chunkTexts smaller than the class c
   const chunked = await buildZeroShotClassifier(emb, names, tpl, { chunkTexts: 3 });
   assert.equal(emb.textCalls - calls, 5); // one class (2 texts) per call
   assert.deepEqual(Array.from(chunked.data), Array.from(whole.data));
+});
+
+test("per-class prompts: each class's own list (any length) ensembled like templates; a template list gives the same weights", async () => {
+  const table = new Map<string, number[]>([
+    ["one star", [3, 0, 4, 0]], // norm 5
+    ["two stars", [0, 2, 0, 0]], // norm 2
+    ["a cross", [0, 0, 0, -2]],
+  ]);
+  const emb = new FakeEmbedder(4, 100, table);
+  const w = await buildZeroShotClassifierFromPrompts(emb, ["star", "cross"], [["one star", "two stars"], ["a cross"]]);
+  assert.deepEqual(w.prompts, [["one star", "two stars"], ["a cross"]]);
+  assert.deepEqual(w.templates, []);
+  // star: ((0.6, 0, 0.8, 0) + (0, 1, 0, 0)) / 2, re-normalized: norm of (0.6, 1, 0.8, 0) is sqrt(2)
+  const expected = [0.6 / Math.SQRT2, 1 / Math.SQRT2, 0.8 / Math.SQRT2, 0, 0, 0, 0, -1];
+  expected.forEach((v, j) => assert.ok(Math.abs(w.data[j]! - v) < 1e-6, `entry ${j}: ${w.data[j]} vs ${v}`));
+  // chunked by whole classes: a class longer than the chunk still goes in one call
+  const names = ["a", "b", "c"];
+  const prompts = [["x a", "y a", "z a"], ["x b"], ["x c", "y c"]];
+  const whole = await buildZeroShotClassifierFromPrompts(emb, names, prompts);
+  const calls = emb.textCalls;
+  const chunked = await buildZeroShotClassifierFromPrompts(emb, names, prompts, { chunkTexts: 2 });
+  assert.equal(emb.textCalls - calls, 3);
+  assert.deepEqual(Array.from(chunked.data), Array.from(whole.data));
+  const viaTemplates = await buildZeroShotClassifier(emb, names, ["x {}", "y {}"]);
+  const viaPrompts = await buildZeroShotClassifierFromPrompts(emb, names, names.map((n) => [`x ${n}`, `y ${n}`]));
+  assert.deepEqual(Array.from(viaPrompts.data), Array.from(viaTemplates.data));
+});
+
+test("per-class prompts are checked before any text is encoded", async () => {
+  const emb = new FakeEmbedder(4);
+  const bad = (prompts: string[][], re: RegExp) =>
+    assert.rejects(buildZeroShotClassifierFromPrompts(emb, ["star", "cross"], prompts), (e: Error) => e instanceof UserError && re.test(e.message));
+  await bad([["a star"]], /1 prompt lists for 2 classes/);
+  await bad([["a star"], []], /class "cross" has no prompts/);
+  await bad([["a star", " "], ["a cross"]], /class "star" has an empty prompt/);
+  await bad([["a star", "a star"], ["a cross"]], /class "star" repeats the prompt "a star"/);
+  assert.equal(emb.textCalls, 0);
 });
 
 test("zero-shot metrics on known geometry match hand computation", () => {

@@ -78,6 +78,14 @@ export interface SynthOptions {
    * color. Drawn per item from a stream of its own, so the rest of the world is unchanged. Default 0.
    */
   mono?: number;
+  /**
+   * Hard-negative captions (NegCLIP, Yuksekgonul et al. 2023): each scene also gets `negatives`,
+   * negatives[j] the same caption as captions[j] (same template and words) for a twin scene whose
+   * shapes differ: a count scene's shape, or one object's in a relation scene (a word scene's twin
+   * has another word). The twin never holds a held-out pair; the scene itself is unchanged.
+   * Drawn from a stream of its own. Default false.
+   */
+  negatives?: boolean;
 }
 
 export type Size = "small" | "large";
@@ -110,6 +118,8 @@ export interface Scene {
   /** Drawn in shades of gray, captions without color words (SynthOptions.mono). */
   mono?: boolean;
   captions: string[];
+  /** SynthOptions.negatives: negatives[j] is captions[j] for a twin scene that differs in its shapes (or word). */
+  negatives?: string[];
   label?: number;
 }
 
@@ -135,6 +145,20 @@ export function synthTemplates(task: SynthTask): string[] {
   if (task === "color") return ["a {c} shape.", "something {c}.", "a picture of {c} objects.", "a drawing in {c}.", "{c} shapes on a background."];
   if (task === "count") return ["{c} objects.", "a picture of {c} shapes.", "{c} shapes on a background.", "there are {c} things.", "a drawing of {c} objects."];
   return [];
+}
+
+/**
+ * Each class's zero-shot prompts (prompts[c] for synthClassnames(task)[c]): the task's templates
+ * filled with the class name, and for shapes also the forms the captions use for 1-4 of them
+ * ("one star", "three crosses"): a scene of several stars is captioned with the word "stars",
+ * which the tokenizer learns as a token of its own, so "a star." alone misses most count scenes.
+ */
+export function synthClassPrompts(task: SynthTask): string[][] {
+  const templates = synthTemplates(task);
+  return synthClassnames(task).map((c) => [
+    ...templates.map((t) => t.split("{c}").join(c)),
+    ...(task === "shape" ? COUNT_WORDS.map((n, k) => (k === 0 ? `${n} ${c}` : `${n} ${plural(c as Shape)}`)) : []),
+  ]);
 }
 
 const lum = (c: RGB): number => 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2];
@@ -227,7 +251,7 @@ export function synthScene(i: number, opts: SynthOptions): Scene {
     objects = [withShape(a, sa), withShape(b, sb)];
   }
   const scene: Scene = { ...base, objects, captions: [] };
-  scene.captions = captionsFor(scene, item, scene.position, opts.captions === "partial");
+  describeScene(scene, item, opts, i);
   return scene;
 }
 
@@ -302,8 +326,37 @@ function independentScene(i: number, opts: SynthOptions): Scene {
   scene.tone = tones.find((t) => score(t) > 45) ?? tones.reduce((a, b) => (score(b) > score(a) ? b : a));
   if (position !== undefined) scene.position = position;
   if (task === "none" && (opts.mono ?? 0) > 0 && Rng.from(opts.seed, "synth", "mono", split, i).next() < opts.mono!) scene.mono = true;
-  scene.captions = captionsFor(scene, rng, position, opts.captions === "partial");
+  describeScene(scene, rng, opts, i);
   return scene;
+}
+
+/**
+ * Sets the scene's captions from `rng` and, with SynthOptions.negatives, its negatives: the twin
+ * scene's captions drawn from the same generator state, so the same templates and words line up.
+ */
+function describeScene(scene: Scene, rng: Rng, opts: SynthOptions, i: number): void {
+  const partial = opts.captions === "partial";
+  const state = rng.state();
+  scene.captions = captionsFor(scene, rng, scene.position, partial);
+  if (!opts.negatives) return;
+  const same = new Rng();
+  same.setState(state);
+  scene.negatives = captionsFor(twinScene(scene, Rng.from(opts.seed, "synth", "negative", opts.split ?? "train", opts.task ?? "none", i)), same, scene.position, partial);
+}
+
+/**
+ * The scene with other shapes (never a held-out pair): every copy of a count scene, one object of a
+ * relation scene. A word scene gets another word (each of its captions names the word; not each its shape).
+ */
+function twinScene(scene: Scene, rng: Rng): Scene {
+  if (scene.kind === "word") return { ...scene, word: rng.pick(WORDS.filter((w) => w !== scene.word)) };
+  const other = (o: SceneObject): Shape => rng.pick(SHAPES.filter((s) => s !== o.shape && !isHeldout(o.color, s)));
+  if (scene.kind === "relation") {
+    const which = rng.int(2);
+    return { ...scene, objects: scene.objects.map((o, j) => (j === which ? { ...o, shape: other(o) } : o)) };
+  }
+  const shape = other(scene.objects[0]!);
+  return { ...scene, objects: scene.objects.map((o) => ({ ...o, shape })) };
 }
 
 function bgPhrase(scene: Scene, rng: Rng): string {

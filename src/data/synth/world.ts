@@ -27,6 +27,7 @@ export function synthSample(i: number, opts: SynthOptions): Sample {
     },
   };
   if (scene.label !== undefined) sample.label = scene.label;
+  if (scene.negatives) sample.negatives = scene.negatives;
   return sample;
 }
 

@@ -5,7 +5,7 @@
  * color, count on held-out color-shape pairs and seen ones) and the checkpoint's files.
  */
 import { gzipSync, strToU8 } from "fflate";
-import { COUNT_WORDS, renderScene, synthClassnames, synthScene, synthTemplates, type SynthOptions, type SynthTask } from "../../data/synth/scene.js";
+import { COUNT_WORDS, renderScene, synthClassPrompts, synthClassnames, synthScene, type SynthOptions, type SynthTask } from "../../data/synth/scene.js";
 import { imageConfig } from "../../image/config.js";
 import { preprocessRGB } from "../../image/transform.js";
 import { type ClipConfig, openClipConfigJson, parseModelCfg, parsePreprocessCfg, type StateDict } from "../../models/clip/config.js";
@@ -113,7 +113,7 @@ export async function runDemo(spec: DemoSpec): Promise<DemoResult> {
   return { losses, samplesPerSecond: (spec.steps * spec.batch) / (trainMs / 1000), zeroshot, config, state, files };
 }
 
-/** Zero-shot top-1 with prompt ensembling over the task's templates, as `clip demo` evaluates. */
+/** Zero-shot top-1 with prompt ensembling over each class's prompts, as `clip demo` evaluates. */
 async function evaluate(config: ClipConfig, preprocess: ReturnType<typeof parsePreprocessCfg>, state: StateDict, tokenizer: ClipTokenizer, spec: DemoSpec): Promise<ZeroShotTable> {
   const model = new WebClip(config, preprocess, state, tokenizer, 32, spec.backend);
   const cfg = imageConfig(preprocess);
@@ -121,11 +121,11 @@ async function evaluate(config: ClipConfig, preprocess: ReturnType<typeof parseP
   const top1 = async (task: SynthTask, split: "heldout" | "val", seed: number): Promise<number> => {
     const opts: SynthOptions = { n: spec.evalN, seed, size: SIZE, split, task };
     const names = synthClassnames(task);
-    const templates = synthTemplates(task);
+    const prompts = synthClassPrompts(task);
     const d = config.embed_dim;
     const classes = new Float32Array(names.length * d);
     for (let c = 0; c < names.length; c++) {
-      const e = await model.embedTexts(templates.map((t) => t.replaceAll("{c}", names[c]!)));
+      const e = await model.embedTexts(prompts[c]!);
       for (let r = 0; r < e.n; r++) for (let k = 0; k < d; k++) classes[c * d + k] += e.data[r * d + k]!;
     }
     normalizeRows(classes, d);
