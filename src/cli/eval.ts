@@ -479,7 +479,7 @@ export function register(program: Command): void {
       .command("zeroshot")
       .description("zero-shot classification: top-1, top-5, mean per-class recall and the confusion matrix")
       .requiredOption("--data <spec>", "a labelled dataset (.cls per sample, classnames.txt)")
-      .option("--templates <name|file>", `prompt templates: a built-in list (${templateSetNames().join(", ")}) or a file with one template per line containing {} (default: the dataset's own, else the paper's list for CIFAR-10 class names, else imagenet)`)
+      .option("--templates <name|file>", `prompt templates: a built-in list (${templateSetNames().join(", ")}) or a file with one template per line containing {} (default: the dataset's own prompts or templates, else the paper's list for CIFAR-10 class names, else imagenet)`)
       .option("--labels-file <file>", "class names, one per line in label order (default: the dataset's classnames.txt)")
       .option("--labels <list>", "class names separated by commas, in label order")
       .option("--limit <n>", "only the first N samples", intArg("--limit")),
