@@ -76,14 +76,11 @@ export function clipLoss(img: Tensor, txt: Tensor, logitScale: Tensor, k = 1, sm
  */
 export function clipLossHardNegatives(img: Tensor, txt: Tensor, logitScale: Tensor): Tensor {
   const n = img.dim(0);
-  const d = img.dim(1);
   if (txt.dim(0) !== 2 * n) throw new InternalError(`clipLossHardNegatives: ${txt.dim(0)} text rows for ${n} images with a caption and a negative each`);
-  const scale = T.exp(logitScale);
-  const logits = T.mul(scale, T.matmul(img, T.mT(txt))); // [N, 2N]
+  const logits = T.mul(T.exp(logitScale), T.matmul(img, T.mT(txt))); // [N, 2N]
   const caption = T.constant(BigInt64Array.from({ length: n }, (_v, i) => BigInt(2 * i)), [n]); // [N]: column 2i
-  const captions = T.reshape(T.slice(T.reshape(txt, [n, 2, d]), 1, 0, 1), [n, d]); // [2N, D] -> [N, 2, D] -> [N, 1, D] -> [N, D]
-  const textLogits = T.mul(scale, T.matmul(captions, T.mT(img))); // [N, N]
-  const textToImage = crossEntropy(textLogits, imageOfCaption(n, 1));
+  const captionLogits = T.slice(logits, 1, 0, 2 * n, 2); // [N, 2N] -> [N, N]: the captions' columns
+  const textToImage = crossEntropy(T.mT(captionLogits), imageOfCaption(n, 1));
   return T.mul(T.add(crossEntropy(logits, caption), textToImage), 0.5);
 }
 

@@ -224,6 +224,11 @@ function choose(rng: Rng, templates: (() => string)[], n: number): string[] {
   return order.slice(0, n).map((i) => templates[i]!());
 }
 
+/** The shapes an object could take instead of its own without forming a held-out pair, in SHAPES order. */
+function otherShapes(o: SceneObject): Shape[] {
+  return SHAPES.filter((s) => s !== o.shape && !isHeldout(o.color, s));
+}
+
 /** The scene of item i: a pure function of (seed, split, task, group, i). */
 export function synthScene(i: number, opts: SynthOptions): Scene {
   const group = opts.group ?? 1;
@@ -234,7 +239,7 @@ export function synthScene(i: number, opts: SynthOptions): Scene {
   if (base.kind === "word") return independentScene(i, opts);
   // shapes of the block's other items, in an order of the block's; each color keeps out its held-out shape
   const rng = Rng.from(opts.seed, "synth", "group", first);
-  const others = (o: SceneObject): Shape[] => rng.shuffle(SHAPES.filter((sh) => sh !== o.shape && !isHeldout(o.color, sh)));
+  const others = (o: SceneObject): Shape[] => rng.shuffle(otherShapes(o));
   const j = i - first - 1;
   const item = Rng.from(opts.seed, "synth", "group-item", i);
   const withShape = (o: SceneObject, shape: Shape): SceneObject => ({ ...o, shape, rot: rotationFor(shape, item) });
@@ -350,7 +355,7 @@ function describeScene(scene: Scene, rng: Rng, opts: SynthOptions, i: number): v
  */
 function twinScene(scene: Scene, rng: Rng): Scene {
   if (scene.kind === "word") return { ...scene, word: rng.pick(WORDS.filter((w) => w !== scene.word)) };
-  const other = (o: SceneObject): Shape => rng.pick(SHAPES.filter((s) => s !== o.shape && !isHeldout(o.color, s)));
+  const other = (o: SceneObject): Shape => rng.pick(otherShapes(o));
   if (scene.kind === "relation") {
     const which = rng.int(2);
     return { ...scene, objects: scene.objects.map((o, j) => (j === which ? { ...o, shape: other(o) } : o)) };
