@@ -55,7 +55,7 @@ interface DemoFlags {
   augRatio?: [number, number];
   captions: "full" | "partial";
   mono: number;
-  hardNegatives?: boolean;
+  hardNegatives?: number;
   json?: boolean;
 }
 
@@ -80,7 +80,11 @@ export function register(program: Command): void {
     .option("--aug-ratio <min,max>", "random resized crop: range of the crop's aspect ratio (clip train --aug-ratio; default 0.75,1.3333)", rangeArg("--aug-ratio"))
     .addOption(new Option("--captions <mix>", "the training captions: full (every object named by color and shape) or partial (count and relation scenes also named by their shapes alone, so color alone never tells those captions apart)").choices(["full", "partial"]).default(DEMO_CAPTIONS))
     .option("--mono <p>", "the share of training scenes drawn in gray and captioned without color words (synth's mono=): there shape, count and layout are all the captions name", probArg("--mono"), DEMO_MONO)
-    .option("--hard-negatives", "NegCLIP's hard negatives (clip train --hard-negatives): each caption comes with the same caption for a twin scene of other shapes (synth's negatives=1), which the image must score lower")
+    .addOption(
+      new Option("--hard-negatives [k]", "NegCLIP's hard negatives, k per caption (default 1; clip train --hard-negatives): each caption comes with the same caption for k twin scenes of other shapes (synth's negatives=k), which the image must score lower")
+        .argParser(intArg("--hard-negatives"))
+        .preset(1),
+    )
     .option("--json", "print the results as one JSON document")
     .action(async (o: DemoFlags) => {
       const t0 = performance.now();
@@ -95,7 +99,7 @@ export function register(program: Command): void {
       const size = sizes.imageSize ?? DEMO_RESNET_CONFIG.model_cfg.vision_cfg.image_size;
       const args: TrainArgs = {
         ...DEFAULT_ARGS,
-        data: `synth:?n=${o.n}&seed=${o.seed}&size=${size}&split=train&group=${o.group}&captions=${o.captions}${o.mono > 0 ? `&mono=${o.mono}` : ""}${o.hardNegatives ? "&negatives=1" : ""}`,
+        data: `synth:?n=${o.n}&seed=${o.seed}&size=${size}&split=train&group=${o.group}&captions=${o.captions}${o.mono > 0 ? `&mono=${o.mono}` : ""}${o.hardNegatives ? `&negatives=${o.hardNegatives}` : ""}`,
         // a block of shape-only differences must reach the step whole, in order
         shuffle: o.group === 1,
         config,

@@ -74,9 +74,13 @@ export function register(program: Command): void {
       unitArg("--label-smoothing"),
       DEFAULT_ARGS.labelSmoothing,
     )
-    .option(
-      "--hard-negatives",
-      "NegCLIP's hard negatives: each image's caption comes with the sample's negative caption (the same words for a twin that differs in its shapes; synth data with negatives=1) as an extra candidate of the image->text loss",
+    .addOption(
+      new Option(
+        "--hard-negatives [k]",
+        "NegCLIP's hard negatives, k per caption (default 1): each image's caption comes with the sample's negative captions (the same words for twins that differ in their shapes; synth data with negatives=k) as extra candidates of the image->text loss",
+      )
+        .argParser(intArg("--hard-negatives"))
+        .preset(1),
     )
     .option("--lr <x>", "peak learning rate", numArg("--lr", 0), DEFAULT_ARGS.lr)
     .option("--wd <x>", "AdamW weight decay (not on gains, biases, norms, logit_scale)", numArg("--wd", 0), DEFAULT_ARGS.wd)

@@ -3,6 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { UserError } from "../errors.js";
 import { expandBraces, expandWildcard, hasWildcard } from "./braces.js";
+import { MAX_NEGATIVES } from "./synth/scene.js";
 
 /** The grammar in one block, printed by `--help` of every command that takes `--data`. */
 export const DATA_SPEC_HELP = `Dataset SPEC (for --data and --from):
@@ -66,8 +67,8 @@ export interface SynthSpec {
   captions: "full" | "partial";
   /** The share of scenes drawn in gray with color-free captions (SynthOptions.mono). */
   mono: number;
-  /** Hard-negative captions with every scene (SynthOptions.negatives). */
-  negatives: boolean;
+  /** Hard-negative captions per caption (SynthOptions.negatives); 0: none. */
+  negatives: number;
 }
 
 const SCHEMES = ["wds", "csv", "tsv", "folder", "imagefolder", "synth"] as const;
@@ -299,7 +300,7 @@ function resolveSynth(location: string, opts: URLSearchParams, spec: string): Sy
     group: int("group", 1, 1, 8),
     captions: oneOf("captions", "full", ["full", "partial"] as const),
     mono: share("mono"),
-    negatives: int("negatives", 0, 0, 1) === 1,
+    negatives: int("negatives", 0, 0, MAX_NEGATIVES),
   };
 }
 

@@ -14,10 +14,11 @@ export interface Sample {
   /** Zero or more captions (already trimmed; empty and over-long captions are removed and counted). */
   captions: string[];
   /**
-   * Hard-negative captions aligned with `captions` (negatives[j] describes a twin of the image that
-   * differs in one attribute, in captions[j]'s words): synth's negatives=1, for `--hard-negatives`.
+   * Hard-negative captions aligned with `captions`: negatives[j] holds captions[j]'s words for each of
+   * the image's twins, scenes that differ in one attribute (synth's negatives=K gives K), for
+   * `--hard-negatives`.
    */
-  negatives?: string[];
+  negatives?: string[][];
   /** Class index (0-based) for classification layouts. */
   label?: number;
   /** Extra metadata written into the .json by `writeShards` (synth scenes describe their objects here). */

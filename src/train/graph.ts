@@ -25,7 +25,7 @@ export interface TrainGraphSpec {
   captionsPerImage?: number;
   /** Label smoothing of the CLIP loss (default 0; see `clipLoss`). */
   labelSmoothing?: number;
-  /** Each image's second caption row is a hard negative (captionsPerImage 2, loss clip): see `clipLossHardNegatives`. */
+  /** Each image's caption rows after the first are hard negatives (captionsPerImage >= 2, loss clip): see `clipLossHardNegatives`. */
   hardNegatives?: boolean;
   /**
    * Caption rows of each text bucket (summing to micro * K). Absent: one input `tokens` [rows, ctx].
@@ -75,8 +75,8 @@ function features(spec: TrainGraphSpec, P: Params, bn: BatchNormState): { img: T
 function lossOf(spec: TrainGraphSpec, img: Tensor, txt: Tensor, P: Params): Tensor {
   const k = spec.captionsPerImage ?? 1;
   if (spec.hardNegatives) {
-    if (k !== 2 || spec.loss !== "clip" || (spec.labelSmoothing ?? 0) !== 0) throw new InternalError(`hard negatives take two caption rows per image and the plain CLIP loss (got ${k} rows, loss ${spec.loss})`);
-    return clipLossHardNegatives(img, txt, P("logit_scale"));
+    if (k < 2 || spec.loss !== "clip" || (spec.labelSmoothing ?? 0) !== 0) throw new InternalError(`hard negatives take two or more caption rows per image and the plain CLIP loss (got ${k} rows, loss ${spec.loss})`);
+    return clipLossHardNegatives(img, txt, P("logit_scale"), k);
   }
   return spec.loss === "siglip" ? siglipLoss(img, txt, P("logit_scale"), P("logit_bias"), k) : clipLoss(img, txt, P("logit_scale"), k, spec.labelSmoothing ?? 0);
 }

@@ -68,18 +68,18 @@ export function clipLoss(img: Tensor, txt: Tensor, logitScale: Tensor, k = 1, sm
 }
 
 /**
- * CLIP loss with a hard-negative caption per image (NegCLIP, Yuksekgonul et al. 2023): txt [2N, D]
- * holds image i's caption at row 2i and its negative (the caption of a twin that differs in one
- * attribute) at row 2i+1. Image -> text is the cross-entropy of each image against its caption among
- * all 2N texts, the negatives included; text -> image is CLIP's over the N captions only (a negative
- * describes no image of the batch).
+ * CLIP loss with hard-negative captions (NegCLIP, Yuksekgonul et al. 2023): txt [N*K, D] holds
+ * image i's caption at row K*i and its K-1 negatives (captions of twins that differ in one attribute)
+ * at rows K*i+1 .. K*i+K-1. Image -> text is the cross-entropy of each image against its caption
+ * among all N*K texts, the negatives included; text -> image is CLIP's over the N captions only (a
+ * negative describes no image of the batch).
  */
-export function clipLossHardNegatives(img: Tensor, txt: Tensor, logitScale: Tensor): Tensor {
+export function clipLossHardNegatives(img: Tensor, txt: Tensor, logitScale: Tensor, k = 2): Tensor {
   const n = img.dim(0);
-  if (txt.dim(0) !== 2 * n) throw new InternalError(`clipLossHardNegatives: ${txt.dim(0)} text rows for ${n} images with a caption and a negative each`);
-  const logits = T.mul(T.exp(logitScale), T.matmul(img, T.mT(txt))); // [N, 2N]
-  const caption = T.constant(BigInt64Array.from({ length: n }, (_v, i) => BigInt(2 * i)), [n]); // [N]: column 2i
-  const captionLogits = T.slice(logits, 1, 0, 2 * n, 2); // [N, 2N] -> [N, N]: the captions' columns
+  if (!(k >= 2) || txt.dim(0) !== k * n) throw new InternalError(`clipLossHardNegatives: ${txt.dim(0)} text rows for ${n} images with a caption and ${k - 1} negatives each`);
+  const logits = T.mul(T.exp(logitScale), T.matmul(img, T.mT(txt))); // [N, N*K]
+  const caption = T.constant(BigInt64Array.from({ length: n }, (_v, i) => BigInt(k * i)), [n]); // [N]: column K*i
+  const captionLogits = T.slice(logits, 1, 0, k * n, k); // [N, N*K] -> [N, N]: the captions' columns
   const textToImage = crossEntropy(T.mT(captionLogits), imageOfCaption(n, 1));
   return T.mul(T.add(crossEntropy(logits, caption), textToImage), 0.5);
 }

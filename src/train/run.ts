@@ -42,11 +42,12 @@ export interface TrainArgs {
   /** Label smoothing e of the CLIP loss (torch's `label_smoothing`; default 0): see `clipLoss`. */
   labelSmoothing?: number;
   /**
-   * NegCLIP's hard negatives: each image's caption comes with the sample's aligned negative caption
-   * (`Sample.negatives`, synth's negatives=1), an extra candidate of the image -> text loss
-   * (`clipLossHardNegatives`). Needs one caption per image, --accum-freq 1 and --loss clip.
+   * NegCLIP's hard negatives, this many per caption (0: none): each image's caption comes with the
+   * sample's aligned negative captions (`Sample.negatives`, synth's negatives=K), extra candidates
+   * of the image -> text loss (`clipLossHardNegatives`). Needs one caption per image, --accum-freq 1
+   * and --loss clip. (Runs saved before counts were allowed say `true`: one.)
    */
-  hardNegatives?: boolean;
+  hardNegatives?: number;
   lr: number;
   wd: number;
   beta1: number;
@@ -263,16 +264,27 @@ export function pickCaptions(caps: readonly string[], k: number, random?: [seed:
 }
 
 /**
- * A sample's caption and its aligned hard negative (`Sample.negatives`), the caption picked as
- * `pickCaptions` picks one. A sample without a negative for every caption is a UserError.
+ * A sample's caption and its first `k` aligned hard negatives (`Sample.negatives`), the caption
+ * picked as `pickCaptions` picks one. A sample without k negatives for every caption is a UserError.
  */
-export function pickWithNegative(sample: Sample, random?: [seed: number, step: number, row: number]): [string, string] {
+export function pickWithNegatives(sample: Sample, k: number, random?: [seed: number, step: number, row: number]): string[] {
   const { captions, negatives } = sample;
-  if (!negatives || negatives.length !== captions.length) {
-    throw new UserError(`${sample.shard}:${sample.key}: --hard-negatives needs a negative caption for each caption (synth data with negatives=1), got ${negatives?.length ?? 0} for ${captions.length}`);
+  const have = negatives?.length === captions.length ? Math.min(...negatives.map((n) => n.length)) : 0;
+  if (have < k) {
+    const got = negatives?.length === captions.length ? `${have} for some caption` : `negatives for ${negatives?.length ?? 0} of its ${captions.length} captions`;
+    throw new UserError(`${sample.shard}:${sample.key}: --hard-negatives ${k} needs ${k} negative caption${k === 1 ? "" : "s"} for each caption (synth data with negatives=${k} or more), got ${got}`);
   }
   const [caption] = pickCaptions(captions, 1, random);
-  return [caption!, negatives[captions.indexOf(caption!)]!];
+  return [caption!, ...negatives![captions.indexOf(caption!)]!.slice(0, k)];
+}
+
+/** The hard negatives per caption a run's arguments ask for; runs saved before counts say `true` for one. */
+export function hardNegativeCount(args: Pick<TrainArgs, "hardNegatives">): number {
+  const h = args.hardNegatives as number | boolean | undefined;
+  if (h === true) return 1;
+  if (h === undefined || h === false || h === 0) return 0;
+  if (!Number.isInteger(h) || h < 0) throw new UserError(`--hard-negatives must be a whole number of negatives per caption, got ${String(h)}`);
+  return h;
 }
 
 /** Runs training (or resumes the run in `resumeDir`), writing everything into the run directory. */
@@ -286,7 +298,8 @@ export async function runTraining(argsIn: TrainArgs | undefined, resumeDir: stri
   const smoothing = args.labelSmoothing ?? 0;
   if (!(smoothing >= 0 && smoothing < 1)) throw new UserError(`--label-smoothing must be in [0, 1), got ${smoothing}`);
   if (smoothing > 0 && args.loss !== "clip") throw new UserError(`--label-smoothing applies to --loss clip (softmax targets), not --loss ${args.loss}`);
-  if (args.hardNegatives) {
+  const H = hardNegativeCount(args);
+  if (H > 0) {
     const bad = K !== 1 ? `--captions-per-image ${K}` : args.accumFreq !== 1 ? `--accum-freq ${args.accumFreq}` : args.loss !== "clip" ? `--loss ${args.loss}` : smoothing > 0 ? `--label-smoothing ${smoothing}` : undefined;
     if (bad) throw new UserError(`--hard-negatives takes one caption per image, --accum-freq 1, --loss clip and no label smoothing; got ${bad}`);
   }
@@ -334,9 +347,9 @@ export async function runTraining(argsIn: TrainArgs | undefined, resumeDir: stri
     loss: args.loss,
     micro,
     accumFreq: args.accumFreq,
-    captionsPerImage: args.hardNegatives ? 2 : K,
+    captionsPerImage: H > 0 ? 1 + H : K,
     labelSmoothing: smoothing,
-    hardNegatives: args.hardNegatives ?? false,
+    hardNegatives: H > 0,
     adamw: { lr: args.lr, beta1: args.beta1, beta2: args.beta2, eps: args.eps, weightDecay: args.wd },
     warmup: args.warmup,
     schedule: args.schedule,
@@ -406,7 +419,7 @@ export async function runTraining(argsIn: TrainArgs | undefined, resumeDir: stri
       for (const i of keepDecoded(ds, want, res.ok, res.errors)) {
         pixels.set(res.pixels.subarray(i * per, (i + 1) * per), have * per);
         const random: [number, number, number] | undefined = args.augment ? [args.seed, step, have] : undefined;
-        captions.push(...(args.hardNegatives ? pickWithNegative(want[i], random) : pickCaptions(want[i].captions, K, random)));
+        captions.push(...(H > 0 ? pickWithNegatives(want[i], H, random) : pickCaptions(want[i].captions, K, random)));
         have++;
       }
       round++;

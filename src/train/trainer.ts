@@ -22,7 +22,7 @@ export interface TrainerOptions {
   captionsPerImage?: number;
   /** Label smoothing of the CLIP loss (default 0; see `clipLoss`). */
   labelSmoothing?: number;
-  /** Each image brings its caption and a hard negative (captionsPerImage 2): `clipLossHardNegatives`. */
+  /** Each image brings its caption and captionsPerImage - 1 hard negatives: `clipLossHardNegatives`. */
   hardNegatives?: boolean;
   adamw: AdamWOptions;
   warmup: number;

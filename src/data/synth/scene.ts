@@ -23,6 +23,8 @@ const RGB_OF: Record<Color, RGB> = {
 };
 
 export const COUNT_WORDS = ["one", "two", "three", "four"] as const;
+/** The most hard negatives a caption can have (SynthOptions.negatives): the other shapes a color has in training. */
+export const MAX_NEGATIVES = 6;
 export const MAX_COUNT = COUNT_WORDS.length;
 
 /**
@@ -79,13 +81,14 @@ export interface SynthOptions {
    */
   mono?: number;
   /**
-   * Hard-negative captions (NegCLIP, Yuksekgonul et al. 2023): each scene also gets `negatives`,
-   * negatives[j] the same caption as captions[j] (same template and words) for a twin scene whose
-   * shapes differ: a count scene's shape, or one object's in a relation scene (a word scene's twin
-   * has another word). The twin never holds a held-out pair; the scene itself is unchanged.
-   * Drawn from a stream of its own. Default false.
+   * Hard-negative captions (NegCLIP, Yuksekgonul et al. 2023), this many per caption (0 to
+   * MAX_NEGATIVES): negatives[j][t] is the same caption as captions[j] (same template and words) for
+   * twin t of the scene, whose shapes differ: a count scene's shape, or one object's in a relation
+   * scene (the two objects in turn); a word scene's twins have other words. A scene's twins differ
+   * from each other, and none holds a held-out pair; the scene itself is unchanged. Drawn from a
+   * stream of its own. Default 0.
    */
-  negatives?: boolean;
+  negatives?: number;
 }
 
 export type Size = "small" | "large";
@@ -118,8 +121,8 @@ export interface Scene {
   /** Drawn in shades of gray, captions without color words (SynthOptions.mono). */
   mono?: boolean;
   captions: string[];
-  /** SynthOptions.negatives: negatives[j] is captions[j] for a twin scene that differs in its shapes (or word). */
-  negatives?: string[];
+  /** SynthOptions.negatives: negatives[j][t] is captions[j] for twin t, a scene that differs in its shapes (or word). */
+  negatives?: string[][];
   label?: number;
 }
 
@@ -336,32 +339,60 @@ function independentScene(i: number, opts: SynthOptions): Scene {
 }
 
 /**
- * Sets the scene's captions from `rng` and, with SynthOptions.negatives, its negatives: the twin
+ * Sets the scene's captions from `rng` and, with SynthOptions.negatives, its negatives: each twin
  * scene's captions drawn from the same generator state, so the same templates and words line up.
  */
 function describeScene(scene: Scene, rng: Rng, opts: SynthOptions, i: number): void {
   const partial = opts.captions === "partial";
   const state = rng.state();
   scene.captions = captionsFor(scene, rng, scene.position, partial);
-  if (!opts.negatives) return;
-  const same = new Rng();
-  same.setState(state);
-  scene.negatives = captionsFor(twinScene(scene, Rng.from(opts.seed, "synth", "negative", opts.split ?? "train", opts.task ?? "none", i)), same, scene.position, partial);
+  const k = opts.negatives ?? 0;
+  if (k <= 0) return;
+  const twins = twinScenes(scene, Rng.from(opts.seed, "synth", "negative", opts.split ?? "train", opts.task ?? "none", i), k);
+  const perTwin = twins.map((twin) => {
+    const same = new Rng();
+    same.setState(state);
+    return captionsFor(twin, same, scene.position, partial);
+  });
+  scene.negatives = scene.captions.map((_c, j) => perTwin.map((caps) => caps[j]!));
+}
+
+/** Draws from `pool` without the values in `used` (the first draw is a plain pick of the whole pool). */
+function pickUnused<T>(rng: Rng, pool: readonly T[], used: readonly T[]): T {
+  const left = pool.filter((v) => !used.includes(v));
+  return rng.pick(left.length > 0 ? left : pool);
 }
 
 /**
- * The scene with other shapes (never a held-out pair): every copy of a count scene, one object of a
- * relation scene. A word scene gets another word (each of its captions names the word; not each its shape).
+ * k scenes with other shapes (never a held-out pair), each different: every copy of a count scene
+ * takes another shape; in a relation scene one object does (the first one drawn, then the other,
+ * in turn). A word scene's twins get other words (each of its captions names the word, not each its shape).
  */
-function twinScene(scene: Scene, rng: Rng): Scene {
-  if (scene.kind === "word") return { ...scene, word: rng.pick(WORDS.filter((w) => w !== scene.word)) };
-  const other = (o: SceneObject): Shape => rng.pick(otherShapes(o));
-  if (scene.kind === "relation") {
-    const which = rng.int(2);
-    return { ...scene, objects: scene.objects.map((o, j) => (j === which ? { ...o, shape: other(o) } : o)) };
+function twinScenes(scene: Scene, rng: Rng, k: number): Scene[] {
+  if (scene.kind === "word") {
+    const words: string[] = [scene.word!];
+    return Array.from({ length: k }, () => {
+      const word = pickUnused(rng, WORDS, words);
+      words.push(word);
+      return { ...scene, word };
+    });
   }
-  const shape = other(scene.objects[0]!);
-  return { ...scene, objects: scene.objects.map((o) => ({ ...o, shape })) };
+  if (scene.kind === "relation") {
+    const first = rng.int(2);
+    const used: Shape[][] = scene.objects.map((o) => [o.shape]);
+    return Array.from({ length: k }, (_v, t) => {
+      const which = (first + t) % 2;
+      const shape = pickUnused(rng, otherShapes(scene.objects[which]!), used[which]!);
+      used[which]!.push(shape);
+      return { ...scene, objects: scene.objects.map((o, j) => (j === which ? { ...o, shape } : o)) };
+    });
+  }
+  const used: Shape[] = [];
+  return Array.from({ length: k }, () => {
+    const shape = pickUnused(rng, otherShapes(scene.objects[0]!), used);
+    used.push(shape);
+    return { ...scene, objects: scene.objects.map((o) => ({ ...o, shape })) };
+  });
 }
 
 function bgPhrase(scene: Scene, rng: Rng): string {
