@@ -143,30 +143,42 @@ test("classification views: labels index the class names; synth: specs open as d
   }
 });
 
-test("class prompts: every task's templates filled in; shapes also in the count forms the captions use (\"three crosses\")", async () => {
+test("class prompts: colors and counts fill their templates; shapes take the count forms the captions use in every color (\"three red crosses\")", async () => {
   for (const task of ["shape", "color", "count"] as const) {
     const ds = openDataset(`synth:?n=10&seed=2&split=val&task=${task}`);
     const prompts = synthClassPrompts(task);
     assert.deepEqual(ds.classPrompts, prompts);
     ds.classnames!.forEach((c, i) => {
-      for (const t of ds.templates!) assert.ok(prompts[i]!.includes(t.split("{c}").join(c)), `${task} ${c}: ${t}`);
-      assert.equal(prompts[i]!.length, ds.templates!.length + (task === "shape" ? COUNT_WORDS.length : 0));
+      if (task === "shape") {
+        assert.equal(prompts[i]!.length, COLORS.length * COUNT_WORDS.length);
+        for (const color of COLORS) assert.equal(prompts[i]!.filter((p) => p.split(" ")[1] === color).length, COUNT_WORDS.length, `${c}: ${color}`);
+      } else {
+        assert.deepEqual(prompts[i], ds.templates!.map((t) => t.split("{c}").join(c)));
+      }
     });
   }
   const shapes = synthClassPrompts("shape");
-  assert.ok(shapes[SHAPES.indexOf("cross")]!.includes("three crosses"));
-  assert.ok(shapes[SHAPES.indexOf("star")]!.includes("one star"));
-  // the plural in a shape's k-th count prompt is the word every caption of a scene of k of them uses
+  assert.ok(shapes[SHAPES.indexOf("cross")]!.includes("three red crosses"));
+  assert.ok(shapes[SHAPES.indexOf("star")]!.includes("one purple star"));
+  // each prompt is, word for word, a caption a count scene of that many objects of that color and shape can have
   let checked = 0;
   for (let i = 0; i < 300; i++) {
     const sc = synthScene(i, { n: 300, seed: 5, split: "train" });
+    if (sc.kind !== "count") continue;
+    const o = sc.objects[0]!;
     const k = sc.objects.length;
-    if (sc.kind !== "count" || k < 2) continue;
-    const word = shapes[SHAPES.indexOf(sc.objects[0]!.shape)]![synthTemplates("shape").length + k - 1]!.split(" ").at(-1)!;
-    for (const c of sc.captions) assert.ok(c.split(/[ ,]+/).includes(word), `scene ${i}: "${c}" lacks "${word}"`);
+    const prompt = shapes[SHAPES.indexOf(o.shape)]![COLORS.indexOf(o.color) * COUNT_WORDS.length + k - 1]!;
+    const count = k === 1 ? "one" : COUNT_WORDS[k - 1]!;
+    assert.equal(prompt.split(" ")[0], count);
+    for (const c of sc.captions) {
+      const words = c.split(/[ ,]+/);
+      // every caption names the shape word of the prompt (plural for several) and the color
+      assert.ok(words.includes(prompt.split(" ").at(-1)!) && words.includes(o.color), `scene ${i}: "${c}" vs "${prompt}"`);
+    }
+    if (sc.captions.some((c) => c.startsWith(`${count} `) && !c.includes("small") && !c.includes("large") && c.split(" ").length === 3)) assert.ok(sc.captions.includes(prompt), `scene ${i}: ${JSON.stringify(sc.captions)} vs "${prompt}"`);
     checked++;
   }
-  assert.ok(checked > 50, `${checked} count scenes`);
+  assert.ok(checked > 100, `${checked} count scenes`);
 });
 
 test("group=4: blocks of training scenes that differ only in shape, distinct within a block, never a held-out pair; group=1 and other splits unchanged", async () => {

@@ -151,17 +151,16 @@ export function synthTemplates(task: SynthTask): string[] {
 }
 
 /**
- * Each class's zero-shot prompts (prompts[c] for synthClassnames(task)[c]): the task's templates
- * filled with the class name, and for shapes also the forms the captions use for 1-4 of them
- * ("one star", "three crosses"): a scene of several stars is captioned with the word "stars",
- * which the tokenizer learns as a token of its own, so "a star." alone misses most count scenes.
+ * Each class's zero-shot prompts (prompts[c] for synthClassnames(task)[c]). Shapes take the forms the
+ * captions use, in every color: "one red star", "two red stars", ..., "four black crosses" (a scene
+ * of several stars is captioned with the word "stars", which the tokenizer learns as a token of its
+ * own, and every caption names its objects' color, so "a star." alone is far from all of them);
+ * averaged over the colors, no color is favoured. Colors and counts fill the task's templates.
  */
 export function synthClassPrompts(task: SynthTask): string[][] {
+  if (task === "shape") return SHAPES.map((s) => COLORS.flatMap((c) => COUNT_WORDS.map((n, k) => (k === 0 ? `one ${c} ${s}` : `${n} ${c} ${plural(s)}`))));
   const templates = synthTemplates(task);
-  return synthClassnames(task).map((c) => [
-    ...templates.map((t) => t.split("{c}").join(c)),
-    ...(task === "shape" ? COUNT_WORDS.map((n, k) => (k === 0 ? `${n} ${c}` : `${n} ${plural(c as Shape)}`)) : []),
-  ]);
+  return synthClassnames(task).map((c) => templates.map((t) => t.split("{c}").join(c)));
 }
 
 const lum = (c: RGB): number => 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2];
