@@ -12,7 +12,6 @@ import {
   openDataset,
   SHAPES,
   synthClassPrompts,
-  synthTemplates,
   synthSample,
   synthScene,
   synthWorld,
