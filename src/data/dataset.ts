@@ -42,7 +42,7 @@ function synthSource(r: SynthSpec): ItemSource {
   const opts = { n: r.n, seed: r.seed, size: r.size, split: r.split, task: r.task, group: r.group, captions: r.captions, mono: r.mono, negatives: r.negatives };
   const src: ItemSource = {
     layout: "synth",
-    names: [`synth-${r.seed}-${r.size}-${r.split}-${r.task}-${r.n}${r.group > 1 ? `-g${r.group}` : ""}${r.captions === "partial" ? "-partial" : ""}${r.mono > 0 ? `-mono${r.mono}` : ""}${r.negatives > 0 ? `-neg${r.negatives}` : ""}`],
+    names: [`synth-${r.seed}-${r.size}-${r.split}-${r.task}-${r.n}${r.group > 1 ? `-g${r.group}` : ""}${r.captions === "partial" ? "-partial" : ""}${r.mono > 0 ? `-mono${r.mono}` : ""}${r.negatives > 0 ? `-neg${r.negatives > 1 ? r.negatives : ""}` : ""}`], // "-neg" for 1, as runs saved before counts name it
     size: r.n,
     load: async (i) => ({ ok: true, sample: synthSample(i, opts), dropped: {} }),
     prefetch: 1,
