@@ -13,7 +13,7 @@ import { clipLoss, clipLossHardNegatives } from "../../src/train/losses.js";
 import { train } from "../../src/train/index.js";
 import { hardNegativeCount, pickWithNegatives } from "../../src/train/run.js";
 import { HELDOUT_PAIRS, isHeldout, openDataset, synthScene } from "../../src/data/index.js";
-import { savedWeights, writeTinyConfig } from "../helpers/train.js";
+import { assertRepeatsAndDiffers, shortRun, writeTinyConfig } from "../helpers/train.js";
 import { assertMatchesRef, dotRows, logSumExp, lossAndTextGrad, unitRows } from "../helpers/losses.js";
 import { Rng } from "../../src/util/rng.js";
 import { UserError } from "../../src/errors.js";
@@ -117,20 +117,10 @@ test("a short run with hard negatives is deterministic for a seed, differs from 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "clip-ts-negatives-"));
   try {
     const config = writeTinyConfig(dir);
-    const run = (name: string, hardNegatives: number, data = "synth:?n=64&seed=0&size=32&negatives=2") =>
-      train({ data, config, vocabSize: 600, batchSize: 8, steps: 3, warmup: 1, seed: 4, threads: 1, hardNegatives, save: path.join(dir, name) });
-    const weights = (name: string): Map<string, Float32Array> => savedWeights(path.join(dir, name, "latest"));
+    const run = (name: string, hardNegatives: number, data = "synth:?n=64&seed=0&size=32&negatives=2") => shortRun(config, path.join(dir, name), { data, hardNegatives });
     const a = await run("a", 2);
-    const b = await run("b", 2);
-    const one = await run("one", 1);
-    const none = await run("none", 0);
     assert.equal(a.steps, 3);
-    assert.equal(a.finalLoss, b.finalLoss);
-    assert.deepEqual(weights("a"), weights("b"));
-    assert.notEqual(a.finalLoss, none.finalLoss);
-    assert.notDeepEqual(weights("a"), weights("none"));
-    assert.notEqual(a.finalLoss, one.finalLoss);
-    assert.notDeepEqual(weights("a"), weights("one"));
+    assertRepeatsAndDiffers(a, await run("b", 2), await run("one", 1), await run("none", 0));
     assert.equal(JSON.parse(fs.readFileSync(path.join(dir, "a", "args.json"), "utf8")).hardNegatives, 2);
     await assert.rejects(run("c", 1, "synth:?n=64&seed=0&size=32"), (e: unknown) => e instanceof UserError && /needs 1 negative caption for each caption/.test(e.message));
     await assert.rejects(
